@@ -1,0 +1,178 @@
+"""tests.md: evaluation criteria, each a threshold, an artifact check, or a link to a check function.
+
+    - TC-001: precision@10 > 0.25
+    - TC-005: no leakage between train and validation — `checks.py::check_no_leakage`
+
+    ### TC-006: Ranking quality
+    **Metric**: ndcg@10 >= 0.4
+    **Run**: `checks.py::check_ranking`
+
+Criterion ids start with `TC` (`TC-001`, `TC001`, `TC-US1-01`, `TC-001.1`); other prefixes are not
+read, so that a tests.md full of prose and test plans yields no stray items. A criterion starts a
+heading, a list item (a checkbox is allowed; without one the id needs a colon), or a paragraph line
+`**TC-002**: text`. Its threshold is the `Metric:` field when there is one, else its text without the
+link. Text that does not look like a threshold is a prose criterion: no threshold and no error.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import SourceError, ThresholdError
+from . import source, thresholds
+from .tasks import Link, link_on_line, match_item_start, parse_link
+from .thresholds import Threshold
+
+CRITERION_ID = re.compile(
+    r"TC-?(?:[A-Za-z][A-Za-z0-9]*-)?\d+[A-Za-z]?(?:[.-][A-Za-z0-9]+)*(?![A-Za-z0-9_])"
+)
+_FIELDS = {"metric": "metric", "threshold": "metric", "run": "run"}
+_FIELD_SEPARATOR = re.compile(r"[ \t]\|[ \t]")
+
+
+@dataclass
+class Criterion:
+    id: str  # "TC-001"
+    title: str
+    path: Path
+    line: int
+    threshold: Threshold | None = None
+    error: ThresholdError | None = None
+    link: Link | None = None
+    occurrences: list[int] = field(default_factory=list)
+    metric_text: str | None = None  # the `Metric:` field as written
+    metric_line: int | None = None
+    form: str = "list"  # "list" | "heading" | "paragraph"
+
+
+@dataclass
+class CriterionList:
+    path: Path
+    criteria: list[Criterion]
+    problems: list[SourceError] = field(default_factory=list)
+
+    def get(self, criterion_id: str) -> Criterion | None:
+        return next((criterion for criterion in self.criteria if criterion.id == criterion_id), None)
+
+
+def parse_criteria(path: str | Path, directions: dict[str, str] | None = None) -> CriterionList:
+    """Parse tests.md. Raises SourceError only when the file cannot be read as UTF-8 text.
+
+    `directions` (metric -> higher/lower, from spec.md) is passed on to the threshold parser.
+    """
+    path = Path(path)
+    return parse_criterion_lines(source.read_markdown(path), path, directions)
+
+
+def parse_criterion_lines(lines: list[str], path: Path, directions: dict[str, str] | None = None) -> CriterionList:
+    parser = _CriterionParser(path)
+    for lineno, text in source.outside_fences(lines, source.frontmatter_end(lines)):
+        parser.feed(lineno, text)
+    parser.close()
+    criteria: dict[str, Criterion] = {}
+    for found in parser.found:
+        known = criteria.get(found.id)
+        if known is not None:
+            known.occurrences.append(found.line)
+            continue
+        _judge(found, directions)
+        found.occurrences = [found.line]
+        criteria[found.id] = found
+    return CriterionList(path, list(criteria.values()), parser.problems)
+
+
+def _judge(criterion: Criterion, directions: dict[str, str] | None) -> None:
+    """Set the criterion's threshold, or the error that keeps it from having one."""
+    line = criterion.line
+    if criterion.metric_text is not None:
+        text, key = criterion.metric_text, None
+        line = criterion.metric_line or line
+    else:
+        text = criterion.title
+        pair = source.key_value(text)
+        key = None
+        if pair is not None and pair[1] and thresholds.looks_like_threshold(pair[1]):
+            key, text = pair
+        elif not thresholds.looks_like_threshold(text):
+            return
+    try:
+        criterion.threshold = thresholds.parse_threshold(text, key=key, directions=directions or None)
+    except ThresholdError as error:
+        criterion.error = error.located(criterion.path, line)
+
+
+class _CriterionParser:
+    def __init__(self, path: Path):
+        self.path = path
+        self.found: list[Criterion] = []
+        self.problems: list[SourceError] = []
+        self.current: Criterion | None = None
+        self.level = 0  # heading level or list indent of the current criterion
+
+    def feed(self, lineno: int, text: str) -> None:
+        found_heading = source.heading(text)
+        if found_heading is not None:
+            level, content = found_heading
+            if self.current and (self.current.form != "heading" or level <= self.level):
+                self.close()
+            started = match_item_start(content, CRITERION_ID, need_colon=False) if level >= 2 else None
+            if started:
+                self.start(lineno, started, "heading", level)
+            return
+        item = source.list_item(text)
+        if item is not None:
+            indent, content = item
+            box = source.checkbox(content)
+            if box is not None:
+                started = match_item_start(box[1], CRITERION_ID, need_colon=False)
+            else:
+                started = match_item_start(content, CRITERION_ID, need_colon=True)
+            if started:
+                self.close()
+                self.start(lineno, started, "list", indent)
+                return
+        elif text.strip():
+            started = match_item_start(text.strip(), CRITERION_ID, need_colon=True)
+            if started and source.indent_of(text) < 4:
+                self.close()
+                self.start(lineno, started, "paragraph", -1)
+                self.close()  # a paragraph criterion is one line
+                return
+        if self.current is None:
+            return
+        if self.current.form != "heading" and text.strip() and source.indent_of(text) <= self.level:
+            self.close()
+            return
+        content = item[1] if item is not None else text.strip()
+        for part in _FIELD_SEPARATOR.split(content):
+            pair = source.key_value(part)
+            if pair is not None:
+                self.read_field(*pair, lineno)
+
+    def start(self, lineno: int, started: tuple[str, str, str], form: str, level: int) -> None:
+        criterion_id, rest, _ = started
+        link, title, problems = link_on_line(rest, lineno)
+        self.problems.extend(SourceError(message, self.path, lineno) for message in problems)
+        title = source.strip_emphasis(title) if title.startswith(("**", "__")) else title.strip()
+        self.current = Criterion(criterion_id, title, self.path, lineno, link=link, form=form)
+        self.level = level
+        self.found.append(self.current)
+
+    def read_field(self, key: str, value: str, lineno: int) -> None:
+        name = _FIELDS.get(" ".join(key.lower().split()))
+        criterion = self.current
+        if name == "metric" and criterion.metric_text is None and value:
+            criterion.metric_text = source.strip_emphasis(value).strip("`").strip()
+            criterion.metric_line = lineno
+        elif name == "run" and criterion.link is None:
+            spans = source.code_spans(value)
+            for candidate in [content for _, _, content in spans] if spans else [value]:
+                link = parse_link(candidate, lineno)
+                if link is not None:
+                    criterion.link = link
+                    break
+
+    def close(self) -> None:
+        self.current = None

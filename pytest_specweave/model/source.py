@@ -1,0 +1,258 @@
+"""Reading markdown files: decoding, line ends, YAML frontmatter, and what markdown hides.
+
+Everything the parsers see goes through here, so that code fences and HTML comments are skipped the
+same way in spec.md, tasks.md and tests.md. Line numbers are 1-based.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from ..errors import SourceError
+
+_BOM = b"\xef\xbb\xbf"
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_FENCE_OPEN = re.compile(r"^\s*(`{3,}|~{3,})(.*)$")
+_FRONTMATTER_OPEN = re.compile(r"^---[ \t]*$")
+_FRONTMATTER_CLOSE = re.compile(r"^(?:---|\.\.\.)[ \t]*$")
+
+
+def read_markdown(path: str | Path) -> list[str]:
+    """The file's lines without their ends: UTF-8 (a BOM is dropped), LF, CRLF or CR line ends."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SourceError(f"cannot read the file ({exc.strerror or exc})", path) from None
+    return decode_markdown(data, path)
+
+
+def decode_markdown(data: bytes, path: str | Path | None = None) -> list[str]:
+    """`read_markdown` for bytes already in hand."""
+    skipped = 0
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :]
+        skipped = len(_BOM)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start].decode("utf-8")
+        line = len(_LINE_BREAK.split(before))
+        hint = " (it looks like UTF-16)" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
+        message = (
+            f"not UTF-8 text{hint} (byte 0x{data[exc.start]:02x} at offset {exc.start + skipped}); "
+            "save the file as UTF-8"
+        )
+        raise SourceError(message, path, line) from None
+    lines = _LINE_BREAK.split(text)
+    if lines[-1] == "":
+        lines.pop()  # the file ends with a line break, or is empty
+    return lines
+
+
+def frontmatter_end(lines: Sequence[str]) -> int:
+    """Index (0-based) of the first line after a leading `---` ... `---` block; 0 when there is none.
+
+    A leading `---` with no closing line is a thematic break, not frontmatter.
+    """
+    if not lines or not _FRONTMATTER_OPEN.match(lines[0]):
+        return 0
+    for index in range(1, len(lines)):
+        if _FRONTMATTER_CLOSE.match(lines[index]):
+            return index + 1
+    return 0
+
+
+def split_frontmatter(lines: Sequence[str], path: str | Path | None = None) -> tuple[dict, int]:
+    """(frontmatter mapping, index of the first body line). Bad YAML raises SourceError with its line."""
+    end = frontmatter_end(lines)
+    if end == 0:
+        return {}, 0
+    import yaml
+
+    try:
+        data = yaml.safe_load("\n".join(lines[1 : end - 1]))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else 1  # the YAML starts on the file's line 2
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise SourceError(f"frontmatter is not valid YAML: {problem}", path, line) from None
+    except (RecursionError, ValueError, TypeError, OverflowError) as exc:
+        raise SourceError(f"frontmatter is not valid YAML: {exc}", path, 1) from None
+    if data is None:
+        return {}, end
+    if not isinstance(data, dict):
+        raise SourceError(
+            f"frontmatter must be a mapping of keys to values, not a {type(data).__name__}", path, 2
+        )
+    return data, end
+
+
+def outside_fences(lines: Sequence[str], start: int = 0) -> Iterator[tuple[int, str]]:
+    """(1-based line number, text) of the lines from index `start` that markdown shows as text.
+
+    Skipped: lines inside ``` or ~~~ fences (and the fence lines), and HTML comments, which may span
+    lines; text outside a comment on the line where it opens or closes is kept. An unclosed comment
+    runs to the end of the file, as markdown renders it.
+
+    One departure from CommonMark: inside a fence, a fence line with an info string (```` ```ts ````)
+    opens a nested fence that the next bare fence line closes, as long as reading the whole file
+    that way closes every fence; otherwise fences are read as CommonMark reads them. SpecWeave's own
+    files nest examples with same-length fences; read strictly, whole tasks would vanish into code.
+    """
+    code = _code_lines(lines, start, nested=True)
+    if code[-1]:
+        code = _code_lines(lines, start, nested=False)
+    in_comment = False
+    for index in range(start, len(lines)):
+        if code[index - start]:
+            continue
+        visible, in_comment = _strip_comments(lines[index], in_comment)
+        if visible is not None:
+            yield index + 1, visible
+
+
+def _code_lines(lines: Sequence[str], start: int, nested: bool) -> list[bool]:
+    """For each line from `start`: is it a fence line or inside a fence? One more entry at the end: is a
+    fence still open there? HTML comments are followed so that a fence inside one is no fence."""
+    code: list[bool] = []
+    fences: list[str] = []
+    in_comment = False
+    for index in range(start, len(lines)):
+        text = lines[index]
+        if fences:
+            code.append(True)
+            stripped = text.strip()
+            fence = fences[-1]
+            if stripped and set(stripped) == {fence[0]} and len(stripped) >= len(fence):
+                fences.pop()
+            elif nested:
+                inner = _FENCE_OPEN.match(text)
+                if inner and inner.group(1)[0] == fence[0] and inner.group(2).strip() and "`" not in inner.group(2):
+                    fences.append(inner.group(1))
+            continue
+        if not in_comment:
+            opened = _FENCE_OPEN.match(text)
+            if opened and not (opened.group(1)[0] == "`" and "`" in opened.group(2)):
+                fences.append(opened.group(1))
+                code.append(True)
+                continue
+        code.append(False)
+        in_comment = _strip_comments(text, in_comment)[1]
+    code.append(bool(fences))
+    return code
+
+
+def _strip_comments(text: str, in_comment: bool) -> tuple[str | None, bool]:
+    """The text with HTML comments removed (None when all of it is comment), and whether one is still open."""
+    if not in_comment and "<!--" not in text:
+        return text, False
+    kept: list[str] = []
+    position = 0
+    saw_comment = in_comment
+    while position < len(text):
+        if in_comment:
+            close = text.find("-->", position)
+            if close < 0:
+                position = len(text)
+                break
+            position = close + 3
+            in_comment = False
+            continue
+        opening = _find_outside_code(text, "<!--", position)
+        if opening < 0:
+            kept.append(text[position:])
+            break
+        kept.append(text[position:opening])
+        position = opening + 4
+        in_comment = True
+        saw_comment = True
+    visible = "".join(kept)
+    if saw_comment and not visible.strip():
+        return None, in_comment
+    return visible, in_comment
+
+
+def _find_outside_code(text: str, needle: str, start: int) -> int:
+    """Index of `needle` in `text` from `start`, not counting occurrences inside inline code spans."""
+    position = start
+    while position < len(text):
+        found = text.find(needle, position)
+        tick = text.find("`", position)
+        if found < 0:
+            return -1
+        if tick < 0 or found < tick:
+            return found
+        run = len(text[tick:]) - len(text[tick:].lstrip("`"))
+        closing = text.find("`" * run, tick + run)
+        if closing < 0:
+            return found  # an unmatched backtick is literal
+        position = closing + run
+    return -1
+
+
+# --- line shapes shared by the parsers ------------------------------------------------------------
+
+_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+_LIST_ITEM = re.compile(r"^([ \t]*)(?:[-*+]|\d{1,9}[.)])(?:[ \t]+(.*?))?[ \t]*$")
+_CHECKBOX = re.compile(r"^\[([ xX~/-])\](?:[ \t]+|$)")
+_KEY_VALUE = re.compile(
+    r"^(?P<open>\*\*|__)?(?P<key>[^\W\d_][^:<>=≤≥*`|]{0,59}?)[ \t]*"
+    r"(?:(?P<close>\*\*|__)[ \t]*:|:[ \t]*(?P<close_after>\*\*|__)?)(?:[ \t]+(?P<value>.*?)|)[ \t]*$"
+)
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1(?!`)")
+
+
+def heading(text: str) -> tuple[int, str] | None:
+    """(level, text) of an ATX heading line (`## Title`), else None. Setext headings are not read."""
+    match = _HEADING.match(text)
+    if not match:
+        return None
+    return len(match.group(1)), (match.group(2) or "").strip()
+
+
+def list_item(text: str) -> tuple[int, str] | None:
+    """(indent width, content) of a bullet or numbered list item, else None."""
+    match = _LIST_ITEM.match(text)
+    if not match:
+        return None
+    return len(match.group(1).expandtabs(4)), match.group(2) or ""
+
+
+def checkbox(text: str) -> tuple[str, str] | None:
+    """(mark, rest) when the text starts with a task-list checkbox (`[ ]`, `[x]`, `[~]`, `[-]`, `[/]`)."""
+    match = _CHECKBOX.match(text)
+    if not match:
+        return None
+    return match.group(1), text[match.end() :]
+
+
+def key_value(text: str) -> tuple[str, str] | None:
+    """(key, value) of a `Key: value` line (`**Key**: value` and `**Key:** value` too), else None.
+
+    The key starts with a letter and holds no comparator; the colon is followed by a space or the end
+    of the line (so `http://…` and `12:30` are not keys).
+    """
+    match = _KEY_VALUE.match(text.strip())
+    if not match:
+        return None
+    opened, closed = match.group("open"), match.group("close") or match.group("close_after")
+    if (opened or None) != (closed or None):
+        return None
+    return match.group("key").strip(), (match.group("value") or "").strip()
+
+
+def code_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, content) of each inline code span in the text."""
+    return [(m.start(), m.end(), m.group(2).strip()) for m in _CODE_SPAN.finditer(text)]
+
+
+def indent_of(text: str) -> int:
+    return len(text.expandtabs(4)) - len(text.expandtabs(4).lstrip())
+
+
+def strip_emphasis(text: str) -> str:
+    """The text without `**`/`__` bold markers wrapping it or its parts."""
+    return re.sub(r"\*\*|__", "", text).strip()

@@ -1,0 +1,519 @@
+"""tasks.md: the tasks of an increment, in the ML checklist form and SpecWeave's heading form.
+
+Checklist form (one line per task; indented lines under it may hold fields):
+
+    - [ ] T-003: Train baseline model — `pipeline.py::train_baselines`
+
+Heading form (fields on the lines below, down to the next task or heading of the same or a higher
+level):
+
+    ### T-004: Train candidate models
+    **Status**: [ ] pending
+    **Depends on**: T-002, T-003
+    **Run**: `pipeline.py::train_candidates`
+
+What is a task: a heading (## to ######) or a list item whose text starts with a task id (`T-001`,
+`T001`, `T-009b`, `T-024-A`, `T-001-DISCIPLINE`). A list item without a checkbox needs a colon after
+the id (`- T-001: Title`), so that prose such as `- T-002 depends on T-001` is not one. Table rows,
+lines in code fences and HTML comments, and ids elsewhere in a line never define tasks.
+
+The link: a `path.py::callable` code span on the task's own line, wherever it stands; a bare
+`path.py` or `path.ipynb` span only when it ends that line after a separator (``Title — `01-eda.ipynb` ``);
+or a `Run:` field. Code spans on other lines, and spans naming other files, are never links.
+
+Status: a checkbox or a `Status:` field says it outright; failing that, a marker on the task's own
+line (`✅`, `[COMPLETED]`, an upper-case `DONE`) or the checkboxes under an empty `Status:` field;
+failing that, the task is pending with `status_explicit` False. Words map as in `status_from_words`:
+`Blocked` is pending; `Skipped` and `Deferred` are canceled (the work will not be done in this
+increment, so it is neither run nor owed).
+
+An id seen twice becomes one Task whose `occurrences` lists every line; see `_merge`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import SourceError
+from . import source
+
+STATUSES = ("done", "pending", "in_progress", "canceled")
+
+TASK_ID = re.compile(r"T-?\d+[A-Za-z]?(?:-[A-Za-z0-9]+)*(?![A-Za-z0-9_])")
+
+# How sure a status is: a checkbox or Status field beats a marker in the title beats nothing.
+_WRITTEN, _MARKED, _DEFAULT = 2, 1, 0
+
+_CHECKBOX_STATUS = {" ": "pending", "x": "done", "X": "done", "~": "in_progress", "/": "in_progress", "-": "canceled"}
+
+_STATUS_WORDS = [
+    # Negations first: "not started" must not read as "started", "incomplete" not as "complete".
+    (r"not[ \t]+(?:yet[ \t]+)?(?:started|done|complete|completed|implemented|begun)|incomplete|unfinished", "pending"),
+    (r"in[ \t_-]?progress|wip|started|ongoing|underway|partial|partially[ \t]+done|in[ \t]+review", "in_progress"),
+    (r"cancell?ed|skipped|deferred|dropped|won'?t[ \t]+(?:do|fix)|wontfix|obsolete|superseded|abandoned", "canceled"),
+    (r"done|complete|completed|finished|implemented|resolved|closed|merged|shipped", "done"),
+    (r"pending|todo|to[ \t]+do|planned|planning|blocked|ready|open|backlog|on[ \t]+hold|paused|waiting", "pending"),
+]
+_STATUS_EMOJI = [("✅✔☑", "done"), ("🔄⏳🚧", "in_progress"), ("⏭", "canceled"), ("⬜⏸", "pending")]
+_STATUS_WORD_PATTERN = re.compile(
+    "|".join(f"(?P<s{i}>\\b(?:{words})\\b)" for i, (words, _) in enumerate(_STATUS_WORDS)), re.IGNORECASE
+)
+_EMOJI_CHARS = "".join(chars for chars, _ in _STATUS_EMOJI)
+_LEADING_EMOJI = re.compile(f"^(?:[{_EMOJI_CHARS}❌]\ufe0f?[ \t]*)+")
+_UPPER_MARKER = re.compile(
+    r"\b(?:DONE|COMPLETED?|FINISHED|IN[ _-]PROGRESS|WIP|CANCELL?ED|SKIPPED|DEFERRED|DROPPED|OBSOLETE"
+    r"|PENDING|TODO|NOT[ _]STARTED|BLOCKED|PLANNED)\b"
+)
+_TRAILING_UPPER = re.compile(
+    r"(?<![\w-])(?:DONE|COMPLETED?|PENDING|DEFERRED|SKIPPED|CANCELL?ED|BLOCKED|WIP|IN[ _-]PROGRESS)$"
+)  # searched with an end position, where `$` matches
+_BRACKETED = re.compile(r"[\[(]([^\[\]()]*)[\])]")
+
+_LINK = re.compile(r"^(?P<file>[^\s:`*?\"<>|]+\.(?:py|ipynb))(?:::(?P<callable>[A-Za-z_][\w.]*))?$")
+_DASH_SEPARATOR = re.compile(r"^(?:—|–|-{1,2})[ \t]+")
+_LINK_SEPARATOR = re.compile(r"(?:—|–|-{1,2}|->|→|:|\|)[ \t]*$")
+_AC_ID = re.compile(r"\bAC-[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
+_US_ID = re.compile(r"\bUS-?[A-Za-z]?\d+[A-Za-z]?\b")
+
+_FIELD_SEPARATOR = re.compile(r"[ \t]\|[ \t]")
+_FIELDS = {
+    "status": "status",
+    "user story": "user_story",
+    "user stories": "user_story",
+    "story": "user_story",
+    "us": "user_story",
+    "satisfies acs": "satisfies",
+    "satisfies ac": "satisfies",
+    "satisfies": "satisfies",
+    "acceptance criteria": "satisfies",
+    "ac": "satisfies",
+    "acs": "satisfies",
+    "depends on": "depends_on",
+    "dependencies": "depends_on",
+    "dependency": "depends_on",
+    "depends": "depends_on",
+    "blocked by": "depends_on",
+    "run": "run",
+}
+
+
+@dataclass
+class Link:
+    """Code a task or criterion runs: `pipeline.py::train`, `pipeline.py` or `notebooks/01-eda.ipynb`."""
+
+    target: str  # as written
+    file: str
+    callable: str | None
+    line: int
+
+    @property
+    def is_notebook(self) -> bool:
+        return self.file.endswith(".ipynb")
+
+
+@dataclass
+class Task:
+    id: str  # as written: "T-001"
+    title: str
+    status: str  # one of STATUSES
+    path: Path
+    line: int  # the first occurrence
+    link: Link | None = None
+    depends_on: list[str] = field(default_factory=list)
+    satisfies: list[str] = field(default_factory=list)  # AC ids
+    user_story: str | None = None
+    occurrences: list[int] = field(default_factory=list)  # every line where this id starts a task
+    status_explicit: bool = False  # False: nothing said, `status` is the default "pending"
+    form: str = "checklist"  # "checklist" | "heading" | "list" (a list item without a checkbox)
+
+
+@dataclass
+class TaskList:
+    path: Path
+    tasks: list[Task]  # file order of first occurrence; duplicates merged
+    problems: list[SourceError] = field(default_factory=list)
+
+    def get(self, task_id: str) -> Task | None:
+        return next((task for task in self.tasks if task.id == task_id), None)
+
+    @property
+    def duplicates(self) -> list[Task]:
+        return [task for task in self.tasks if len(task.occurrences) > 1]
+
+
+def parse_tasks(path: str | Path) -> TaskList:
+    """Parse tasks.md. Raises SourceError only when the file cannot be read as UTF-8 text."""
+    path = Path(path)
+    lines = source.read_markdown(path)
+    return parse_task_lines(lines, path)
+
+
+def parse_task_lines(lines: list[str], path: Path) -> TaskList:
+    parser = _TaskParser(path)
+    for lineno, text in source.outside_fences(lines, source.frontmatter_end(lines)):
+        parser.feed(lineno, text)
+    parser.close()
+    return TaskList(path, _merge(parser.occurrences, path), parser.problems)
+
+
+# --- status ---------------------------------------------------------------------------------------
+
+
+def status_from_words(text: str) -> str | None:
+    """The status that free text names first (`[x] Completed (2025-11-17)` -> done), or None.
+
+    A leading checkbox decides; then the first status word or emoji: `pending`, `Not Started`,
+    `Blocked` -> pending; `In Progress`, `WIP` -> in_progress; `Completed`, `DONE`, `✅` -> done;
+    `Canceled`, `Cancelled`, `Skipped`, `Deferred` -> canceled.
+    """
+    text = source.strip_emphasis(text)
+    box = source.checkbox(text)
+    if box is not None:
+        return _CHECKBOX_STATUS[box[0]]
+    found: list[tuple[int, str]] = []
+    word = _STATUS_WORD_PATTERN.search(text)
+    if word:
+        index = int(word.lastgroup[1:])
+        found.append((word.start(), _STATUS_WORDS[index][1]))
+    for chars, status in _STATUS_EMOJI:
+        positions = [text.find(char) for char in chars if char in text]
+        if positions:
+            found.append((min(positions), status))
+    return min(found)[1] if found else None
+
+
+def status_marker(title: str) -> str | None:
+    """The status a task's own line marks outside a checkbox: `✅`, `[COMPLETED]`, `(deferred)`, `DONE`.
+
+    Stricter than `status_from_words`, since titles are prose: "CHANGELOG (done at release time)" is no
+    marker. Only emoji, a bracket holding nothing but a status, or an upper-case status word count.
+    """
+    found: list[tuple[int, str]] = []
+    for chars, status in _STATUS_EMOJI:
+        positions = [title.find(char) for char in chars if char in title]
+        if positions:
+            found.append((min(positions), status))
+    for bracket in _BRACKETED.finditer(title):
+        inner = bracket.group(1).strip()
+        status = status_from_words(inner)
+        if status and _STATUS_WORD_PATTERN.fullmatch(inner):
+            found.append((bracket.start(), status))
+    upper = _UPPER_MARKER.search(title)
+    if upper:
+        found.append((upper.start(), status_from_words(upper.group(0)) or "pending"))
+    return min(found)[1] if found else None
+
+
+def is_status_phrase(text: str) -> bool:
+    """True when the text says a status and nothing else: `Completed`, `✅ DONE (2025-11-17)`."""
+    text = source.strip_emphasis(text)
+    text = _LEADING_EMOJI.sub("", text)
+    text = re.sub(r"\([^()]*\)|\d{4}-\d{2}-\d{2}", "", text).strip(" \t-:;,.")
+    return bool(text) and _STATUS_WORD_PATTERN.fullmatch(text) is not None
+
+
+def strip_status_markers(text: str) -> str:
+    """The text without the status markers that end it: `Train ✅ [COMPLETED]` -> `Train`."""
+    end = len(text)
+    while True:
+        while end and text[end - 1].isspace():
+            end -= 1
+        if not end:
+            return ""
+        last = text[end - 1]
+        if last == "\ufe0f" and end > 1 and text[end - 2] in _EMOJI_CHARS:
+            end -= 2
+        elif last in _EMOJI_CHARS:
+            end -= 1
+        elif last in ")]":
+            opening = text.rfind("(" if last == ")" else "[", 0, end)
+            inner = text[opening + 1 : end - 1]
+            if opening < 0 or any(bracket in inner for bracket in "[]()") or not is_status_phrase(inner):
+                return text[:end]
+            end = opening
+        else:
+            upper = _TRAILING_UPPER.search(text, max(0, end - 16), end)
+            if upper is None or not text[: upper.start()].strip():
+                return text[:end]
+            end = upper.start()
+
+
+def _clean_title(title: str) -> str:
+    title = strip_status_markers(title)
+    title = _LEADING_EMOJI.sub("", title)
+    title = title.strip()
+    if title.startswith(("**", "__")) and title.endswith(("**", "__")) and len(title) > 4:
+        title = title[2:-2].strip()
+    return title
+
+
+# --- links ----------------------------------------------------------------------------------------
+
+
+def parse_link(target: str, line: int) -> Link | None:
+    """A Link when the text is exactly a `.py`/`.ipynb` path, optionally with `::callable`."""
+    target = target.strip()
+    match = _LINK.match(target)
+    if not match:
+        return None
+    return Link(target, match.group("file"), match.group("callable"), line)
+
+
+def link_on_line(text: str, lineno: int) -> tuple[Link | None, str, list[str]]:
+    """(link, text without it, problems) for a task's or criterion's own line.
+
+    A `path.py::callable` span is a link wherever it stands; a bare `path.py` or `path.ipynb` span
+    only when it ends the line after a separator (``Title — `notebooks/01-eda.ipynb` ``) or is all
+    the line says, so that prose naming a file (``Update `src/cli.py` for the new flag``) is not run.
+    """
+    spans = source.code_spans(text)
+    links: list[tuple[int, int, Link]] = []
+    for start, end, content in spans:
+        link = parse_link(content, lineno)
+        if link is None:
+            continue
+        if link.callable is None:
+            after = strip_status_markers(text[end:]).strip()
+            before = text[:start].rstrip()
+            if after or not (before == "" or _LINK_SEPARATOR.search(before)):
+                continue
+        links.append((start, end, link))
+    if not links:
+        return None, text, []
+    problems = []
+    if len({link.target for _, _, link in links}) > 1:
+        targets = ", ".join(f"`{link.target}`" for _, _, link in links)
+        problems.append(f"one line links several pieces of code ({targets}); the first one is used")
+    start, end, link = links[0]
+    remaining = text[:start].rstrip()
+    remaining = _LINK_SEPARATOR.sub("", remaining) if not text[end:].strip() else remaining
+    remaining = (remaining.rstrip() + " " + text[end:].strip()).strip()
+    return link, remaining, problems
+
+
+# --- parsing --------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Occurrence:
+    id: str
+    title: str
+    line: int
+    form: str
+    level: int  # heading level, or list indent for list items
+    status: str | None = None
+    status_rank: int = _DEFAULT
+    link: Link | None = None
+    depends_on: list[str] = field(default_factory=list)
+    satisfies: list[str] = field(default_factory=list)
+    user_story: str | None = None
+    seen: set[str] = field(default_factory=set)  # fields already read (the first one counts)
+    substeps: list[str] | None = None  # checkboxes under an empty `Status:` field
+
+
+def match_item_start(content: str, id_pattern: re.Pattern, need_colon: bool) -> tuple[str, str, str] | None:
+    """(id, rest, leading marks) when the text starts with an id, optionally bold, then `:` or a space."""
+    marks = _LEADING_EMOJI.match(content)
+    lead = marks.group(0) if marks else ""
+    text = content[len(lead) :]
+    bold = text[:2] if text[:2] in ("**", "__") else ""
+    text = text[len(bold) :]
+    match = id_pattern.match(text)
+    if not match:
+        return None
+    rest = text[match.end() :]
+    colon = False
+    if bold:
+        if rest.startswith(":" + bold):
+            colon, rest = True, rest[3:]
+        elif rest.startswith(bold):
+            rest = rest[2:]
+        else:
+            return None
+    stripped = rest.lstrip()
+    if stripped.startswith(":"):
+        colon, rest = True, stripped[1:]
+    if need_colon and not colon:
+        return None
+    if not colon and rest and not rest[0].isspace():
+        return None
+    if not colon:
+        rest = _DASH_SEPARATOR.sub("", rest.strip())  # `T-001 — Title`
+    return match.group(0), rest.strip(), lead
+
+
+class _TaskParser:
+    def __init__(self, path: Path):
+        self.path = path
+        self.occurrences: list[_Occurrence] = []
+        self.problems: list[SourceError] = []
+        self.current: _Occurrence | None = None
+
+    def feed(self, lineno: int, text: str) -> None:
+        found_heading = source.heading(text)
+        if found_heading is not None:
+            level, content = found_heading
+            if self.current and (self.current.form != "heading" or level <= self.current.level):
+                self.close()
+            started = match_item_start(content, TASK_ID, need_colon=False) if level >= 2 else None
+            if started:
+                self.start(lineno, started, "heading", level)
+            return
+        item = source.list_item(text)
+        if item is not None:
+            indent, content = item
+            box = source.checkbox(content)
+            if box is not None:
+                started = match_item_start(box[1], TASK_ID, need_colon=False)
+            else:
+                started = match_item_start(content, TASK_ID, need_colon=True)
+            if started:
+                occurrence = self.start(lineno, started, "checklist" if box else "list", indent)
+                if box is not None:
+                    occurrence.status, occurrence.status_rank = _CHECKBOX_STATUS[box[0]], _WRITTEN
+                return
+        if self.current is None:
+            return
+        if self.current.form != "heading" and text.strip() and source.indent_of(text) <= self.current.level:
+            self.close()  # the checklist item ended: this line is not indented under it
+            return
+        self.read_block_line(lineno, text, item)
+
+    def start(self, lineno: int, started: tuple[str, str, str], form: str, level: int) -> _Occurrence:
+        self.close()
+        task_id, rest, lead = started
+        link, title, problems = link_on_line(rest, lineno)
+        self.problems.extend(SourceError(message, self.path, lineno) for message in problems)
+        occurrence = _Occurrence(task_id, _clean_title(title), lineno, form, level, link=link)
+        marker = status_marker(lead + " " + title)
+        if marker:
+            occurrence.status, occurrence.status_rank = marker, _MARKED
+        self.occurrences.append(occurrence)
+        self.current = occurrence
+        return occurrence
+
+    def read_block_line(self, lineno: int, text: str, item: tuple[int, str] | None) -> None:
+        task = self.current
+        content = item[1] if item is not None else text.strip()
+        if not content:
+            return
+        box = source.checkbox(content)
+        if task.substeps is not None:
+            if box is not None:
+                task.substeps.append(box[0])
+                return
+            self.finish_substeps(task)
+        if box is not None and task.status_rank < _WRITTEN and task.form == "heading":
+            # `- [x] Completed` under the heading, in place of a Status field
+            if is_status_phrase(box[1]):
+                task.status, task.status_rank = _CHECKBOX_STATUS[box[0]], _WRITTEN
+                return
+        for part in _FIELD_SEPARATOR.split(content):  # `**Effort**: 4h | **AC**: AC-US9-01`
+            pair = source.key_value(part)
+            if pair is not None:
+                self.read_field(task, *pair, lineno)
+
+    def read_field(self, task: _Occurrence, key: str, value: str, lineno: int) -> None:
+        name = _FIELDS.get(" ".join(key.lower().split()))
+        if name is None or name in task.seen:
+            return
+        task.seen.add(name)
+        if name == "status":
+            self.read_status(task, value)
+        elif name == "user_story":
+            story = _US_ID.search(value)
+            task.user_story = story.group(0) if story else (source.strip_emphasis(value) or None)
+        elif name == "satisfies":
+            task.satisfies = _unique(match.group(0) for match in _AC_ID.finditer(value))
+        elif name == "depends_on":
+            task.depends_on = _unique(
+                match.group(0) for match in TASK_ID.finditer(value) if _word_start(value, match.start())
+            )
+        elif name == "run":
+            self.read_run(task, value, lineno)
+
+    def read_status(self, task: _Occurrence, value: str) -> None:
+        if task.status_rank >= _WRITTEN:
+            return
+        if not source.strip_emphasis(value):
+            task.substeps = []  # `**Status**:` alone: its checkboxes follow on the next lines
+            return
+        said = status_from_words(value)
+        if said is not None:
+            task.status, task.status_rank = said, _WRITTEN
+
+    def finish_substeps(self, task: _Occurrence) -> None:
+        steps, task.substeps = task.substeps, None
+        if not steps or task.status_rank >= _WRITTEN:
+            return
+        done = sum(1 for mark in steps if mark in "xX")
+        if done == len(steps):
+            task.status = "done"
+        elif done or any(mark in "~/" for mark in steps):
+            task.status = "in_progress"
+        else:
+            task.status = "pending"
+        task.status_rank = _MARKED  # a guess from the steps: a checkbox elsewhere says more
+
+    def read_run(self, task: _Occurrence, value: str, lineno: int) -> None:
+        if task.link is not None:
+            return
+        spans = source.code_spans(value)
+        candidates = [content for _, _, content in spans] if spans else [value]
+        for candidate in candidates:
+            link = parse_link(candidate, lineno)
+            if link is not None:
+                task.link = link
+                return
+
+    def close(self) -> None:
+        if self.current is not None and self.current.substeps is not None:
+            self.finish_substeps(self.current)
+        self.current = None
+
+
+def _word_start(text: str, index: int) -> bool:
+    return index == 0 or not (text[index - 1].isalnum() or text[index - 1] in "_-")
+
+
+def _unique(items) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def _merge(occurrences: list[_Occurrence], path: Path) -> list[Task]:
+    """One Task per id.
+
+    The defining occurrence gives title, line and link: the first heading or checklist line, or the
+    first plain list item when there is no other (`- T-001: Title` lines are often a summary that
+    repeats tasks defined below). The status comes from the first occurrence that is most sure of it
+    (a checkbox or Status field over a title marker over nothing); fields the defining occurrence
+    lacks are filled from the others. Tasks are returned in the order of their defining lines.
+    """
+    by_id: dict[str, list[_Occurrence]] = {}
+    for occurrence in occurrences:
+        by_id.setdefault(occurrence.id, []).append(occurrence)
+    tasks = []
+    for task_id, group in by_id.items():
+        defining = next((o for o in group if o.form != "list"), group[0])
+        ordered = [defining] + [o for o in group if o is not defining]
+        best = max(group, key=lambda o: o.status_rank)  # max keeps the first of equals
+        tasks.append(
+            Task(
+                id=task_id,
+                title=defining.title,
+                status=best.status or "pending",
+                path=path,
+                line=defining.line,
+                link=defining.link,
+                depends_on=next((o.depends_on for o in ordered if o.depends_on), []),
+                satisfies=next((o.satisfies for o in ordered if o.satisfies), []),
+                user_story=next((o.user_story for o in ordered if o.user_story), None),
+                occurrences=[o.line for o in group],
+                status_explicit=best.status_rank > _DEFAULT,
+                form=defining.form,
+            )
+        )
+    tasks.sort(key=lambda task: task.line)
+    return tasks
