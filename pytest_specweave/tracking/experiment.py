@@ -1,0 +1,696 @@
+"""One run of an experiment: what the user logs, written to its folder as it is logged.
+
+Made by ExperimentStore.open_run (or track_experiment); usable as a context manager. Every
+log_metric call appends one line to logs/metrics.jsonl through an O_APPEND descriptor (no Python
+buffering: a SIGKILL loses nothing already logged); params.json and meta.json are replaced
+atomically when they change; metrics.json and the final meta.json are written by finish().
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import threading
+import time
+import warnings
+from pathlib import Path
+
+from ..errors import StoreError
+from . import _runinfo
+from ._files import (
+    RESERVED,
+    HashingWriter,
+    append_text,
+    atomic_write,
+    dump_json,
+    inside,
+    open_append,
+    safe_relpath,
+    sha256_file,
+    sha256_tree,
+    store_error,
+    tag_float,
+    write_all,
+)
+from .store import JOURNAL, TrackingWarning, encode_metric, metrics_document, utc_now
+
+FINAL_STATUSES = ("succeeded", "failed")
+_now = time.time
+_NONFINITE_JSON = {"nan": '"NaN"', "inf": '"Infinity"', "-inf": '"-Infinity"'}
+
+
+def cv_interval(folds: list[float], mean: float, std: float) -> tuple[float, float, float] | None:
+    """HOOK: the interval (low, high, level) stored with a cross-validated metric, or None.
+
+    Not computed yet: log_cv stores the folds (and their mean and sample std), from which the
+    evaluation layer can derive an interval. Whatever this returns is written as the metric's
+    "ci"/"level" in metrics.json and the journal.
+    """
+    return None
+
+
+def _number(key, value) -> float:
+    """A metric value as float: int, float, numpy scalars, Decimal, anything with __float__."""
+    if isinstance(value, (str, bytes, bytearray)):
+        raise TypeError(f"metric {key!r}: value must be a number, got {type(value).__name__} {value!r:.60}")
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"metric {key!r}: value must be a number, got {type(value).__module__}.{type(value).__qualname__}"
+            if type(value).__module__ != "builtins"
+            else f"metric {key!r}: value must be a number, got {type(value).__name__}"
+        ) from None
+
+
+def _step(key, step) -> int:
+    try:
+        import operator
+
+        return operator.index(step)
+    except TypeError:
+        raise TypeError(f"metric {key!r}: step must be an integer, got {type(step).__name__}") from None
+
+
+def _float_json(x: float) -> str:
+    if x - x == 0.0:
+        return repr(x)
+    return _NONFINITE_JSON[repr(x)]
+
+
+class _NotJSON(Exception):
+    pass
+
+
+def _jsonable(value, depth: int = 0):
+    """value as JSON-ready data; non-finite floats tagged; raises _NotJSON when JSON cannot hold it."""
+    if depth > 50:
+        raise _NotJSON
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return tag_float(float(value))
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+        item = value.item()
+        if type(item).__module__ == "numpy" or not isinstance(item, (int, float, bool, str, type(None), complex)):
+            raise _NotJSON
+        return _jsonable(item, depth + 1)
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v, depth + 1) for v in value]
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if isinstance(k, str):
+                key = k
+            elif k is None or isinstance(k, (bool, int, float)):
+                key = json.dumps(k)
+            else:
+                raise _NotJSON
+            out[key] = _jsonable(v, depth + 1)
+        return out
+    raise _NotJSON
+
+
+class Experiment:
+    """A running (or finished) experiment. See ExperimentStore.open_run and track_experiment."""
+
+    def __init__(self, store, path: Path, meta: dict):
+        self.store = store
+        self.path = Path(path)
+        self.increment_dir = store.increment_dir
+        self.name: str = meta["name"]
+        self.folder: str = meta["folder"]
+        self.number: int = meta["number"]
+        self.baseline: bool = meta["baseline"]
+        self.task: str | None = meta["task"]
+        self.kind: str = meta["kind"]
+        self.run: int = meta["run"]
+        self.finished = False
+        self._meta = meta
+        self._status = "running"
+        self._t0 = time.monotonic()
+        self._params: dict = {}
+        self._final: dict[str, tuple] = {}
+        self._keyjson: dict[str, str] = {}
+        self._lock = threading.RLock()
+        self._journal = self.path / JOURNAL
+        self._broken = False  # a journal write was cut short: start the next line on a new one
+        self._notes_started = False
+        self._owner = os.getpid()
+        self._fd = open_append(self._journal)
+        _runinfo.OPEN_RUNS[str(self.path)] = self
+        _install_atexit()
+
+    def __repr__(self) -> str:
+        return f"<Experiment {self.folder} run {self.run} {self.status}>"
+
+    # -- context manager -------------------------------------------------------------------------
+
+    def __enter__(self) -> "Experiment":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is None:
+            self.finish()
+            return False
+        import traceback
+
+        line = traceback.format_exception_only(exc_type, exc)[-1].strip()
+        frames = traceback.extract_tb(tb) if tb is not None else []
+        where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else None
+        try:
+            self.log_note(f"**Failed**: `{line}`" + (f" at {where}" if where else ""))
+            with self._lock:
+                self._meta["error"] = line
+                self._meta["error_at"] = where
+            self.finish("failed")
+        except StoreError as err:  # never hide the user's exception behind ours
+            warnings.warn(f"{self.folder}: could not record the failure: {err}", TrackingWarning, stacklevel=2)
+        return False
+
+    # -- status ------------------------------------------------------------------------------------
+
+    @property
+    def status(self) -> str:
+        """'running' until finished (or what set_status asked for), then the final status."""
+        return self._status
+
+    def set_status(self, status: str) -> None:
+        """Ask for the final status ('succeeded' or 'failed'); after finish, rewrites the record."""
+        if status not in FINAL_STATUSES:
+            raise ValueError(f"status must be one of {FINAL_STATUSES}, got {status!r}")
+        with self._lock:
+            if self.finished:
+                self._check_not_superseded()
+                if status != self._status:
+                    meta = dict(self._meta, status=status)
+                    atomic_write(self.path / "meta.json", dump_json(meta))
+                    self._meta = meta
+            self._status = status
+
+    def _check_not_superseded(self) -> None:
+        """After finish, the folder may hold a later run of the same name: never write into it."""
+        from ._files import read_json
+
+        try:
+            run = read_json(self.path / "meta.json").get("run")
+        except (OSError, ValueError, AttributeError):
+            run = None
+        if run != self.run:
+            raise StoreError(
+                f"{self.folder}: run {self.run} is finished and the folder now holds run {run};"
+                f" its record is in {self.path / 'history' / f'run-{self.run}'}"
+            )
+
+    def finish(self, status: str | None = None) -> None:
+        """Write metrics.json and the final meta.json. Status: `status`, else what set_status said, else succeeded.
+
+        Idempotent. If a write fails (StoreError), the run stays open and finish may be retried.
+        """
+        if status is not None and status not in FINAL_STATUSES:
+            raise ValueError(f"status must be one of {FINAL_STATUSES}, got {status!r}")
+        with self._lock:
+            if self.finished:
+                if status is not None:
+                    self.set_status(status)
+                return
+            final = status or (self._status if self._status != "running" else "succeeded")
+            self._finalize(final)
+
+    def _finalize(self, final: str, extra: dict | None = None) -> None:
+        encoded = {key: encode_metric(*entry) for key, entry in self._final.items()}
+        atomic_write(self.path / "metrics.json", metrics_document(encoded))
+        meta = dict(self._meta, status=final, ended=utc_now(), duration_s=round(time.monotonic() - self._t0, 3))
+        if extra:
+            meta.update(extra)
+        atomic_write(self.path / "meta.json", dump_json(meta))
+        self._meta = meta
+        self._status = final
+        self.finished = True
+        fd, self._fd = self._fd, -1
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+        if _runinfo.OPEN_RUNS.get(str(self.path)) is self:
+            del _runinfo.OPEN_RUNS[str(self.path)]
+
+    def _abandon(self) -> None:
+        """At interpreter exit: a run never finished is recorded as crashed (as a later reader would)."""
+        with self._lock:
+            if self.finished or self._owner != os.getpid():
+                return
+            reason = "the process exited without finishing the run (use `with track_experiment(...)` or call finish())"
+            try:
+                self.log_note(f"**Crashed**: {reason}.")
+                self._finalize("crashed", {"crash": {"detected": utc_now(), "reason": reason}})
+            except StoreError:
+                pass
+
+    # -- metrics -----------------------------------------------------------------------------------
+
+    def _key(self, key) -> str:
+        if not isinstance(key, str):
+            raise TypeError(f"metric key must be a string, got {type(key).__name__} {key!r:.60}")
+        if not key:
+            raise ValueError("metric key must not be empty")
+        kj = self._keyjson[key] = json.dumps(key)
+        return kj
+
+    def log_metric(self, key, value, step=None, *, ci=None, level=None) -> None:
+        """Log one value. The line reaches the OS before this returns; the last value of a key is final.
+
+        `ci=(low, high)` (with `level`, default 0.95) makes verdicts on this metric interval-aware.
+        NaN and infinities are stored (as the JSON strings "NaN", "Infinity", "-Infinity").
+        """
+        try:
+            kj = self._keyjson[key]
+        except (KeyError, TypeError):
+            kj = self._key(key)
+        if type(value) is not float:
+            value = _number(key, value)
+        if step is None:
+            sj = "null"
+        else:
+            if type(step) is not int:
+                step = _step(key, step)
+            sj = repr(step)
+        vj = repr(value) if value - value == 0.0 else _float_json(value)
+        if ci is None:
+            if level is not None:
+                raise ValueError(f"metric {key!r}: level given without ci")
+            line = f'{{"key":{kj},"value":{vj},"step":{sj},"time":{_now()!r}}}\n'
+            entry = (value, step, None, None, None, None)
+        else:
+            lo, hi, level = self._interval(key, ci, level)
+            line = (
+                f'{{"key":{kj},"value":{vj},"step":{sj},"time":{_now()!r},'
+                f'"ci":[{_float_json(lo)},{_float_json(hi)}],"level":{level!r}}}\n'
+            )
+            entry = (value, step, (lo, hi), level, None, None)
+        if self._broken:
+            line = "\n" + line
+            self._broken = False
+        data = line.encode()
+        try:
+            n = os.write(self._fd, data)
+            if n != len(data):  # only when the disk fills up mid-line
+                write_all(self._fd, data[n:])
+        except OSError as err:
+            self._write_failed(err)
+        self._final[key] = entry
+
+    def _write_failed(self, err: OSError):
+        if self.finished:
+            raise StoreError(
+                f"experiment {self.folder} is finished ({self._status}): log metrics before finish()"
+                " or inside its `with` block"
+            ) from None
+        self._broken = True
+        raise store_error("append to", self._journal, err) from err
+
+    def _interval(self, key, ci, level) -> tuple[float, float, float]:
+        try:
+            lo, hi = ci
+        except (TypeError, ValueError):
+            raise TypeError(f"metric {key!r}: ci must be a pair (low, high), got {ci!r:.60}") from None
+        lo, hi = _number(key, lo), _number(key, hi)
+        if lo > hi:
+            raise ValueError(f"metric {key!r}: ci low {lo} is above high {hi}")
+        level = 0.95 if level is None else _number(key, level)
+        if not 0.0 < level < 1.0:
+            raise ValueError(f"metric {key!r}: level must be between 0 and 1, got {level}")
+        return lo, hi, level
+
+    def log_metrics(self, mapping, step=None) -> None:
+        """Log several metrics at one step; every value is checked before any is written."""
+        items = list(mapping.items())
+        checked = []
+        for key, value in items:
+            if not isinstance(key, str):
+                self._key(key)
+            checked.append((key, value if type(value) is float else _number(key, value)))
+        for key, value in checked:
+            self.log_metric(key, value, step)
+
+    def log_cv(self, key, fold_values) -> None:
+        """Per-fold values of a cross-validated metric: value = mean, std = sample std (ddof=1), folds kept.
+
+        An interval is stored too once `cv_interval` computes one (see that hook).
+        """
+        kj = self._key(key)
+        folds = [_number(f"{key}[fold {i}]", v) for i, v in enumerate(fold_values)]
+        if not folds:
+            raise ValueError(f"metric {key!r}: log_cv needs at least one fold value")
+        n = len(folds)
+        if all(v - v == 0.0 for v in folds):
+            mean = math.fsum(folds) / n
+            std = math.sqrt(math.fsum((v - mean) ** 2 for v in folds) / (n - 1)) if n > 1 else 0.0
+        else:
+            mean = sum(folds) / n
+            std = math.nan
+        interval = cv_interval(folds, mean, std)
+        extra = ""
+        ci = level = None
+        if interval is not None:
+            lo, hi, level = interval
+            ci = (float(lo), float(hi))
+            level = float(level)
+            extra = f',"ci":[{_float_json(ci[0])},{_float_json(ci[1])}],"level":{level!r}'
+        line = (
+            f'{{"key":{kj},"value":{_float_json(mean)},"step":null,"time":{_now()!r},'
+            f'"folds":[{",".join(_float_json(v) for v in folds)}],"std":{_float_json(std)}{extra}}}\n'
+        )
+        if self._broken:
+            line = "\n" + line
+            self._broken = False
+        data = line.encode()
+        try:
+            write_all(self._fd, data)
+        except OSError as err:
+            self._write_failed(err)
+        self._final[key] = (mean, None, ci, level, tuple(folds), std)
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        """Final values logged so far."""
+        return {key: entry[0] for key, entry in self._final.items()}
+
+    # -- params ------------------------------------------------------------------------------------
+
+    def _param_value(self, key: str, value):
+        try:
+            return _jsonable(value)
+        except (_NotJSON, RecursionError, ValueError):
+            text = repr(value)
+            warnings.warn(
+                f"{self.folder}: param {key!r} ({type(value).__name__}) cannot be stored as JSON;"
+                f" stored as its repr(): {text[:80]}",
+                TrackingWarning,
+                stacklevel=3,
+            )
+            return text
+
+    def log_param(self, key, value) -> None:
+        self.log_params({key: value})
+
+    def log_params(self, mapping) -> None:
+        """Record parameters (params.json is rewritten atomically at each call)."""
+        with self._lock:
+            params = dict(self._params)
+            for key, value in mapping.items():
+                key = key if isinstance(key, str) else str(key)
+                params[key] = self._param_value(key, value)
+            atomic_write(self.path / "params.json", dump_json(params))
+            self._params = params
+
+    @property
+    def params(self) -> dict:
+        return dict(self._params)
+
+    # -- meta: inputs, seed, artifacts ---------------------------------------------------------------
+
+    @property
+    def meta(self) -> dict:
+        return dict(self._meta)
+
+    def _update_meta(self, **changes) -> None:
+        with self._lock:
+            meta = dict(self._meta, **changes)
+            if not self.finished:
+                meta["status"] = "running"
+            atomic_write(self.path / "meta.json", dump_json(meta))
+            self._meta = meta
+
+    def set_seed(self, seed) -> None:
+        """Record the random seed, and seed `random` (and numpy's and torch's global generators if imported)."""
+        import random
+
+        seeded = []
+        try:
+            random.seed(seed)
+            seeded.append("random")
+        except TypeError:
+            pass
+        np = sys.modules.get("numpy")
+        if np is not None:
+            try:
+                np.random.seed(seed)
+                seeded.append("numpy")
+            except Exception:
+                pass
+        torch = sys.modules.get("torch")
+        if torch is not None:
+            try:
+                torch.manual_seed(seed)
+                seeded.append("torch")
+            except Exception:
+                pass
+        try:
+            stored = _jsonable(seed)
+        except _NotJSON:
+            stored = repr(seed)
+        self._update_meta(seed=stored, seeded=seeded)
+
+    def log_input(self, path_or_array, *, role: str = "train") -> str:
+        """Record the sha256 of a data file, folder, bytes, numpy array or pandas object in meta.json["inputs"].
+
+        Returns the hex digest. Logging the same role and path again replaces that entry.
+        """
+        entry = {"role": str(role)}
+        obj = path_or_array
+        if isinstance(obj, (str, os.PathLike)):
+            p = Path(obj)
+            if not p.is_absolute():
+                p = Path.cwd() / p
+            if not p.exists():
+                raise FileNotFoundError(f"log_input: no such file or folder {p}")
+            if p.is_dir():
+                digest, size, count = sha256_tree(p)
+                entry.update(kind="dir", files=count)
+            else:
+                digest, size = sha256_file(p)
+                entry["kind"] = "file"
+            try:
+                entry["path"] = p.resolve().relative_to(self.increment_dir.resolve()).as_posix()
+            except ValueError:
+                entry["path"] = p.resolve().as_posix()
+            entry["bytes"] = size
+        elif isinstance(obj, (bytes, bytearray, memoryview)):
+            import hashlib
+
+            data = bytes(obj)
+            digest = hashlib.sha256(data).hexdigest()
+            entry.update(kind="bytes", bytes=len(data))
+        else:
+            digest, info = _hash_data_object(obj)
+            entry.update(info)
+        entry["sha256"] = digest
+        entry["logged"] = utc_now()
+        with self._lock:
+            inputs = [
+                e
+                for e in self._meta.get("inputs", [])
+                if not (e.get("role") == entry["role"] and e.get("path") == entry.get("path") and e.get("kind") == entry["kind"])
+            ]
+            inputs.append(entry)
+            self._update_meta(inputs=inputs)
+        return digest
+
+    def _record_artifact(self, rel: str, digest: str, size: int, **extra) -> None:
+        with self._lock:
+            artifacts = dict(self._meta.get("artifacts", {}))
+            artifacts[rel] = {"sha256": digest, "bytes": size, "saved": utc_now(), **extra}
+            self._update_meta(artifacts=artifacts)
+
+    def _destination(self, filename) -> tuple[str, Path]:
+        rel = safe_relpath(filename)
+        dest = inside(self.path, rel)
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise store_error("create", dest.parent, err) from err
+        return rel, dest
+
+    def save_artifact(self, obj, filename) -> Path:
+        """Pickle `obj` into the folder as `filename` (atomically); its sha256 goes to meta.json["artifacts"]."""
+        import pickle
+
+        rel, dest = self._destination(filename)
+        tmp = dest.parent / f".{dest.name}.{os.getpid()}.tmp"
+        try:
+            with open(tmp, "wb") as f:
+                writer = HashingWriter(f)
+                pickle.dump(obj, writer, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, dest)
+        except OSError as err:
+            _unlink(tmp)
+            raise store_error("write", dest, err) from err
+        except BaseException:
+            _unlink(tmp)
+            raise
+        self._record_artifact(rel, writer.hash.hexdigest(), writer.size, format="pickle")
+        return dest
+
+    def log_artifact(self, path, name=None) -> Path:
+        """Copy a file (or folder) into the experiment folder, as `name` or its own name; records its sha256.
+
+        A file already inside the folder is recorded where it is.
+        """
+        src = Path(path)
+        if not src.exists():
+            raise FileNotFoundError(f"log_artifact: no such file or folder {src}")
+        here = self.path.resolve()
+        resolved = src.resolve()
+        if here in resolved.parents and name is None:
+            rel = resolved.relative_to(here).as_posix()
+            if rel.split("/")[0] in RESERVED:
+                raise ValueError(f"log_artifact: {src} is one of the store's own files")
+            dest = resolved
+        else:
+            rel, dest = self._destination(name if name is not None else src.name)
+            try:
+                if src.is_dir():
+                    _copy_tree(src, dest)
+                else:
+                    _copy_file(src, dest)
+            except OSError as err:
+                raise StoreError(f"cannot copy {src} to {dest}: {err.strerror or err}") from err
+        try:
+            if dest.is_dir():
+                digest, size, count = sha256_tree(dest)
+                self._record_artifact(rel, digest, size, kind="dir", files=count)
+            else:
+                digest, size = sha256_file(dest)
+                self._record_artifact(rel, digest, size)
+        except OSError as err:
+            raise store_error("read", dest, err) from err
+        return dest
+
+    def save_report(self, filename, markdown: str) -> Path:
+        """Write a markdown (or any text) file into the folder, atomically; recorded with its sha256."""
+        rel, dest = self._destination(filename)
+        import hashlib
+
+        data = str(markdown).encode("utf-8")
+        atomic_write(dest, data)
+        self._record_artifact(rel, hashlib.sha256(data).hexdigest(), len(data), kind="report")
+        return dest
+
+    # -- notes -------------------------------------------------------------------------------------
+
+    def log_note(self, text) -> None:
+        """Append a paragraph to notes.md (reaches the OS at once; allowed after finish too)."""
+        text = str(text).rstrip("\n")
+        with self._lock:
+            if self.finished:
+                self._check_not_superseded()
+            prefix = "\n" if self._notes_started or _nonempty(self.path / "notes.md") else ""
+            append_text(self.path / "notes.md", f"{prefix}{text}\n")
+            self._notes_started = True
+
+
+def _nonempty(path: Path) -> bool:
+    try:
+        return path.stat().st_size > 0
+    except OSError:
+        return False
+
+
+def _unlink(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _copy_file(src: Path, dest: Path) -> None:
+    import shutil
+
+    tmp = dest.parent / f".{dest.name}.{os.getpid()}.tmp"
+    try:
+        shutil.copyfile(src, tmp)
+        if dest.is_dir():
+            shutil.rmtree(dest)
+        os.replace(tmp, dest)
+    except BaseException:
+        _unlink(tmp)
+        raise
+
+
+def _copy_tree(src: Path, dest: Path) -> None:
+    import shutil
+
+    tmp = dest.parent / f".{dest.name}.{os.getpid()}.tmpdir"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        shutil.copytree(src, tmp)
+        if dest.is_dir():
+            shutil.rmtree(dest)
+        elif dest.exists():
+            dest.unlink()
+        os.replace(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _hash_data_object(obj) -> tuple[str, dict]:
+    """sha256 of an in-memory data set, by duck typing: pandas objects, arrays (numpy, or tensors via .numpy())."""
+    import hashlib
+
+    h = hashlib.sha256()
+    module = type(obj).__module__ or ""
+    if module.startswith("pandas"):
+        import pandas as pd
+
+        h.update(pd.util.hash_pandas_object(obj, index=True).to_numpy().tobytes())
+        if hasattr(obj, "columns"):
+            h.update(json.dumps([[str(c), str(t)] for c, t in obj.dtypes.items()]).encode())
+            kind = "dataframe"
+        else:
+            h.update(json.dumps([str(obj.name), str(obj.dtype)]).encode())
+            kind = "series"
+        return h.hexdigest(), {"kind": kind, "shape": list(obj.shape)}
+    if not hasattr(obj, "tobytes") and hasattr(obj, "detach") and hasattr(obj, "numpy"):
+        obj = obj.detach().cpu().numpy()  # a torch tensor
+    if hasattr(obj, "tobytes") and hasattr(obj, "dtype") and hasattr(obj, "shape"):
+        dtype = obj.dtype
+        h.update(f"{getattr(dtype, 'str', dtype)}{tuple(obj.shape)}".encode())
+        if getattr(dtype, "hasobject", False):
+            import pickle
+
+            h.update(pickle.dumps(obj.tolist(), protocol=4))
+        else:
+            h.update(obj.tobytes())
+        return h.hexdigest(), {"kind": "array", "shape": list(obj.shape), "dtype": str(dtype)}
+    raise TypeError(
+        f"log_input: cannot hash a {type(obj).__name__}; pass a file or folder path, bytes,"
+        " a numpy array or a pandas DataFrame/Series"
+    )
+
+
+_atexit_installed = False
+
+
+def _install_atexit() -> None:
+    global _atexit_installed
+    if not _atexit_installed:
+        import atexit
+
+        atexit.register(_abandon_open_runs)
+        _atexit_installed = True
+
+
+def _abandon_open_runs() -> None:
+    for exp in list(_runinfo.OPEN_RUNS.values()):
+        try:
+            exp._abandon()
+        except Exception:
+            pass

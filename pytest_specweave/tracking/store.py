@@ -1,0 +1,746 @@
+"""The experiment store: `<increment>/experiments/exp-NNN-slug/` folders, written and read.
+
+Layout of one experiment folder (the latest run of that name)::
+
+    exp-003-xgboost/
+      meta.json          status, times, process, git, versions, inputs, seed, artifacts (META_SCHEMA)
+      params.json        {"max_depth": 6, ...}  (values JSON cannot hold are stored as their repr())
+      metrics.json       final values (METRICS_SCHEMA, below); written at finish, or rebuilt from
+                         the journal when the run crashed
+      logs/metrics.jsonl the journal: one JSON line per log_metric call (JOURNAL FORMAT, below)
+      notes.md           log_note text, appended
+      history/run-K/     an earlier run of the same name: its meta/params/metrics/notes/logs/artifacts
+      <artifacts>        anything else: save_artifact, log_artifact, save_report (this run's only)
+
+Beside the folders: `.counter` (the last number given: numbers are never reused, even after a
+folder is deleted) and `.lock` (the inter-process lock taken to give numbers and archive runs).
+
+METRICS SCHEMA ("pytest-specweave/metrics/1")::
+
+    {"schema": "pytest-specweave/metrics/1",
+     "metrics": {"precision@10": 0.26,
+                 "rmse": {"value": 1.2, "ci": [1.1, 1.3], "level": 0.95},
+                 "acc":  {"value": 0.8, "folds": [0.79, 0.81, 0.80], "std": 0.01},
+                 "loss": {"value": 0.31, "step": 99}}}
+
+A metric is a number, or an object holding "value" and any of "ci" ([low, high]), "level" (of ci;
+0.95 when absent), "folds" (per-fold values), "std" (sample std of the folds), "step" (the step
+of the final value). Non-finite numbers anywhere are the strings "NaN", "Infinity", "-Infinity";
+readers turn them back into floats. A file without "schema" is read as a flat {name: metric} map.
+
+JOURNAL FORMAT (logs/metrics.jsonl), one line per call, appended with O_APPEND::
+
+    {"key": "loss", "value": 0.31, "step": 99, "time": 1732621234.123}
+    {"key": "rmse", "value": 1.2, "step": null, "time": ..., "ci": [1.1, 1.3], "level": 0.95}
+    {"key": "acc", "value": 0.8, "step": null, "time": ..., "folds": [...], "std": 0.01}
+
+The last line of a key gives its final value: metrics.json is exactly the replay of the journal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..errors import StoreError
+from . import _runinfo
+from ._files import (
+    RESERVED,
+    StoreLock,
+    atomic_write,
+    append_text,
+    dump_json,
+    experiment_name,
+    read_json,
+    slugify,
+    store_error,
+    tag_float,
+    untag_float,
+)
+
+METRICS_SCHEMA = "pytest-specweave/metrics/1"
+META_SCHEMA = "pytest-specweave/meta/1"
+JOURNAL = Path("logs") / "metrics.jsonl"
+STATUSES = ("running", "succeeded", "failed", "crashed")
+UNREADABLE = "unreadable"
+KINDS = ("experiment", "model")
+
+FOLDER = re.compile(r"^exp-(\d+)-(.+)$")
+
+
+class TrackingWarning(UserWarning):
+    """Something was stored in a degraded form, or a part of the store could not be read."""
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def iso_utc(ts: float) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds")
+
+
+def parse_iso(text) -> float | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        return None
+
+
+# ----------------------------------------------------------------------------------------------
+# Metric values
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    value: float  # may be nan/inf
+    ci: tuple[float, float] | None = None
+    level: float | None = None  # of ci; 0.95 when a ci is given without one
+    folds: tuple[float, ...] | None = None
+    step: int | None = None  # the step of the final value, if logged with steps
+    std: float | None = None  # sample std (ddof=1) of the folds, when folds were logged
+
+    def __float__(self) -> float:
+        return self.value
+
+
+def encode_metric(value: float, step=None, ci=None, level=None, folds=None, std=None):
+    """The metrics.json form of one final value: a number, or an object when it carries more."""
+    if step is None and ci is None and folds is None:
+        return tag_float(value)
+    obj: dict = {"value": tag_float(value)}
+    if ci is not None:
+        obj["ci"] = [tag_float(ci[0]), tag_float(ci[1])]
+        obj["level"] = 0.95 if level is None else level
+    if folds is not None:
+        obj["folds"] = [tag_float(v) for v in folds]
+        if std is not None:
+            obj["std"] = tag_float(std)
+    if step is not None:
+        obj["step"] = step
+    return obj
+
+
+def decode_metric(obj) -> MetricValue:
+    """metrics.json entry (or journal line) -> MetricValue. Raises ValueError/TypeError/KeyError if malformed."""
+    if isinstance(obj, bool):
+        raise TypeError("a boolean is not a metric value")
+    if not isinstance(obj, dict):
+        return MetricValue(untag_float(obj))
+    value = untag_float(obj["value"])
+    ci = obj.get("ci")
+    level = obj.get("level")
+    if ci is not None:
+        if len(ci) != 2:
+            raise ValueError("ci must be [low, high]")
+        ci = (untag_float(ci[0]), untag_float(ci[1]))
+        level = 0.95 if level is None else float(level)
+    else:
+        level = None
+    folds = obj.get("folds")
+    if folds is not None:
+        folds = tuple(untag_float(v) for v in folds)
+    std = obj.get("std")
+    std = None if std is None else untag_float(std)
+    step = obj.get("step")
+    if step is not None and (not isinstance(step, int) or isinstance(step, bool)):
+        step = int(step)
+    return MetricValue(value, ci, level, folds, step, std)
+
+
+def metrics_document(encoded: dict) -> bytes:
+    return dump_json({"schema": METRICS_SCHEMA, "metrics": encoded})
+
+
+def decode_metrics_document(doc, path: Path, problems: list[str]) -> dict[str, MetricValue]:
+    """The metrics of a metrics.json document; a bad entry is skipped and reported in `problems`."""
+    if not isinstance(doc, dict):
+        raise ValueError("not a JSON object")
+    if "schema" in doc or isinstance(doc.get("metrics"), dict) and len(doc) <= 2:
+        schema = doc.get("schema")
+        if schema is not None and not str(schema).startswith("pytest-specweave/metrics/"):
+            raise ValueError(f"unknown schema {schema!r}")
+        entries = doc.get("metrics")
+        if not isinstance(entries, dict):
+            raise ValueError('"metrics" is not an object')
+    else:
+        entries = doc  # a hand-written flat {name: value} file
+    out = {}
+    for key, obj in entries.items():
+        try:
+            out[key] = decode_metric(obj)
+        except (ValueError, TypeError, KeyError) as err:
+            problems.append(f"{path}: metric {key!r} skipped ({type(err).__name__}: {err})")
+    return out
+
+
+def replay_journal(path: Path) -> tuple[dict[str, MetricValue], float | None, int]:
+    """Final value of every key in a journal, the time of its last line, and the count of bad lines.
+
+    A line that is not valid JSON (a write cut short by a full disk, say) is skipped and counted.
+    """
+    metrics: dict[str, MetricValue] = {}
+    last = None
+    bad = 0
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return metrics, None, 0
+    loads = json.loads
+    for line in data.splitlines():
+        if not line.strip():
+            continue
+        try:
+            entry = loads(line)
+            key = entry["key"]
+            if not isinstance(key, str):
+                raise TypeError(key)
+            metrics[key] = decode_metric(entry)
+            t = entry.get("time")
+            if isinstance(t, (int, float)):
+                last = t
+        except (ValueError, TypeError, KeyError, AttributeError):
+            bad += 1
+    return metrics, last, bad
+
+
+def read_series(path: Path, key: str) -> list[tuple[int, float, float | None]]:
+    """[(step, value, time)] of one key, in logging order; a missing step is the line's index."""
+    out = []
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return out
+    needle = json.dumps(key).encode()
+    for line in data.splitlines():
+        if needle not in line:
+            continue
+        try:
+            entry = json.loads(line)
+            if entry.get("key") != key:
+                continue
+            step = entry.get("step")
+            out.append((len(out) if step is None else step, untag_float(entry["value"]), entry.get("time")))
+        except (ValueError, TypeError, KeyError, AttributeError):
+            continue
+    return out
+
+
+def _canonical_fallback(name: str) -> str:
+    name = name.strip().lower().replace("_at_", "@").replace("-at-", "@")
+    return re.sub(r"[\s_\-]", "", name)
+
+
+def _same_metric(a: str, b: str) -> bool:
+    try:
+        from ..model.metric_names import same_metric
+
+        return same_metric(a, b)
+    except (ImportError, NotImplementedError):
+        return _canonical_fallback(a) == _canonical_fallback(b)
+
+
+# ----------------------------------------------------------------------------------------------
+# Records
+
+
+@dataclass
+class ExperimentRecord:
+    """Read-only view of one experiment folder (its latest run)."""
+
+    folder: str  # "exp-003-xgboost"
+    number: int  # 3
+    name: str  # "xgboost"
+    path: Path
+    status: str  # running | succeeded | failed | crashed | unreadable (see ExperimentStore.records)
+    baseline: bool
+    task: str | None  # "T-004"
+    params: dict
+    metrics: dict[str, MetricValue]  # keys as logged
+    meta: dict  # all of meta.json
+    notes: str  # notes.md text ("" if none)
+    artifacts: list[str]  # paths relative to the folder, excluding the store's own files
+    started: str | None  # ISO-8601 UTC
+    ended: str | None
+    duration_s: float | None
+    history: list[dict]  # earlier runs' meta (oldest first)
+    kind: str = "experiment"  # "experiment" | "model"
+    run: int = 1  # 1 for the first run of this name, K+1 after K earlier runs
+    problems: list[str] = field(default_factory=list)  # what could not be read, each naming the path
+
+    def metric(self, name: str) -> MetricValue | None:
+        """The metric logged under `name`, matched exactly, then as the same metric (`Precision@10` ~ `precision_at_10`)."""
+        if name in self.metrics:
+            return self.metrics[name]
+        for key, value in self.metrics.items():
+            if _same_metric(key, name):
+                return value
+        return None
+
+    def series(self, name: str) -> list[tuple[int, float, float | None]]:
+        """Per-step history of a metric from the journal: [(step, value, unix time)], logging order."""
+        journal = self.path / JOURNAL
+        out = read_series(journal, name)
+        if not out:
+            for key in self.metrics:
+                if key != name and _same_metric(key, name):
+                    return read_series(journal, key)
+        return out
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "succeeded"
+
+
+# ----------------------------------------------------------------------------------------------
+# The store
+
+
+class ExperimentStore:
+    """All experiments of one increment: `<increment_dir>/experiments/`.
+
+    Safe for many processes at once (pytest-xdist workers, parallel notebooks): numbers are given
+    under an inter-process lock, every JSON file is replaced atomically, and the journal is
+    appended line by line.
+    """
+
+    def __init__(self, increment_dir):
+        self.increment_dir = Path(increment_dir)
+        self.root = self.increment_dir / "experiments"
+
+    def __repr__(self) -> str:
+        return f"ExperimentStore({str(self.increment_dir)!r})"
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def lock(self) -> StoreLock:
+        self._ensure_root()
+        return StoreLock(self.root)
+
+    def _ensure_root(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise store_error("create", self.root, err) from err
+
+    def open_run(self, name, *, baseline=False, task=None, kind="experiment"):
+        """Start a run of experiment `name`: status running, its folder allocated or reused.
+
+        A new name gets the next number. A name already in the store (same slug, same name up to
+        case) reuses the latest such folder: that folder's previous run (params, metrics, meta,
+        notes, logs and artifacts) moves to `history/run-K/`. If that previous run is still running in a live
+        process (or on another host, where liveness cannot be known), the new run gets a new folder
+        instead, so that two live runs never share files; readers take the highest number as the
+        latest run of a name.
+        """
+        from .experiment import Experiment
+
+        name = experiment_name(name)
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        if task is not None and not isinstance(task, str):
+            task = str(task)
+        slug = slugify(name)
+        baseline = bool(baseline) or name.lower().startswith("baseline")
+        commit, dirty = _runinfo.git_info(self.increment_dir)
+        packages = _runinfo.package_versions()
+        identity = _runinfo.process_identity()
+        self._ensure_root()
+
+        with StoreLock(self.root):
+            folders = self._scan()
+            reuse = self._reusable_folder(folders, name, slug)
+            if reuse is not None:
+                number, path, old = reuse
+                run = self._archive(path, old) + 1
+                folder = path.name
+            else:
+                number = self._next_number(folders)
+                folder = f"exp-{number:03d}-{slug}"
+                path = self.root / folder
+                run = 1
+            meta = {
+                "schema": META_SCHEMA,
+                "kind": kind,
+                "name": name,
+                "slug": slug,
+                "folder": folder,
+                "number": number,
+                "run": run,
+                "status": "running",
+                "baseline": baseline,
+                "task": task,
+                "increment": self.increment_dir.name,
+                "started": utc_now(),
+                "ended": None,
+                "duration_s": None,
+                **identity,
+                "git_commit": commit,
+                "git_dirty": dirty,
+                "python": _runinfo.python_version(),
+                "platform": sys.platform,
+                "packages": packages,
+                "seed": None,
+                "inputs": [],
+                "artifacts": {},
+            }
+            if reuse is not None:
+                try:
+                    (path / "logs").mkdir(exist_ok=True)
+                except OSError as err:
+                    raise store_error("create", path / "logs", err) from err
+                atomic_write(path / "meta.json", dump_json(meta))
+            else:
+                self._create_folder(path, meta)
+            return Experiment(self, path, meta)
+
+    def _reusable_folder(self, folders, name: str, slug: str):
+        """(number, path, meta) of the latest folder of this name whose run is not live, or None."""
+        wanted = name.casefold()
+        for number, fslug, folder in reversed(folders):
+            if fslug != slug:
+                continue
+            path = self.root / folder
+            try:
+                meta = read_json(path / "meta.json")
+            except (OSError, ValueError):
+                continue  # unreadable: never overwrite evidence
+            if not isinstance(meta, dict) or str(meta.get("name", "")).casefold() != wanted:
+                continue
+            if meta.get("status") == "running":
+                alive = _runinfo.owner_alive(meta, str(path))
+                if alive is not False:
+                    return None  # live here, or elsewhere: a new folder
+                meta = self._crash(path, meta)
+            return number, path, meta
+        return None
+
+    def _next_number(self, folders) -> int:
+        counter = self.root / ".counter"
+        try:
+            last = int(counter.read_text(encoding="ascii").strip() or 0)
+        except (OSError, ValueError):
+            last = 0
+        top = max((n for n, _, _ in folders), default=0)
+        number = max(last, top) + 1
+        atomic_write(counter, f"{number}\n".encode("ascii"))
+        return number
+
+    def _create_folder(self, path: Path, meta: dict) -> None:
+        """Create the folder under a temporary name and rename it: it appears complete or not at all."""
+        tmp = self.root / f".tmp-{path.name}-{os.getpid()}"
+        try:
+            (tmp / "logs").mkdir(parents=True)
+            atomic_write(tmp / "meta.json", dump_json(meta))
+            os.rename(tmp, path)
+        except (OSError, StoreError) as err:
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
+            if isinstance(err, StoreError):
+                raise
+            raise store_error("create", path, err) from err
+
+    def _archive(self, path: Path, meta: dict) -> int:
+        """Move the current run to history/run-K/ (its store files and its artifacts); return K.
+
+        The folder then holds only the new run, so a stale artifact never passes for a new one.
+        """
+        k = meta.get("run")
+        k = k if isinstance(k, int) and k > 0 else 1
+        history = path / "history"
+        while (history / f"run-{k}").exists():
+            k += 1
+        dest = history / f"run-{k}"
+        try:
+            dest.mkdir(parents=True)
+            atomic_write(dest / "meta.json", dump_json(meta))
+            for name in ("params.json", "metrics.json", "notes.md", "logs"):
+                src = path / name
+                if src.exists():
+                    os.replace(src, dest / name)
+            for name in os.listdir(path):
+                if name not in RESERVED and name != "meta.json" and not name.startswith("."):
+                    os.replace(path / name, dest / name)
+        except OSError as err:
+            raise store_error("archive the previous run into", dest, err) from err
+        return k
+
+    # -- crashes -------------------------------------------------------------------------------
+
+    def mark_crashed(self) -> list[str]:
+        """Mark `crashed` every run left `running` by a process that is gone (same host).
+
+        Its metrics.json is rebuilt from the journal, so nothing logged is lost. A run whose process
+        still runs, or that runs on another host, is left alone. Returns the folders marked.
+        """
+        if not self.root.is_dir():
+            return []
+        candidates = []
+        for _, _, path in self._folders():
+            try:
+                meta = read_json(path / "meta.json")
+            except (OSError, ValueError):
+                continue
+            if isinstance(meta, dict) and meta.get("status") == "running":
+                if _runinfo.owner_alive(meta, str(path)) is False:
+                    candidates.append(path)
+        return self._mark(candidates)
+
+    def _mark(self, paths: list[Path]) -> list[str]:
+        marked = []
+        if not paths:
+            return marked
+        with StoreLock(self.root):
+            for path in paths:
+                try:
+                    meta = read_json(path / "meta.json")
+                except (OSError, ValueError):
+                    continue
+                if meta.get("status") == "running" and _runinfo.owner_alive(meta, str(path)) is False:
+                    self._crash(path, meta)
+                    marked.append(path.name)
+        return marked
+
+    def _crash(self, path: Path, meta: dict) -> dict:
+        """Rebuild metrics.json from the journal and mark the run crashed (caller holds the lock)."""
+        journal = path / JOURNAL
+        metrics, last_time, bad = replay_journal(journal)
+        encoded = {
+            k: encode_metric(m.value, m.step, m.ci, m.level, m.folds, m.std) for k, m in metrics.items()
+        }
+        atomic_write(path / "metrics.json", metrics_document(encoded))
+        signs = [last_time or 0.0]
+        for name in ("meta.json", "params.json", "notes.md", str(JOURNAL)):
+            try:
+                signs.append(os.stat(path / name).st_mtime)
+            except OSError:
+                pass
+        ended = max(signs)
+        started = parse_iso(meta.get("started"))
+        new = dict(meta)
+        new["status"] = "crashed"
+        new["ended"] = iso_utc(ended)
+        new["duration_s"] = round(max(0.0, ended - started), 3) if started is not None else None
+        detected = utc_now()
+        reason = f"process {meta.get('pid')} on {meta.get('host')} ended while the run was running"
+        new["crash"] = {"detected": detected, "reason": reason, "journal_lines_skipped": bad}
+        atomic_write(path / "meta.json", dump_json(new))
+        try:
+            append_text(path / "notes.md", f"\n**Crashed** (detected {detected}): {reason}.\n")
+        except StoreError:
+            pass
+        return new
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def _scan(self) -> list[tuple[int, str, str]]:
+        """(number, slug, folder name) of every experiment folder, by number."""
+        out = []
+        try:
+            entries = os.scandir(self.root)
+        except (FileNotFoundError, NotADirectoryError):
+            return out
+        except OSError as err:
+            raise store_error("read", self.root, err) from err
+        match = FOLDER.match
+        with entries:
+            for entry in entries:
+                m = match(entry.name)
+                if m and entry.is_dir():
+                    out.append((int(m.group(1)), m.group(2), entry.name))
+        out.sort()
+        return out
+
+    def _folders(self) -> list[tuple[int, str, Path]]:
+        """(number, slug, path) of every experiment folder, by number."""
+        root = self.root
+        return [(number, slug, root / name) for number, slug, name in self._scan()]
+
+    def records(self) -> list[ExperimentRecord]:
+        """Every experiment folder, sorted by number; runs left running by a dead process are marked crashed first.
+
+        Tolerant by design: a folder whose meta.json (or, with no journal to rebuild from,
+        metrics.json/params.json) is missing or corrupt is still returned, with status
+        "unreadable" and `problems` naming each path and error, and a TrackingWarning is issued.
+        Reports then show it instead of silently dropping an experiment; judging ignores it, as it
+        ignores every status but "succeeded". A corrupt metrics.json with an intact journal is
+        rebuilt from the journal (status kept, problem noted).
+        """
+        folders = self._folders()
+        recs = [self._read(number, path) for number, _, path in folders]
+        dead = [
+            r.path
+            for r in recs
+            if r.status == "running" and _runinfo.owner_alive(r.meta, str(r.path)) is False
+        ]
+        if dead:
+            marked = set(self._mark(dead))
+            if marked:
+                recs = [self._read(r.number, r.path) if r.folder in marked else r for r in recs]
+        for r in recs:
+            for problem in r.problems:
+                warnings.warn(f"experiment store: {problem}", TrackingWarning, stacklevel=2)
+        return recs
+
+    def read(self, folder: str) -> ExperimentRecord:
+        """One experiment folder by its folder name ('exp-003-xgboost')."""
+        m = FOLDER.match(folder)
+        path = self.root / folder
+        if not m or not path.is_dir():
+            raise StoreError(f"no experiment folder {path}")
+        return self._read(int(m.group(1)), path)
+
+    def find(self, name: str) -> ExperimentRecord | None:
+        """The latest run of an experiment named `name` ('xgboost', 'exp-003-xgboost', or a folder name)."""
+        recs = self.records()
+        for r in recs:
+            if r.folder == name:
+                return r
+        try:
+            wanted = experiment_name(name).casefold()
+        except (TypeError, ValueError):
+            return None
+        slug = slugify(experiment_name(name))
+        for r in reversed(recs):
+            if r.name.casefold() == wanted or r.folder.split("-", 2)[-1] == slug:
+                return r
+        return None
+
+    def _read(self, number: int, path: Path) -> ExperimentRecord:
+        problems: list[str] = []
+        unreadable = False
+        try:
+            names = set(os.listdir(path))
+        except OSError as err:
+            names = set()
+            problems.append(f"{path}: {err.strerror or err}")
+            unreadable = True
+
+        meta: dict = {}
+        if "meta.json" in names:
+            try:
+                meta = read_json(path / "meta.json")
+                if not isinstance(meta, dict):
+                    raise ValueError("not a JSON object")
+            except (OSError, ValueError) as err:
+                problems.append(f"{path / 'meta.json'}: {err}")
+                meta, unreadable = {}, True
+        elif not unreadable:
+            problems.append(f"{path / 'meta.json'}: missing")
+            unreadable = True
+
+        params: dict = {}
+        if "params.json" in names:
+            try:
+                params = read_json(path / "params.json")
+                if not isinstance(params, dict):
+                    raise ValueError("not a JSON object")
+            except (OSError, ValueError) as err:
+                problems.append(f"{path / 'params.json'}: {err}")
+                params, unreadable = {}, True
+
+        metrics: dict[str, MetricValue] = {}
+        has_journal = "logs" in names and (path / JOURNAL).is_file()
+        if "metrics.json" in names:
+            try:
+                metrics = decode_metrics_document(read_json(path / "metrics.json"), path / "metrics.json", problems)
+            except (OSError, ValueError) as err:
+                if has_journal:
+                    problems.append(f"{path / 'metrics.json'}: {err}; metrics rebuilt from {path / JOURNAL}")
+                    metrics = replay_journal(path / JOURNAL)[0]
+                else:
+                    problems.append(f"{path / 'metrics.json'}: {err}")
+                    unreadable = True
+        elif has_journal:
+            metrics = replay_journal(path / JOURNAL)[0]  # running, or not yet marked crashed
+
+        notes = ""
+        if "notes.md" in names:
+            try:
+                with open(path / "notes.md", encoding="utf-8", errors="replace") as f:
+                    notes = f.read()
+            except OSError as err:
+                problems.append(f"{path / 'notes.md'}: {err.strerror or err}")
+
+        artifacts = _list_artifacts(path, names)
+        history = _read_history(path / "history", problems) if "history" in names else []
+
+        m = FOLDER.match(path.name)
+        name = meta.get("name") if isinstance(meta.get("name"), str) else (m.group(2) if m else path.name)
+        status = meta.get("status") if isinstance(meta.get("status"), str) else UNREADABLE
+        if unreadable:
+            status = UNREADABLE
+        task = meta.get("task")
+        run = meta.get("run")
+        duration = meta.get("duration_s")
+        return ExperimentRecord(
+            folder=path.name,
+            number=number,
+            name=name,
+            path=path,
+            status=status,
+            baseline=bool(meta.get("baseline", name.lower().startswith("baseline"))),
+            task=task if isinstance(task, str) else None,
+            params=params,
+            metrics=metrics,
+            meta=meta,
+            notes=notes,
+            artifacts=artifacts,
+            started=meta.get("started"),
+            ended=meta.get("ended"),
+            duration_s=float(duration) if isinstance(duration, (int, float)) else None,
+            history=history,
+            kind=meta.get("kind", "experiment"),
+            run=run if isinstance(run, int) else 1,
+            problems=problems,
+        )
+
+
+def _list_artifacts(path: Path, names: set[str]) -> list[str]:
+    out = []
+    for name in names:
+        if name in RESERVED or name.startswith("."):
+            continue
+        p = path / name
+        if p.is_dir():
+            for dirpath, dirnames, filenames in os.walk(p):
+                dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+                rel = Path(dirpath).relative_to(path).as_posix()
+                out.extend(f"{rel}/{fn}" for fn in filenames if not fn.startswith("."))
+        else:
+            out.append(name)
+    out.sort()
+    return out
+
+
+def _read_history(history: Path, problems: list[str]) -> list[dict]:
+    runs = []
+    try:
+        entries = os.listdir(history)
+    except OSError:
+        return runs
+    for entry in entries:
+        m = re.match(r"^run-(\d+)$", entry)
+        if not m:
+            continue
+        try:
+            meta = read_json(history / entry / "meta.json")
+            if not isinstance(meta, dict):
+                raise ValueError("not a JSON object")
+        except (OSError, ValueError) as err:
+            problems.append(f"{history / entry / 'meta.json'}: {err}")
+            meta = {"run": int(m.group(1)), "status": UNREADABLE}
+        runs.append((int(m.group(1)), meta))
+    runs.sort(key=lambda t: t[0])
+    return [meta for _, meta in runs]
