@@ -1,0 +1,130 @@
+"""The `pytest-specweave` command (also `python -m pytest_specweave`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from .errors import SpecweaveError
+
+
+def find_increments(path: str, cwd: Path) -> list[Path]:
+    """An increment folder, a folder of increments (`increments/`, `.specweave/`), or an id prefix."""
+    from .model.increment import is_increment_dir, resolve_increment
+
+    folder = (cwd / path) if not Path(path).is_absolute() else Path(path)
+    if folder.is_dir():
+        if is_increment_dir(folder):
+            return [folder]
+        for parent in (folder, folder / "increments", folder / ".specweave" / "increments"):
+            found = sorted(p for p in parent.iterdir() if p.is_dir() and is_increment_dir(p)) if parent.is_dir() else []
+            if found:
+                return found
+        raise SpecweaveError(f"{path}: no increment folders (NNNN-name holding spec.md, tasks.md or tests.md) in it")
+    return [resolve_increment(path, cwd)]
+
+
+def _relative(path: Path, cwd: Path) -> str:
+    try:
+        return os.path.relpath(path, cwd)
+    except ValueError:
+        return str(path)
+
+
+def list_items(increments: list[Path], cwd: Path) -> list[dict]:
+    from .model.increment import Increment
+
+    rows = []
+    for folder in increments:
+        increment = Increment.load(folder)
+        entries = []
+        if increment.tasks:
+            entries += [("task", t, t.title, t.status, t.link) for t in increment.tasks.tasks]
+        if increment.criteria:
+            entries += [("criterion", c, c.title, None, c.link) for c in increment.criteria.criteria]
+        if increment.spec:
+            entries += [("metric", m, m.text, None, None) for m in increment.spec.metrics]
+        for kind, element, title, status, link in entries:
+            rows.append({
+                "increment": folder.name,
+                "kind": kind,
+                "id": element.id,
+                "title": title,
+                "status": status,
+                "file": _relative(element.path, cwd),
+                "line": element.line,
+                "link": link.target if link else None,
+            })
+    return rows
+
+
+def _cmd_list(args, cwd: Path) -> int:
+    rows = list_items(find_increments(args.path, cwd), cwd)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    for row in rows:
+        status = row["status"] or ""
+        link = f"  -> {row['link']}" if row["link"] else ""
+        print(f"{row['file']}:{row['line']}  {row['id']:<10} {status:<12} {row['title']}{link}")
+    return 0
+
+
+def _cmd_summary(args, cwd: Path) -> int:
+    from .evaluation.judge import JudgeContext
+    from .model.increment import Increment
+    from .reports.comparison import write_comparison
+    from .reports.summary import write_summary
+
+    for folder in find_increments(args.path, cwd):
+        increment = Increment.load(folder)
+        if not increment.tracks_experiments:
+            print(f"{folder.name}: tracks no experiments; nothing to summarise")
+            continue
+        context = JudgeContext.for_increment(increment)
+        write_comparison(increment, context)
+        print(_relative(write_summary(increment, None, context), cwd))
+    return 0
+
+
+def _cmd_compare(args, cwd: Path) -> int:
+    from .evaluation.judge import JudgeContext
+    from .model.increment import Increment
+    from .reports.comparison import comparison_table
+
+    for folder in find_increments(args.path, cwd):
+        print(f"## {folder.name}\n")
+        print(comparison_table(JudgeContext.for_increment(Increment.load(folder))))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pytest-specweave", description="ML increments as pytest suites.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    listing = commands.add_parser("list", help="tasks, criteria and success metrics with their file and line")
+    listing.add_argument("path", help="an increment (folder or id prefix) or a folder of increments")
+    listing.add_argument("--json", action="store_true", help="print a JSON array")
+    listing.set_defaults(run=_cmd_list)
+    summary = commands.add_parser("summary", help="rewrite COMPLETION-SUMMARY.md from the store, no training")
+    summary.add_argument("path")
+    summary.set_defaults(run=_cmd_summary)
+    compare = commands.add_parser("compare", help="print the comparison table of the experiments")
+    compare.add_argument("path")
+    compare.set_defaults(run=_cmd_compare)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args, Path.cwd())
+    except SpecweaveError as error:
+        print(f"pytest-specweave: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

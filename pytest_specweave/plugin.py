@@ -1,0 +1,155 @@
+"""The pytest entry point: hooks only.
+
+Every pytest run in an environment where pytest-specweave is installed imports this module, ML or
+not, so it imports nothing but pytest and the standard library. The markdown model, the tracker,
+the judge and the reports are imported inside the hooks that meet an increment.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+INCREMENT_FILES = ("spec.md", "tasks.md", "tests.md")
+INCREMENT_FOLDER = re.compile(r"^\d{4}-\S")
+OUTPUT_FOLDERS = frozenset({"data", "models", "experiments", "notebooks", "mlruns"})
+MARKERS = {
+    "sw_task": "a task of an increment's tasks.md",
+    "sw_criterion": "an evaluation criterion of an increment's tests.md",
+    "sw_metric": "a success metric of an increment's spec.md",
+}
+
+
+def is_increment_folder(path: Path) -> bool:
+    return bool(INCREMENT_FOLDER.match(path.name)) and path.parent.name == "increments"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("specweave", "ML increments (pytest-specweave)")
+    group.addoption("--sw-strict", action="store_true", default=False,
+                    help="an inconclusive verdict (an interval straddling its threshold) fails")
+    group.addoption("--sw-no-report", action="store_true", default=False,
+                    help="do not rewrite COMPLETION-SUMMARY.md and experiments/comparison.md")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser, args: list[str]) -> None:
+    """Turn `increments/0042` into `increments/0042-recommendation-model` before pytest resolves paths."""
+    namespace = early_config.known_args_namespace
+    wanted = [a for a in namespace.file_or_dir if _names_missing_increment(a)]
+    if not wanted:
+        return
+    from .pytestlayer.selection import rewrite_increment_args
+
+    rewritten = rewrite_increment_args(wanted, Path.cwd())
+    namespace.file_or_dir = [rewritten.get(a, a) for a in namespace.file_or_dir]
+    args[:] = [rewritten.get(a, a) for a in args]
+
+
+def _names_missing_increment(arg: str) -> bool:
+    path = arg.split("::", 1)[0]
+    return not path.startswith("-") and not os.path.exists(path) and re.search(r"(^|[/\\])\d", path) is not None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, description in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {description}")
+    config.addinivalue_line("markers", "sw_validate: a rule checked by --sw-validate")
+    pytest.register_assert_rewrite("pytest_specweave_increments")
+    config.pluginmanager.register(IncrementRuns(config), IncrementRuns.name)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    if collection_path.name in OUTPUT_FOLDERS and is_increment_folder(collection_path.parent):
+        return True
+    return None
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector):
+    if file_path.name in INCREMENT_FILES and is_increment_folder(file_path.parent):
+        from .pytestlayer.items import IncrementFile
+
+        return IncrementFile.from_parent(parent, path=file_path)
+    return None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
+    if any(hasattr(item, "sw_increment") for item in items):
+        from .pytestlayer.items import order_items
+
+        items[:] = order_items(items)
+
+
+def _is_increment_nodeid(nodeid: str) -> bool:
+    file = nodeid.split("::", 1)[0].replace("\\", "/")
+    parts = file.rsplit("/", 3)
+    return len(parts) >= 3 and parts[-1] in INCREMENT_FILES and bool(INCREMENT_FOLDER.match(parts[-2]))
+
+
+class IncrementRuns:
+    """The reports of increment items in this session; the heavy work is imported once one is seen."""
+
+    name = "pytest_specweave_runs"
+
+    def __init__(self, config: pytest.Config):
+        self.config = config
+        self.reports: list[pytest.TestReport] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if _is_increment_nodeid(report.nodeid):
+            self.reports.append(report)
+
+    def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config):
+        if report.skipped and _is_increment_nodeid(report.nodeid) and isinstance(report.longrepr, tuple):
+            if report.longrepr[2].startswith("Skipped: inconclusive"):
+                return "inconclusive", "?", "INCONCLUSIVE"
+        return None
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        if self.reports:
+            from .pytestlayer.session import terminal_summary
+
+            terminal_summary(terminalreporter, self.reports)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        worker = hasattr(self.config, "workerinput")
+        if self.reports and not worker and not self.config.getoption("sw_no_report"):
+            from .pytestlayer.session import write_reports
+
+            write_reports(self.config, self.reports)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    from .pytestlayer.scheduling import make_scheduler
+
+    return make_scheduler(config, log)
+
+
+@pytest.fixture
+def experiment(request: pytest.FixtureRequest):
+    """The running task's Experiment: started before the task, finished after it (failed if it raised)."""
+    from .pytestlayer.fixtures import task_experiment
+
+    yield from task_experiment(request)
+
+
+@pytest.fixture
+def increment(request: pytest.FixtureRequest):
+    """The running item's Increment (the markdown model: .path, .spec, .tasks, .criteria)."""
+    from .pytestlayer.fixtures import item_increment
+
+    return item_increment(request)
+
+
+@pytest.fixture
+def spec(request: pytest.FixtureRequest):
+    """The running item's Spec (success metrics, primary metric, frontmatter)."""
+    from .pytestlayer.fixtures import item_increment
+
+    return item_increment(request).spec

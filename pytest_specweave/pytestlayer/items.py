@@ -1,0 +1,367 @@
+"""The pytest items of an increment: one per task, success metric and criterion.
+
+Markdown never causes a collection error (pytest would then run nothing at all): whatever cannot be
+read becomes a failing item that names the file and line.
+"""
+
+from __future__ import annotations
+
+import numbers
+import types
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+from ..errors import SourceError, SpecweaveError
+from ..evaluation.judge import FAILED, INCONCLUSIVE, PASSED, JudgeContext, judge
+from ..linked_code import import_linked_module, package_name, resolve_callable
+from ..model.increment import Increment
+from ..tracking.api import active_increment
+
+TASKS, METRICS, CRITERIA = 0, 1, 2
+_INCREMENTS = pytest.StashKey[dict]()
+
+
+class VerdictFailure(Exception):
+    """A threshold was missed: shown as one line, no traceback."""
+
+
+def skip_here(reason: str):
+    """Skip, reported at the item's markdown line rather than at this line of the plugin."""
+    raise pytest.skip.Exception(reason, _use_item_location=True)
+
+
+def load_increment(config: pytest.Config, folder: Path) -> Increment:
+    """One parse of each increment per session, shared by its three files."""
+    cache = config.stash.setdefault(_INCREMENTS, {})
+    if folder not in cache:
+        cache[folder] = Increment.load(folder)
+    return cache[folder]
+
+
+class IncrementFile(pytest.Module):
+    """spec.md, tasks.md or tests.md. A Module, so that module-scoped fixtures work for its items."""
+
+    def _getobj(self):
+        module = types.ModuleType(f"{package_name(self.path.parent)}.__{self.path.stem}__")
+        module.__file__ = str(self.path)
+        return module
+
+    def reportinfo(self):
+        return self.path, 0, self.path.name
+
+    def collect(self):
+        try:
+            increment = load_increment(self.config, self.path.parent)
+            if self.path.name == "tasks.md":
+                yield from self._tasks(increment)
+            elif self.path.name == "tests.md":
+                yield from self._criteria(increment)
+            else:
+                yield from self._metrics(increment)
+        except SourceError as error:
+            yield ProblemItem.from_parent(self, name=f"problem-L{error.line or 0}", error=error)
+        except Exception as error:  # noqa: BLE001 - a parser bug must not hide the other increments
+            problem = SourceError(f"cannot be read ({type(error).__name__}: {error})", self.path)
+            yield ProblemItem.from_parent(self, name="problem", error=problem)
+
+    def _problems(self, problems):
+        for number, error in enumerate(problems):
+            error = error if error.path else error.located(self.path)
+            yield ProblemItem.from_parent(self, name=f"problem-L{error.line or 0}-{number}", error=error)
+
+    def _tasks(self, increment: Increment):
+        task_list = increment.tasks
+        if task_list is None:
+            return
+        yield from self._problems(task_list.problems)
+        for task in task_list.tasks:
+            yield TaskItem.create(self, increment, task)
+
+    def _criteria(self, increment: Increment):
+        criteria = increment.criteria
+        if criteria is None:
+            return
+        yield from self._problems(criteria.problems)
+        for criterion in criteria.criteria:
+            if criterion.link is not None:
+                yield CheckItem.create(self, increment, criterion)
+            else:
+                yield JudgeItem.from_parent(self, name=criterion.id, increment=increment, element=criterion,
+                                            kind=CRITERIA)
+
+    def _metrics(self, increment: Increment):
+        spec = increment.spec
+        if spec is None:
+            return
+        yield from self._problems(spec.problems)
+        for metric in spec.metrics:
+            yield JudgeItem.from_parent(self, name=metric.id, increment=increment, element=metric, kind=METRICS)
+
+
+class IncrementItemMixin:
+    """What every increment item shares: its markdown location, increment and place in the run order."""
+
+    sw_kind = TASKS
+
+    def _bind(self, increment: Increment, element, kind: int) -> None:
+        self.sw_increment = increment
+        self.sw_element = element
+        self.sw_kind = kind
+        marker = ("sw_task", "sw_metric", "sw_criterion")[kind]
+        self.add_marker(marker)
+
+    def reportinfo(self):
+        line = getattr(self.sw_element, "line", 1) or 1
+        return self.path, line - 1, self.name
+
+    def where(self) -> str:
+        return f"{self.path.name}:{getattr(self.sw_element, 'line', 0)}"
+
+    def _one_line(self, excinfo) -> str | None:
+        error = excinfo.value
+        if isinstance(error, SourceError):
+            if error.path is not None and error.path != self.path and error.line:
+                return f"{self.where()}: {error}"  # e.g. a syntax error in the linked module
+            if error.path == self.path and error.line:
+                return f"{self.path.name}:{error.line}: {error.message}"
+            return f"{self.where()}: {error.message}"
+        if isinstance(error, (VerdictFailure, SpecweaveError)):
+            return f"{self.where()}: {error}"
+        return None
+
+
+def _raiser(error: BaseException):
+    def linked_code_unavailable():
+        raise error
+
+    return linked_code_unavailable
+
+
+def _linked_callable(increment: Increment, link):
+    """The function a task or criterion links to, or a function that raises why it cannot be had."""
+    if link.file.endswith(".ipynb"):
+        return _raiser(SourceError(
+            f"{link.file}: notebooks run once notebook support is installed (not in this version)", None,
+            link.line))
+    candidates = [increment.path / link.file]
+    rootdir = increment.path.parent.parent
+    if not candidates[0].exists():
+        candidates.append(rootdir / link.file)
+    file = next((c for c in candidates if c.exists()), candidates[0])
+    try:
+        module = import_linked_module(increment.path, file)
+        if link.callable is None:
+            main = getattr(module, "main", None)
+            if main is None or not callable(main):
+                return _imported_module_runs(module)
+            return main
+        return resolve_callable(module, link.callable, file)
+    except SourceError as error:
+        return _raiser(error)
+    except Exception as error:  # noqa: BLE001 - the user's import error is shown when the task runs
+        return _raiser(error)
+
+
+def _imported_module_runs(module):
+    def linked_module_ran():
+        """A linked module without `main()`: importing it was the task."""
+
+    linked_module_ran.__module__ = module.__name__
+    return linked_module_ran
+
+
+class TaskItem(IncrementItemMixin, pytest.Function):
+    """A task of tasks.md. A linked task runs its code with fixtures injected; others report their status."""
+
+    @classmethod
+    def create(cls, parent, increment: Increment, task):
+        if task.link is not None and task.status != "canceled":
+            callobj = _linked_callable(increment, task.link)
+        else:
+            callobj = _no_code
+        item = cls.from_parent(parent, name=task.id, callobj=callobj)
+        item._bind(increment, task, TASKS)
+        return item
+
+    def runtest(self) -> None:
+        task = self.sw_element
+        if len(task.occurrences) > 1 and self.sw_increment.tracks_experiments:
+            lines = " and ".join(f"{self.path.name}:{n}" for n in task.occurrences)
+            raise SourceError(f"task id {task.id} is defined more than once: {lines}", self.path, task.line)
+        if task.status == "canceled":
+            skip_here("canceled")
+        if task.link is None:
+            if task.status == "done":
+                return  # a documented manual step
+            skip_here(f"not implemented: {task.status.replace('_', ' ')}, no code linked")
+        blocked = _blocked_dependency(self)
+        if blocked:
+            skip_here(blocked)
+        invalidate_records(self.config, self.sw_increment)
+        self._sw_raised = False
+        with active_increment(self.sw_increment.path, task=task.id):
+            try:
+                arguments = {name: self.funcargs[name] for name in self._fixtureinfo.argnames}
+                result = self.obj(**arguments)
+            except BaseException:
+                self._sw_raised = True
+                raise
+            if isinstance(result, Mapping) and result:
+                self._log_returned_metrics(result)
+
+    def _log_returned_metrics(self, result: Mapping) -> None:
+        experiment = self._request.getfixturevalue("experiment")
+        numbers = {k: v for k, v in result.items() if _is_number(v)}
+        others = sorted(set(result) - set(numbers))
+        if others:
+            raise SpecweaveError(f"{self.sw_element.id} returned values that are not numbers for {others}; "
+                                 "a returned mapping is logged as metrics")
+        experiment.log_metrics(numbers)
+
+    def repr_failure(self, excinfo):
+        return self._one_line(excinfo) or super().repr_failure(excinfo)
+
+
+def _no_code():
+    """A task with no linked code."""
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, numbers.Real) or (hasattr(value, "__float__") and not isinstance(value, (str, bytes)))
+
+
+def _blocked_dependency(item: TaskItem) -> str | None:
+    """Why the task must not run: a dependency of this session failed (or was itself blocked)."""
+    depends = item.sw_element.depends_on
+    if not depends:
+        return None
+    runs = item.config.pluginmanager.get_plugin("pytest_specweave_runs")
+    prefix = item.nodeid.rsplit("::", 1)[0] + "::"
+    outcomes = {}
+    for report in runs.reports if runs else []:
+        if report.nodeid.startswith(prefix) and (report.failed or report.when == "call"):
+            blocked = report.skipped and "dependency" in str(report.longrepr)
+            outcomes[report.nodeid[len(prefix):]] = "failed" if report.failed or blocked else report.outcome
+    failed = [d for d in depends if outcomes.get(d) == "failed"]
+    if not failed:
+        return None
+    return f"dependency {', '.join(failed)} failed"
+
+
+class CheckItem(TaskItem):
+    """A criterion of tests.md that links a check function: it passes when the check does."""
+
+    @classmethod
+    def create(cls, parent, increment: Increment, criterion):
+        item = cls.from_parent(parent, name=criterion.id, callobj=_linked_callable(increment, criterion.link))
+        item._bind(increment, criterion, CRITERIA)
+        return item
+
+    def runtest(self) -> None:
+        criterion = self.sw_element
+        if len(criterion.occurrences) > 1 and self.sw_increment.tracks_experiments:
+            lines = " and ".join(f"{self.path.name}:{n}" for n in criterion.occurrences)
+            raise SourceError(f"criterion id {criterion.id} is defined more than once: {lines}", self.path,
+                              criterion.line)
+        with active_increment(self.sw_increment.path, task=criterion.id):
+            arguments = {name: self.funcargs[name] for name in self._fixtureinfo.argnames}
+            result = self.obj(**arguments)
+        if result is False:
+            raise VerdictFailure(f"{criterion.id} check {criterion.link.target} returned False")
+
+
+_RECORDS = pytest.StashKey[dict]()
+
+
+def invalidate_records(config: pytest.Config, increment: Increment) -> None:
+    config.stash.setdefault(_RECORDS, {}).pop(increment.path, None)
+
+
+def judge_context(config: pytest.Config, increment: Increment) -> JudgeContext:
+    cache = config.stash.setdefault(_RECORDS, {})
+    if increment.path not in cache:
+        cache[increment.path] = JudgeContext.for_increment(increment)
+    return cache[increment.path]
+
+
+class JudgeItem(IncrementItemMixin, pytest.Item):
+    """A success metric (spec.md) or a threshold criterion (tests.md), judged against the store."""
+
+    def __init__(self, *, increment: Increment, element, kind: int, **kwargs):
+        super().__init__(**kwargs)
+        self._bind(increment, element, kind)
+
+    def runtest(self) -> None:
+        element = self.sw_element
+        if len(getattr(element, "occurrences", ())) > 1 and self.sw_increment.tracks_experiments:
+            lines = " and ".join(f"{self.path.name}:{n}" for n in element.occurrences)
+            raise SourceError(f"criterion id {element.id} is defined more than once: {lines}", self.path,
+                              element.line)
+        if not self.sw_increment.tracks_experiments:
+            skip_here("nothing tracked: this increment has no experiments/ and links no code")
+        if element.error is not None:
+            raise element.error if element.error.line else element.error.located(self.path, element.line)
+        if element.threshold is None:
+            skip_here("not a threshold, and no check is linked: judged by a person")
+        verdict = judge(element.threshold, judge_context(self.config, self.sw_increment))
+        self.user_properties.extend(verdict.properties())
+        self.user_properties.append(("message", verdict.message))
+        if verdict.outcome == PASSED:
+            return
+        if verdict.outcome == INCONCLUSIVE:
+            if self.config.getoption("sw_strict"):
+                raise VerdictFailure(f"{verdict.message} (inconclusive fails under --sw-strict)")
+            skip_here(f"inconclusive: {verdict.message}")
+        if verdict.outcome == FAILED:
+            raise VerdictFailure(verdict.message)
+        skip_here(verdict.message)
+
+    def repr_failure(self, excinfo):
+        return self._one_line(excinfo) or super().repr_failure(excinfo)
+
+
+class ProblemItem(pytest.Item):
+    """Something in a markdown file that cannot be read: fails with one line naming file and line."""
+
+    def __init__(self, *, error: SourceError, **kwargs):
+        super().__init__(**kwargs)
+        self.error = error
+
+    def reportinfo(self):
+        return self.path, max((self.error.line or 1) - 1, 0), self.name
+
+    def runtest(self) -> None:
+        raise self.error
+
+    def repr_failure(self, excinfo):
+        error = self.error
+        return f"{self.path.name}:{error.line}: {error.message}" if error.line else f"{self.path.name}: {error.message}"
+
+
+def order_items(items: list) -> list:
+    """Each increment's items together, at the place of its first item: tasks, then metrics, then criteria."""
+    groups: dict[Path, list] = {}
+    for index, item in enumerate(items):
+        folder = getattr(getattr(item, "sw_increment", None), "path", None)
+        if folder is None:
+            folder = item.path.parent if isinstance(item, ProblemItem) and _in_increment(item) else None
+        if folder is not None:
+            groups.setdefault(folder, []).append((index, item))
+    ordered, placed = [], set()
+    for item in items:
+        folder = getattr(getattr(item, "sw_increment", None), "path", None)
+        if folder is None and isinstance(item, ProblemItem) and _in_increment(item):
+            folder = item.path.parent
+        if folder is None:
+            ordered.append(item)
+        elif folder not in placed:
+            placed.add(folder)
+            group = groups[folder]
+            ordered.extend(i for _, i in sorted(group, key=lambda pair: (getattr(pair[1], "sw_kind", -1), pair[0])))
+    return ordered
+
+
+def _in_increment(item) -> bool:
+    return isinstance(item.parent, IncrementFile)

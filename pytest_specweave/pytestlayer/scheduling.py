@@ -1,0 +1,52 @@
+"""pytest-xdist scheduling: every increment's items go to one worker, in order.
+
+xdist's scheduler classes are not a public API: the supported xdist range is pinned in
+pyproject.toml and the behaviour is tested under `-n 2`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from xdist.scheduler import LoadScopeScheduling
+
+_INCREMENT_ITEM = re.compile(r"^(?P<folder>(?:.*/)?\d{4}-[^/]+)/(?:spec|tasks|tests)\.md::")
+_FOLDER = re.compile(r"^\d{4}-")
+_REGROUPED = ("load", "loadscope", "loadfile", "worksteal")
+
+
+class IncrementScheduling(LoadScopeScheduling):
+    """Load-scope scheduling whose scope is the increment for markdown items.
+
+    Other tests keep the grouping of the mode asked for: per test (load, worksteal), per module or
+    class (loadscope), per file (loadfile).
+    """
+
+    def __init__(self, config, log=None, *, dist: str = "load"):
+        super().__init__(config, log)
+        self.dist = dist
+
+    def _split_scope(self, nodeid: str) -> str:
+        match = _INCREMENT_ITEM.match(nodeid.replace("\\", "/"))
+        if match:
+            return match.group("folder")
+        if self.dist in ("load", "worksteal"):
+            return nodeid
+        if self.dist == "loadfile":
+            return nodeid.split("::", 1)[0]
+        return super()._split_scope(nodeid)
+
+
+def make_scheduler(config, log):
+    """Our scheduler when the run may reach an increment; otherwise xdist's own, untouched."""
+    dist = config.getvalue("dist")
+    if dist not in _REGROUPED or not any(_may_hold_increments(Path(a.split("::")[0])) for a in config.args):
+        return None
+    return IncrementScheduling(config, log, dist=dist)
+
+
+def _may_hold_increments(path: Path) -> bool:
+    if any(_FOLDER.match(part) for part in path.parts) or path.name == "increments":
+        return True
+    return path.is_dir() and (path / "increments").is_dir()

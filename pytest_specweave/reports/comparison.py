@@ -1,0 +1,53 @@
+"""experiments/comparison.md: one row per experiment, one column per metric."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from ..evaluation.judge import JudgeContext, format_value
+from ..model import metric_names
+from ..tracking._files import atomic_write
+
+COMPARISON_FILE = "comparison.md"
+
+
+def comparison_table(context: JudgeContext) -> str:
+    records = context.records
+    if not records:
+        return "No experiment on record yet.\n"
+    columns = sorted({metric_names.canonical(k) for r in records for k in r.metrics},
+                     key=lambda m: (m != context.primary_metric, m))
+    best = context.judged_experiment()
+    lines = ["| experiment | kind | status | " + " | ".join(columns) + " |",
+             "|---|---|---|" + "---|" * len(columns)]
+    for record in records:
+        kind = "baseline" if record.baseline else "candidate"
+        name = record.folder + (" ✅ BEST" if best is not None and best.folder == record.folder else "")
+        cells = []
+        for column in columns:
+            value = record.metric(column)
+            if value is None:
+                cells.append("")
+            else:
+                cell = format_value(column, value.value)
+                cells.append(cell if math.isfinite(value.value) else f"{cell} ⚠")
+        lines.append(f"| {name} | {kind} | {record.status} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def compare_experiments(increment=None) -> str:
+    """The comparison table (markdown) of an increment's experiments; `increment` as in track_experiment."""
+    from ..model.increment import Increment
+    from ..tracking.api import current_increment
+
+    folder = Path(increment.path) if hasattr(increment, "path") else current_increment(increment)
+    return comparison_table(JudgeContext.for_increment(Increment.load(folder)))
+
+
+def write_comparison(increment, context: JudgeContext) -> Path:
+    path = increment.path / "experiments" / COMPARISON_FILE
+    title = f"# Experiments of {increment.name}\n\n"
+    primary = f"Primary metric: {context.primary_metric}.\n\n" if context.primary_metric else ""
+    atomic_write(path, (title + primary + comparison_table(context)).encode("utf-8"))
+    return path

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+
+def write_increment(root: Path, name: str, files: dict[str, str], *, where: str = "increments") -> Path:
+    """Write an increment folder under root/where; file contents are dedented."""
+    folder = root / where / name
+    folder.mkdir(parents=True, exist_ok=True)
+    for relative, text in files.items():
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return folder
+
+
+DEMO_SPEC = """
+---
+primary_metric: accuracy
+---
+# Demo classifier
+
+## ML Problem Definition
+- Problem type: classification
+- Success metrics: accuracy > 0.8
+
+## Model Requirements
+- Accuracy: Better than random baseline by 2x
+- Latency: <100ms inference
+"""
+
+DEMO_TASKS = """
+# Tasks
+
+- [ ] T-001: Train baseline — `pipeline.py::train_baseline`
+- [ ] T-002: Train model — `pipeline.py::train_model`
+
+### T-003: Measure latency
+**Status**: [x] completed
+**Depends on**: T-002
+**Run**: `pipeline.py::measure`
+
+- [x] T-004: Write the model card
+- [ ] T-005: A/B test plan
+"""
+
+DEMO_TESTS = """
+## Evaluation Criteria
+- TC-001: accuracy >= 0.85
+- TC-002: accuracy ≥ 2x random baseline
+- TC-003: the splits do not overlap — `checks.py::check_splits`
+"""
+
+DEMO_PIPELINE = """
+from pytest_specweave import track_experiment
+
+ACCURACY = {accuracy}
+
+
+def train_baseline():
+    with track_experiment("baseline-random", baseline=True) as exp:
+        exp.log_metric("accuracy", 0.3)
+
+
+def train_model(experiment, numbers):
+    experiment.log_param("C", 1.0)
+    assert sum(numbers) == 6
+    return {{"accuracy": ACCURACY}}
+
+
+def measure(experiment):
+    experiment.log_metric("latency_p95_ms", 12.5)
+"""
+
+DEMO_CHECKS = """
+def check_splits(numbers):
+    assert len(set(numbers)) == len(numbers)
+"""
+
+DEMO_CONFTEST = """
+import pytest
+
+
+@pytest.fixture(scope="session")
+def numbers():
+    return [1, 2, 3]
+"""
+
+
+def demo_files(accuracy: float = 0.9) -> dict[str, str]:
+    return {
+        "spec.md": DEMO_SPEC,
+        "tasks.md": DEMO_TASKS,
+        "tests.md": DEMO_TESTS,
+        "pipeline.py": DEMO_PIPELINE.format(accuracy=accuracy),
+        "checks.py": DEMO_CHECKS,
+        "conftest.py": DEMO_CONFTEST,
+    }
+
+
+@pytest.fixture
+def demo(pytester: pytest.Pytester) -> Path:
+    """A small tracked increment, increments/0001-demo, whose model meets its spec."""
+    return write_increment(pytester.path, "0001-demo", demo_files())

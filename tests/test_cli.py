@@ -1,0 +1,84 @@
+"""The pytest-specweave command: list, summary, compare."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import demo_files, write_increment
+from pytest_specweave.cli import main
+
+
+def test_list_json_gives_every_task_criterion_and_metric_with_file_line_and_link(tmp_path, monkeypatch, capsys):
+    write_increment(tmp_path, "0001-demo", demo_files())
+    monkeypatch.chdir(tmp_path)
+    assert main(["list", "increments/0001", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["id"] for r in rows] == ["T-001", "T-002", "T-003", "T-004", "T-005",
+                                       "TC-001", "TC-002", "TC-003", "SM-1", "SM-2", "SM-3"]
+    first = rows[0]
+    assert first == {"increment": "0001-demo", "kind": "task", "id": "T-001", "title": "Train baseline",
+                     "status": "pending", "file": "increments/0001-demo/tasks.md", "line": 3,
+                     "link": "pipeline.py::train_baseline"}
+    by_id = {r["id"]: r for r in rows}
+    assert by_id["T-003"]["status"] == "done" and by_id["T-003"]["link"] == "pipeline.py::measure"
+    assert by_id["T-004"]["status"] == "done" and by_id["T-004"]["link"] is None
+    assert by_id["TC-003"]["kind"] == "criterion" and by_id["TC-003"]["status"] is None
+    assert by_id["SM-1"] == {"increment": "0001-demo", "kind": "metric", "id": "SM-1",
+                             "title": "accuracy > 0.8", "status": None,
+                             "file": "increments/0001-demo/spec.md", "line": 8, "link": None}
+
+
+def test_list_reads_a_specweave_project_in_every_status_spelling(tmp_path, monkeypatch, capsys):
+    write_increment(tmp_path, "0010-sync", {"tasks.md": """
+        # Tasks
+
+        ### T-001: Parse config ✅
+        Some details.
+
+        ### T-002: Write sync
+        **Status**: [~] in_progress
+
+        ### T-003: Drop legacy path
+        **Status**: [-] canceled
+
+        ### T-004: Docs
+        **Status**: Not Started
+
+        ### T-005: Release
+        - [x] Completed
+
+        ```markdown
+        ### T-999: an example inside a fence
+        ```
+    """}, where=".specweave/increments")
+    monkeypatch.chdir(tmp_path)
+    assert main(["list", ".specweave/increments", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["id"], r["status"]) for r in rows] == [
+        ("T-001", "done"), ("T-002", "in_progress"), ("T-003", "canceled"), ("T-004", "pending"), ("T-005", "done")]
+
+
+def test_list_of_an_unknown_prefix_names_the_increments(tmp_path, monkeypatch, capsys):
+    write_increment(tmp_path, "0001-demo", demo_files())
+    monkeypatch.chdir(tmp_path)
+    assert main(["list", "increments/0009"]) == 2
+    err = capsys.readouterr().err
+    assert "0009" in err and "0001-demo" in err
+
+
+def test_summary_and_compare_work_from_the_store_without_training(pytester):
+    folder = write_increment(pytester.path, "0001-demo", demo_files())
+    pytester.runpytest("increments", "-p", "no:cacheprovider", "--sw-no-report").assert_outcomes(passed=10, skipped=1)
+    assert not (folder / "COMPLETION-SUMMARY.md").exists()
+    run = subprocess.run([sys.executable, "-m", "pytest_specweave", "summary", "increments/0001"],
+                         cwd=pytester.path, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "COMPLETION-SUMMARY.md" in run.stdout
+    assert "ALL GATES PASSED" in (folder / "COMPLETION-SUMMARY.md").read_text()
+    compare = subprocess.run([sys.executable, "-m", "pytest_specweave", "compare", "increments/0001"],
+                             cwd=pytester.path, capture_output=True, text=True)
+    assert compare.returncode == 0, compare.stderr
+    assert "exp-002-t-002-train-model ✅ BEST" in compare.stdout
+    assert "| exp-001-baseline-random | baseline | succeeded | 0.3 |" in compare.stdout

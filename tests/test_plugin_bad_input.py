@@ -1,0 +1,102 @@
+"""Bad input gives a message naming file, line and what was expected; nothing else stops."""
+
+from __future__ import annotations
+
+from conftest import demo_files, write_increment
+
+
+def run(pytester, *args):
+    return pytester.runpytest("increments", "-p", "no:cacheprovider", "-rA", *args)
+
+
+def test_an_unreadable_threshold_is_a_failing_item_quoting_file_line_and_text(pytester):
+    files = demo_files()
+    files["tests.md"] = "## Evaluation Criteria\n- TC-001: accuracy >= 0.85\n- TC-002: precision > abc\n"
+    write_increment(pytester.path, "0001-demo", files)
+    result = run(pytester)
+    result.stdout.fnmatch_lines(["tests.md:3: *precision > abc*"])
+    result.stdout.fnmatch_lines(["PASSED increments/0001-demo/tests.md::TC-001*"])
+    assert "error" not in result.parseoutcomes()
+
+
+def test_a_missing_linked_file_fails_its_task_naming_the_file_while_others_run(pytester):
+    files = demo_files()
+    files["tasks.md"] += "- [ ] T-006: Train more — `missing.py::train`\n"
+    write_increment(pytester.path, "0001-demo", files)
+    result = run(pytester)
+    result.stdout.fnmatch_lines(["tasks.md:13: linked file missing.py does not exist*"])
+    outcomes = result.parseoutcomes()
+    assert outcomes["failed"] == 1 and outcomes["passed"] == 10
+
+
+def test_a_missing_callable_fails_naming_what_the_module_defines(pytester):
+    files = demo_files()
+    files["tasks.md"] += "- [ ] T-006: Train more — `pipeline.py::train_more`\n"
+    write_increment(pytester.path, "0001-demo", files)
+    result = run(pytester)
+    result.stdout.fnmatch_lines(["tasks.md:13: pipeline.py has no callable 'train_more'; it defines: *train_model*"])
+
+
+def test_a_syntax_error_in_linked_code_fails_the_tasks_naming_file_and_line(pytester):
+    files = demo_files()
+    files["broken.py"] = "def train(:\n    pass\n"
+    files["tasks.md"] += "- [ ] T-006: Broken — `broken.py::train`\n"
+    write_increment(pytester.path, "0001-demo", files)
+    result = run(pytester)
+    result.stdout.fnmatch_lines(["tasks.md:13: broken.py:1: syntax error in broken.py*"])
+    assert result.parseoutcomes()["passed"] == 10
+
+
+def test_an_import_error_in_linked_code_shows_the_users_error(pytester):
+    files = demo_files()
+    files["needs.py"] = "import not_a_module_anywhere\n\ndef train():\n    pass\n"
+    files["tasks.md"] += "- [ ] T-006: Needs — `needs.py::train`\n"
+    write_increment(pytester.path, "0001-demo", files)
+    result = run(pytester)
+    result.stdout.fnmatch_lines(["*ModuleNotFoundError: No module named 'not_a_module_anywhere'*"])
+    assert result.parseoutcomes()["passed"] == 10
+
+
+def test_the_same_task_id_twice_is_a_failing_item_naming_both_lines(pytester):
+    files = demo_files()
+    files["tasks.md"] += "- [ ] T-002: Train model again — `pipeline.py::train_model`\n"
+    write_increment(pytester.path, "0001-demo", files)
+    result = run(pytester)
+    result.stdout.fnmatch_lines(["tasks.md:4: task id T-002 is defined more than once: tasks.md:4 and tasks.md:13"])
+    assert result.parseoutcomes()["failed"] >= 1
+    result.stdout.fnmatch_lines(["PASSED increments/0001-demo/tasks.md::T-001*"])
+
+
+def test_in_an_increment_that_tracks_nothing_duplicate_ids_merge(pytester):
+    write_increment(pytester.path, "0003-docs", {
+        "tasks.md": "### T-001: Write docs\nSome text.\n\n## Progress\n- [x] T-001: Write docs\n",
+    })
+    result = run(pytester)
+    result.assert_outcomes(passed=1)
+
+
+def test_empty_or_missing_tasks_and_tests_collect_nothing_without_error(pytester):
+    write_increment(pytester.path, "0004-empty", {"spec.md": "# Empty\n", "tasks.md": "", "tests.md": "\n\n"})
+    result = pytester.runpytest("increments", "-p", "no:cacheprovider")
+    assert result.ret == 5  # no tests collected, no error
+    result.stdout.fnmatch_lines(["collected 0 items", "*no tests ran in*"])
+    assert "errors" not in result.outlines[-1] and "ERROR" not in result.stdout.str()
+
+
+def test_a_markdown_file_that_is_not_utf8_is_a_failing_item_and_the_rest_runs(pytester):
+    folder = write_increment(pytester.path, "0001-demo", demo_files())
+    (folder / "tests.md").write_bytes("- TC-001: accuracy \xe9 0.8\n".encode("latin-1"))
+    result = run(pytester)
+    result.stdout.fnmatch_lines(["tests.md:1: *UTF-8*"])
+    outcomes = result.parseoutcomes()
+    assert outcomes["failed"] == 1 and outcomes["passed"] == 7
+
+
+def test_a_broken_increment_does_not_hide_another(pytester):
+    write_increment(pytester.path, "0001-demo", demo_files())
+    broken = demo_files()
+    broken["spec.md"] = "---\nprimary_metric: [unclosed\n---\n# Broken\n- Success metrics: accuracy > 0.8\n"
+    write_increment(pytester.path, "0002-broken", broken)
+    result = run(pytester)
+    result.stdout.fnmatch_lines(["spec.md:*"])
+    assert result.parseoutcomes()["passed"] >= 10

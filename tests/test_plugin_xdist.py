@@ -1,0 +1,50 @@
+"""pytest-xdist: each increment on one worker, in order, and the same reports as without it."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+
+from conftest import demo_files, write_increment
+
+pytest.importorskip("xdist")
+
+
+def _normalised(text: str) -> str:
+    return re.sub(r"Run time: [\d.]+ s", "Run time: <t> s", text)
+
+
+def test_each_increment_runs_on_one_worker_in_order_and_reports_match_a_single_process_run(pytester):
+    for name in ("0001-demo", "0002-second", "0003-third"):
+        write_increment(pytester.path, name, demo_files())
+    pytester.makepyfile(test_plain="import pytest\n\n@pytest.mark.parametrize('n', range(6))\ndef test_n(n):\n    assert n >= 0\n")
+    shutil.copytree(pytester.path / "increments", pytester.path / "single" / "increments")
+
+    result = pytester.runpytest_subprocess("-n", "2", "-v", "increments", "test_plain.py", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=36, skipped=3)
+    runs: dict[str, list[tuple[str, str]]] = {}
+    for line in result.outlines:
+        match = re.match(r"\[(gw\d)\] .*?(PASSED|SKIPPED|FAILED) (increments/(\d{4})-[^/]+/(\w+)\.md::\S+)", line)
+        if match:
+            runs.setdefault(match.group(4), []).append((match.group(1), match.group(5)))
+    assert sorted(runs) == ["0001", "0002", "0003"]
+    for increment, items in runs.items():
+        assert len({worker for worker, _ in items}) == 1, f"{increment} ran on several workers: {items}"
+        assert [kind for _, kind in items] == ["tasks"] * 5 + ["spec"] * 3 + ["tests"] * 3
+
+    alone = pytester.runpytest_subprocess("single/increments", "-p", "no:cacheprovider")
+    alone.assert_outcomes(passed=30, skipped=3)
+    for name in ("0001-demo", "0002-second", "0003-third"):
+        parallel = (pytester.path / "increments" / name / "COMPLETION-SUMMARY.md").read_text()
+        serial = (pytester.path / "single" / "increments" / name / "COMPLETION-SUMMARY.md").read_text()
+        assert _normalised(parallel) == _normalised(serial)
+        assert (pytester.path / "increments" / name / "experiments" / "comparison.md").read_text() == \
+            (pytester.path / "single" / "increments" / name / "experiments" / "comparison.md").read_text()
+
+
+def test_plain_test_runs_keep_xdists_own_scheduler(pytester):
+    pytester.makepyfile(test_a="def test_a():\n    pass\n")
+    result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
