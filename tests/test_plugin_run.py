@@ -88,6 +88,8 @@ def test_a_failing_task_shows_the_users_traceback_without_plugin_frames(pytester
     # The failed task's experiment is on record as failed; T-003 depends on it and is skipped.
     meta = json.loads((pytester.path / "increments/0001-demo/experiments/exp-002-t-002-train-model/meta.json").read_text())
     assert meta["status"] == "failed"
+    # T-003 (skipped: its dependency failed) never set up its `experiment` fixture.
+    assert not any("t-003" in p.name for p in (pytester.path / "increments/0001-demo/experiments").iterdir())
     skipped = pytester.runpytest("increments", "-p", "no:cacheprovider", "-rs", "-k", "T-002 or T-003")
     skipped.stdout.fnmatch_lines(["SKIPPED*increments/0001-demo/tasks.md:6: dependency T-002 failed"])
 

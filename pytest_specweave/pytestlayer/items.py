@@ -185,23 +185,31 @@ class TaskItem(IncrementItemMixin, pytest.Function):
         item._bind(increment, task, TASKS)
         return item
 
-    def runtest(self) -> None:
+    def setup(self) -> None:
+        """Decide whether the task runs before its fixtures (an `experiment` among them) are set up."""
         task = self.sw_element
-        if len(task.occurrences) > 1 and self.sw_increment.tracks_experiments:
-            lines = " and ".join(f"{self.path.name}:{n}" for n in task.occurrences)
-            raise SourceError(f"task id {task.id} is defined more than once: {lines}", self.path, task.line)
+        self._sw_problem = _duplicate_problem(self, "task")
+        if self._sw_problem is not None:
+            return  # fails in runtest, as a failing item rather than a setup error
         if task.status == "canceled":
             skip_here("canceled")
         if task.link is None:
             if task.status == "done":
-                return  # a documented manual step
+                return  # a documented manual step: passes
             skip_here(f"not implemented: {task.status.replace('_', ' ')}, no code linked")
         blocked = _blocked_dependency(self)
         if blocked:
             skip_here(blocked)
+        super().setup()
+
+    def runtest(self) -> None:
+        if self._sw_problem is not None:
+            raise self._sw_problem
+        if self.sw_element.link is None:
+            return
         invalidate_records(self.config, self.sw_increment)
         self._sw_raised = False
-        with active_increment(self.sw_increment.path, task=task.id):
+        with active_increment(self.sw_increment.path, task=self.sw_element.id):
             try:
                 arguments = {name: self.funcargs[name] for name in self._fixtureinfo.argnames}
                 result = self.obj(**arguments)
@@ -259,17 +267,29 @@ class CheckItem(TaskItem):
         item._bind(increment, criterion, CRITERIA)
         return item
 
+    def setup(self) -> None:
+        self._sw_problem = _duplicate_problem(self, "criterion")
+        if self._sw_problem is None:
+            pytest.Function.setup(self)
+
     def runtest(self) -> None:
+        if self._sw_problem is not None:
+            raise self._sw_problem
         criterion = self.sw_element
-        if len(criterion.occurrences) > 1 and self.sw_increment.tracks_experiments:
-            lines = " and ".join(f"{self.path.name}:{n}" for n in criterion.occurrences)
-            raise SourceError(f"criterion id {criterion.id} is defined more than once: {lines}", self.path,
-                              criterion.line)
         with active_increment(self.sw_increment.path, task=criterion.id):
             arguments = {name: self.funcargs[name] for name in self._fixtureinfo.argnames}
             result = self.obj(**arguments)
         if result is False:
             raise VerdictFailure(f"{criterion.id} check {criterion.link.target} returned False")
+
+
+def _duplicate_problem(item, what: str) -> SourceError | None:
+    """In an increment that tracks experiments, an id defined twice is an error naming both lines."""
+    element = item.sw_element
+    if len(getattr(element, "occurrences", ())) > 1 and item.sw_increment.tracks_experiments:
+        lines = " and ".join(f"{item.path.name}:{n}" for n in element.occurrences)
+        return SourceError(f"{what} id {element.id} is defined more than once: {lines}", item.path, element.line)
+    return None
 
 
 _RECORDS = pytest.StashKey[dict]()
@@ -295,10 +315,9 @@ class JudgeItem(IncrementItemMixin, pytest.Item):
 
     def runtest(self) -> None:
         element = self.sw_element
-        if len(getattr(element, "occurrences", ())) > 1 and self.sw_increment.tracks_experiments:
-            lines = " and ".join(f"{self.path.name}:{n}" for n in element.occurrences)
-            raise SourceError(f"criterion id {element.id} is defined more than once: {lines}", self.path,
-                              element.line)
+        problem = _duplicate_problem(self, "criterion")
+        if problem is not None:
+            raise problem
         if not self.sw_increment.tracks_experiments:
             skip_here("nothing tracked: this increment has no experiments/ and links no code")
         if element.error is not None:
