@@ -8,7 +8,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..model import metric_names
@@ -140,6 +140,8 @@ def judge(threshold: Threshold, context: JudgeContext) -> Verdict:
     if metric is None:
         return Verdict(FAILED, "no primary metric: name one in spec.md (frontmatter `primary_metric:`)",
                        threshold=threshold.describe())
+    if threshold.metric is None:
+        threshold = replace(threshold, metric=metric)  # reads "precision@10 ≥ 3× random baseline"
     record, problem = _measured_record(threshold, metric, context)
     if record is None:
         return Verdict(FAILED, problem, metric=metric, threshold=threshold.describe())

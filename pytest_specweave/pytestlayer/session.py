@@ -83,6 +83,10 @@ _WRITTEN = pytest.StashKey[list]()
 _WRITE_ERRORS = pytest.StashKey[list]()
 
 
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def terminal_summary(terminalreporter, reports) -> None:
     config = terminalreporter.config
     results = _item_results(reports)
@@ -105,7 +109,8 @@ def terminal_summary(terminalreporter, reports) -> None:
             if props.get("interval"):
                 shown += f" {props['interval']}"
             word = VERDICT_WORDS.get(outcome, outcome.upper())
-            line = f"{name:<8} {props.get('threshold', ''):<42} {shown:<22} {props.get('experiment', ''):<28} {word}"
+            threshold = _clip(str(props.get("threshold", "")), 44)
+            line = f"{name:<8} {threshold:<44} {shown:<22} {_clip(str(props.get('experiment', '')), 30):<30} {word}"
             markup = {"red": True} if outcome == "failed" else {"yellow": True} if outcome == "inconclusive" else {"green": True}
             terminalreporter.write_line(line.rstrip(), **markup)
     inconclusive = [(n, r) for n, r in results.items() if r.outcome == "inconclusive"]

@@ -232,7 +232,8 @@ def _judgement_section(title: str, rows: list[Judgement]) -> list[str]:
         if verdict.interval is not None:
             measured += f" [{verdict.interval[0]:.4g}, {verdict.interval[1]:.4g}]"
         mark = MARKS.get(verdict.outcome, verdict.outcome)
-        detail = "" if verdict.outcome == PASSED and verdict.value is not None else f" — {_escape(verdict.message)}"
+        quiet = verdict.outcome == PASSED and verdict.value is not None or not verdict.message
+        detail = "" if quiet else f" — {_escape(verdict.message)}"
         lines.append(f"| {row.id} | {_escape(row.text)} | {measured} | {verdict.experiment or ''} | {mark}{detail} |")
     lines.append("")
     return lines
