@@ -78,16 +78,26 @@ def _cmd_summary(args, cwd: Path) -> int:
     from .model.increment import Increment
     from .reports.comparison import write_comparison
     from .reports.summary import write_summary
+    from .tracking.models import promote_best_model
 
+    status = 0
     for folder in find_increments(args.path, cwd):
         increment = Increment.load(folder)
         if not increment.tracks_experiments:
             print(f"{folder.name}: tracks no experiments; nothing to summarise")
             continue
         context = JudgeContext.for_increment(increment)
+        try:
+            metadata = promote_best_model(folder, context=context)
+            if metadata is not None:
+                shown = _relative(folder / "models" / metadata["file"], cwd)
+                print(f"{shown} (promoted: the model of {metadata['source_experiment']})")
+        except (SpecweaveError, OSError) as error:
+            print(f"pytest-specweave: could not promote the best model of {folder.name}: {error}", file=sys.stderr)
+            status = 1
         write_comparison(increment, context)
         print(_relative(write_summary(increment, None, context), cwd))
-    return 0
+    return status
 
 
 def _cmd_compare(args, cwd: Path) -> int:

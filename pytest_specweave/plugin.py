@@ -15,7 +15,7 @@ import pytest
 
 INCREMENT_FILES = ("spec.md", "tasks.md", "tests.md")
 INCREMENT_FOLDER = re.compile(r"^\d{4}-\S")
-OUTPUT_FOLDERS = frozenset({"data", "models", "experiments", "notebooks", "mlruns"})
+OUTPUT_FOLDERS = frozenset({"data", "models", "experiments", "notebooks", "mlruns", "mlartifacts"})
 MARKERS = {
     "sw_task": "a task of an increment's tasks.md",
     "sw_criterion": "an evaluation criterion of an increment's tests.md",
@@ -31,8 +31,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("specweave", "ML increments (pytest-specweave)")
     group.addoption("--sw-strict", action="store_true", default=False,
                     help="an inconclusive verdict (an interval straddling its threshold) fails")
+    group.addoption("--sw-confidence", type=float, default=None, metavar="LEVEL",
+                    help="level of the intervals the plugin computes (per-fold t-intervals, bootstrap); default 0.95")
     group.addoption("--sw-no-report", action="store_true", default=False,
                     help="do not rewrite COMPLETION-SUMMARY.md and experiments/comparison.md")
+    group.addoption("--sw-mlflow", action="store_true", default=False,
+                    help="mirror experiments to MLflow: MLFLOW_TRACKING_URI, else sqlite:///<increment>/mlflow.db"
+                         " (also on with the ini key sw_mlflow, or when MLFLOW_TRACKING_URI is set)")
+    parser.addini("sw_mlflow", type="bool", default=False,
+                  help="mirror experiments to MLflow, as --sw-mlflow")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -59,7 +66,41 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{name}: {description}")
     config.addinivalue_line("markers", "sw_validate: a rule checked by --sw-validate")
     pytest.register_assert_rewrite("pytest_specweave_increments")
+    confidence = config.getoption("sw_confidence")
+    if confidence is not None:
+        if not 0.0 < confidence < 1.0:
+            raise pytest.UsageError(f"--sw-confidence must be between 0 and 1 (0.95 for 95%), got {confidence}")
+        _set_environ(config, "PYTEST_SPECWEAVE_CONFIDENCE", repr(confidence))
     config.pluginmanager.register(IncrementRuns(config), IncrementRuns.name)
+    if _mlflow_wanted(config):
+        from .tracking import mlflow_mirror  # stdlib-only module: mlflow is imported at the first mirror
+
+        config.stash[_MLFLOW_BEFORE] = mlflow_mirror.current_state()
+        mlflow_mirror.configure_mlflow()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _MLFLOW_BEFORE in config.stash:
+        from .tracking import mlflow_mirror
+
+        mlflow_mirror.restore_state(config.stash[_MLFLOW_BEFORE])
+        del config.stash[_MLFLOW_BEFORE]
+
+
+_MLFLOW_BEFORE = pytest.StashKey[object]()
+
+
+def _mlflow_wanted(config: pytest.Config) -> bool:
+    """--sw-mlflow, the ini key sw_mlflow, or MLFLOW_TRACKING_URI set (xdist workers run this too)."""
+    return bool(config.getoption("sw_mlflow", False) or config.getini("sw_mlflow")
+                or os.environ.get("MLFLOW_TRACKING_URI"))
+
+
+def _set_environ(config: pytest.Config, name: str, value: str) -> None:
+    """Set an environment variable for this session (xdist workers set their own), restored after it."""
+    previous = os.environ.get(name)
+    os.environ[name] = value
+    config.add_cleanup(lambda: os.environ.pop(name, None) if previous is None else os.environ.__setitem__(name, previous))
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:

@@ -119,3 +119,13 @@ def test_percent_like(name):
 )
 def test_not_percent_like(name):
     assert not is_percent_like(name)
+
+
+def test_rows_per_second_throughput_stays_apart_from_requests_per_second():
+    assert canonical("throughput_rows_per_s") == "throughput_rows_per_s"
+    assert canonical("Throughput") == "throughput_rps"
+
+
+def test_catalogue_coverage_is_coverage():
+    assert canonical("Catalogue coverage@10") == "coverage@10"
+    assert canonical("catalog coverage") == "coverage"

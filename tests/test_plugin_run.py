@@ -207,3 +207,41 @@ def test_an_interval_that_straddles_the_threshold_is_inconclusive(pytester):
     result.stdout.fnmatch_lines(["INCONCLUSIVE*TC-001*straddles*", "*1 passed, 1 inconclusive*"])
     strict = pytester.runpytest("increments", "--sw-strict", "-p", "no:cacheprovider")
     assert strict.ret == 1
+
+
+def test_per_fold_values_are_judged_with_an_interval_at_the_chosen_confidence(pytester):
+    files = demo_files()
+    files["pipeline.py"] += (
+        "\n\ndef cross_validated(experiment):\n"
+        "    experiment.log_cv('accuracy', [0.80, 0.86, 0.84, 0.90, 0.85])\n"
+    )
+    files["tasks.md"] = "- [ ] T-001: CV — `pipeline.py::cross_validated`\n"
+    files["tests.md"] = "- TC-001: accuracy > 0.8\n"
+    files["spec.md"] = "# Demo\n"
+    write_increment(pytester.path, "0001-demo", files)
+    # mean 0.85, t-interval at 95%: [0.805, 0.895] clears 0.8; at 99.9% it straddles 0.8
+    # In subprocesses: scipy (which computes the t-interval) cannot be imported twice in one process.
+    pytester.runpytest_subprocess("increments", "-p", "no:cacheprovider").assert_outcomes(passed=2)
+    wide = pytester.runpytest_subprocess("increments", "--sw-confidence", "0.999", "-p", "no:cacheprovider",
+                                         "-m", "sw_criterion")
+    wide.stdout.fnmatch_lines(["*1 inconclusive*"])
+    wide.stdout.fnmatch_lines(["*99.9% interval*"])
+
+
+def test_a_ratio_refuses_experiments_evaluated_on_different_data(pytester):
+    files = demo_files()
+    files["pipeline.py"] = (
+        "from pytest_specweave import track_experiment\n\n\n"
+        "def train(experiment):\n"
+        "    with track_experiment('baseline-random', baseline=True) as base:\n"
+        "        base.log_input(b'test rows A', role='eval')\n"
+        "        base.log_metric('accuracy', 0.3)\n"
+        "    experiment.log_input(b'test rows B', role='eval')\n"
+        "    experiment.log_metric('accuracy', 0.9)\n"
+    )
+    files["tasks.md"] = "- [ ] T-001: Train — `pipeline.py::train`\n"
+    files["tests.md"] = "- TC-001: accuracy ≥ 2x random baseline\n"
+    files["spec.md"] = "# Demo\n"
+    write_increment(pytester.path, "0001-demo", files)
+    result = pytester.runpytest("increments", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(["tests.md:1: *were evaluated on different data*"])

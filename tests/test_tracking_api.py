@@ -148,11 +148,13 @@ def test_artifacts_are_copied_pickled_and_hashed(project, tmp_path):
 def test_log_cv_and_the_interval_hook(project, monkeypatch):
     with track_experiment("cv", increment="0042") as exp:
         exp.log_cv("roc_auc", [0.90, 0.92, 0.94])
-        monkeypatch.setattr(experiment_module, "cv_interval", lambda folds, mean, std: (mean - 0.05, mean + 0.05, 0.9))
+        monkeypatch.setattr(experiment_module, "cv_interval", lambda folds, mean, std, level=0.95: (mean - 0.05, mean + 0.05, 0.9))
         exp.log_cv("f1", [0.5, 0.7])
     m = ExperimentStore(project).records()[0].metrics
     assert m["roc_auc"].value == pytest.approx(0.92) and m["roc_auc"].std == pytest.approx(0.02)
-    assert m["roc_auc"].folds == (0.90, 0.92, 0.94) and m["roc_auc"].ci is None
+    assert m["roc_auc"].folds == (0.90, 0.92, 0.94)
+    # the default hook: a 95% t-interval on the mean, 0.92 ± t(0.975, 2) · 0.02 / √3
+    assert m["roc_auc"].ci == pytest.approx((0.92 - 0.049683, 0.92 + 0.049683), abs=1e-6) and m["roc_auc"].level == 0.95
     assert m["f1"].ci == pytest.approx((0.55, 0.65)) and m["f1"].level == 0.9
 
 
@@ -229,3 +231,20 @@ def test_tracker_imports_only_the_standard_library():
     )
     out = subprocess.run([__import__("sys").executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_an_interval_with_non_finite_bounds_is_refused(tmp_path):
+    import math
+
+    import pytest
+
+    from pytest_specweave.tracking.store import ExperimentStore
+
+    folder = tmp_path / "increments" / "0001-demo"
+    folder.mkdir(parents=True)
+    (folder / "spec.md").write_text("# Demo\n")
+    with ExperimentStore(folder).open_run("m") as exp:
+        with pytest.raises(ValueError, match="finite"):
+            exp.log_metric("accuracy", 0.8, ci=(math.nan, 0.9))
+        with pytest.raises(ValueError, match="above high"):
+            exp.log_metric("accuracy", 0.8, ci=(0.9, 0.7))

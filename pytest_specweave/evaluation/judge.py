@@ -41,7 +41,7 @@ class Verdict:
             if value is not None:
                 props.append((key, float(value) if isinstance(value, float) else str(value)))
         if self.interval is not None:
-            props.append(("interval", f"[{self.interval[0]:.6g}, {self.interval[1]:.6g}]"))
+            props.append(("interval", f"[{self.interval[0]:.4g}, {self.interval[1]:.4g}]"))
         props.append(("verdict", self.outcome))
         return props
 
@@ -179,7 +179,9 @@ def _measured_record(threshold: Threshold, metric: str, context: JudgeContext):
 
 def _judge_ratio(threshold, metric, record, measured, context) -> Verdict:
     ref = threshold.reference
-    ref_value, ref_label, problem = _reference_value(ref, metric, context)
+    ref_value, ref_label, problem, ref_record = _reference_value(ref, metric, context)
+    if not problem and ref_record is not None:
+        problem = _different_evaluation_data(record, ref_record)
     if problem:
         return Verdict(FAILED, problem, metric=metric, experiment=record.folder, threshold=threshold.describe())
     higher = context.direction(metric) != "lower"
@@ -202,27 +204,49 @@ def _reference_value(ref, metric, context: JudgeContext):
             label = f"{ref.baseline} baseline"
         if chosen is None:
             names = ", ".join(r.folder for r in baselines) or "none"
-            return None, None, f"no succeeded {label} logged {metric} (baselines: {names})"
+            return None, None, f"no succeeded {label} logged {metric} (baselines: {names})", None
         value = chosen.metric(metric)
         if value is None:
-            return None, None, f"{label} {chosen.folder} did not log {metric}"
-        return value.value, f"{label} {chosen.folder}", None
+            return None, None, f"{label} {chosen.folder} did not log {metric}", None
+        return value.value, f"{label} {chosen.folder}", None, chosen
     if ref.kind == "promoted":
-        return _promoted_value(metric, context)
+        return (*_promoted_value(metric, context), None)
     if ref.kind == "increment":
         if context.load_other_increment is None:
-            return None, None, f"increment {ref.increment} cannot be looked up here"
+            return None, None, f"increment {ref.increment} cannot be looked up here", None
         try:
             other, other_name = context.load_other_increment(ref.increment)
         except Exception as exc:  # noqa: BLE001 - reported as the verdict, the run goes on
-            return None, None, str(exc)
+            return None, None, str(exc), None
         chosen = other.judged_experiment()
         if chosen is None or chosen.metric(metric) is None:
             chosen = other.latest_logging(other.candidates, metric)
         if chosen is None:
-            return None, None, f"increment {other_name} has no succeeded candidate that logged {metric}"
-        return chosen.metric(metric).value, f"increment {other_name} {chosen.folder}", None
-    return None, None, f"unknown reference {ref.kind!r}"
+            return None, None, f"increment {other_name} has no succeeded candidate that logged {metric}", None
+        return chosen.metric(metric).value, f"increment {other_name} {chosen.folder}", None, chosen
+    return None, None, f"unknown reference {ref.kind!r}", None
+
+
+EVALUATION_ROLES = ("eval", "eval_targets")
+
+
+def _evaluation_hashes(record) -> dict[str, set[str]]:
+    hashes: dict[str, set[str]] = {}
+    for entry in record.meta.get("inputs", []) or []:
+        if isinstance(entry, dict) and entry.get("role") in EVALUATION_ROLES and entry.get("sha256"):
+            hashes.setdefault(entry["role"], set()).add(entry["sha256"])
+    return hashes
+
+
+def _different_evaluation_data(record, reference) -> str | None:
+    """A ratio compares like with like: refuse when both recorded their evaluation data and it differs."""
+    ours, theirs = _evaluation_hashes(record), _evaluation_hashes(reference)
+    for role in EVALUATION_ROLES:
+        if role in ours and role in theirs and ours[role] != theirs[role]:
+            return (f"{record.folder} and {reference.folder} were evaluated on different data "
+                    f"(their recorded {role} hashes differ: {min(ours[role])[:12]}… vs {min(theirs[role])[:12]}…); "
+                    "a ratio between them would compare unlike things")
+    return None
 
 
 def _promoted_value(metric, context: JudgeContext):
@@ -255,13 +279,14 @@ def _decide(metric, record, measured, op, target, threshold, context) -> Verdict
     if not _finite(value):
         base.message = f"{metric} = {value} ({record.folder}) is not a finite number"
         return base
-    interval = measured.ci
+    interval, level = measured.ci, measured.level or 0.95
+    if measured.folds and len(measured.folds) >= 2:
+        interval, level = _fold_interval(measured) or (interval, level)
     if interval is not None:
         low, high = interval
         base.interval = (low, high)
-        level = measured.level or 0.95
         span = f"{format_value(metric, value, threshold.unit)} [{format_value(metric, low, threshold.unit)}, " \
-               f"{format_value(metric, high, threshold.unit)}] ({level:.0%} interval, {record.folder})"
+               f"{format_value(metric, high, threshold.unit)}] ({level * 100:.4g}% interval, {record.folder})"
         lows, highs = compare(op, low, target), compare(op, high, target)
         if lows and highs:
             base.outcome, base.message = PASSED, f"{metric} = {span} is {op} {shown_target}"
@@ -277,6 +302,18 @@ def _decide(metric, record, measured, op, target, threshold, context) -> Verdict
     else:
         base.message = f"{shown} is not {op} {shown_target}"
     return base
+
+
+def _fold_interval(measured):
+    """The t-interval of per-fold values at the run's confidence level (`--sw-confidence`)."""
+    from ..settings import confidence_level
+    from ..tracking.experiment import cv_interval
+
+    folds = [float(f) for f in measured.folds]
+    mean = sum(folds) / len(folds)
+    std = math.sqrt(sum((f - mean) ** 2 for f in folds) / (len(folds) - 1))
+    found = cv_interval(folds, mean, std, confidence_level())
+    return ((found[0], found[1]), found[2]) if found else None
 
 
 def _judge_explainability(threshold, context) -> Verdict:

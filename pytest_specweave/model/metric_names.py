@@ -27,6 +27,9 @@ _RANKING_ALIASES = {
     "f1score": "f1",
     "precision_score": "precision",
     "recall_score": "recall",
+    "catalogue_coverage": "coverage",
+    "catalog_coverage": "coverage",
+    "item_coverage": "coverage",
 }
 _AT_K_ALIASES = {**_RANKING_ALIASES, "p": "precision", "r": "recall", "hr": "hit_rate", "hits": "hit_rate"}
 _ALIASES = {
@@ -121,7 +124,7 @@ def canonical(name: str) -> str:
     if "latency" in words:
         return _latency_name(words)
     if "throughput" in words:
-        return "throughput_rps"
+        return "throughput_rows_per_s" if "rows" in words else "throughput_rps"
     return text
 
 

@@ -25,7 +25,7 @@ def task_experiment(request: pytest.FixtureRequest):
     item = _increment_item(request, "experiment")
     element = item.sw_element
     store = ExperimentStore(item.sw_increment.path)
-    experiment = store.open_run(f"{element.id} {element.title}"[:80], task=element.id)
+    experiment = store.open_run(_task_experiment_name(element.id, element.title), task=element.id)
     try:
         yield experiment
     finally:
@@ -34,3 +34,9 @@ def task_experiment(request: pytest.FixtureRequest):
             experiment.finish("failed")
         else:
             experiment.finish()
+
+
+def _task_experiment_name(task_id: str, title: str, words: int = 4) -> str:
+    """`T-008` + the first words of its title: `T-008 Production deployment preparation latency`."""
+    kept = [w for w in title.replace("(", " ").replace(")", " ").split() if any(c.isalnum() for c in w)]
+    return " ".join([task_id, *kept[:words]])

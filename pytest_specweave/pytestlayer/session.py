@@ -54,33 +54,44 @@ def _increment_of(config, nodeid: str) -> Path:
 
 
 def write_reports(config, reports) -> None:
-    """Rebuild COMPLETION-SUMMARY.md and experiments/comparison.md of each increment the session ran."""
+    """Promote the best model, then rebuild COMPLETION-SUMMARY.md and experiments/comparison.md, of each increment the session ran."""
     from ..errors import SpecweaveError
     from ..evaluation.judge import JudgeContext
     from ..model.increment import Increment
     from ..reports.comparison import write_comparison
     from ..reports.summary import write_summary
+    from ..tracking.models import promote_best_model
 
     by_increment: dict[Path, dict[str, ItemResult]] = {}
     for nodeid, result in _item_results(reports).items():
         folder = _increment_of(config, nodeid)
         by_increment.setdefault(folder, {})[nodeid.rsplit("::", 1)[-1]] = result
     written = []
+    promoted = []
     for folder, session in sorted(by_increment.items()):
         try:
             increment = Increment.load(folder)
             if not increment.tracks_experiments:
                 continue
             context = JudgeContext.for_increment(increment)
+            try:
+                metadata = promote_best_model(folder, context=context)
+                if metadata is not None:
+                    promoted.append((folder / "models" / metadata["file"], metadata["source_experiment"]))
+            except (SpecweaveError, OSError) as error:
+                config.stash[_PROMOTE_ERRORS] = config.stash.get(_PROMOTE_ERRORS, []) + [f"{folder.name}: {error}"]
             write_comparison(increment, context)
             written.append(write_summary(increment, session, context))
         except (SpecweaveError, OSError) as error:
             config.stash[_WRITE_ERRORS] = config.stash.get(_WRITE_ERRORS, []) + [f"{folder.name}: {error}"]
     config.stash[_WRITTEN] = written
+    config.stash[_PROMOTED] = promoted
 
 
 _WRITTEN = pytest.StashKey[list]()
 _WRITE_ERRORS = pytest.StashKey[list]()
+_PROMOTED = pytest.StashKey[list]()
+_PROMOTE_ERRORS = pytest.StashKey[list]()
 
 
 def _clip(text: str, width: int) -> str:
@@ -118,11 +129,18 @@ def terminal_summary(terminalreporter, reports) -> None:
         terminalreporter.write_sep("-", "inconclusive (the interval straddles the threshold; --sw-strict fails them)")
         for nodeid, result in inconclusive:
             terminalreporter.write_line(f"INCONCLUSIVE {nodeid} - {result.message}", yellow=True)
+    for path, source in config.stash.get(_PROMOTED, []):
+        terminalreporter.write_line(f"specweave: promoted {_shown(config, path)} (the model of {source})")
     for path in config.stash.get(_WRITTEN, []):
-        try:
-            shown = path.relative_to(config.invocation_params.dir)
-        except ValueError:
-            shown = path
-        terminalreporter.write_line(f"specweave: wrote {shown}")
+        terminalreporter.write_line(f"specweave: wrote {_shown(config, path)}")
+    for error in config.stash.get(_PROMOTE_ERRORS, []):
+        terminalreporter.write_line(f"specweave: could not promote the best model of {error}", red=True)
     for error in config.stash.get(_WRITE_ERRORS, []):
         terminalreporter.write_line(f"specweave: could not write the reports of {error}", red=True)
+
+
+def _shown(config, path: Path):
+    try:
+        return path.relative_to(config.invocation_params.dir)
+    except ValueError:
+        return path

@@ -73,19 +73,20 @@ class SummaryData:
         return rows
 
     def metric_columns(self) -> list[str]:
-        """The primary metric first, then the metrics the spec and criteria name, then the rest."""
-        logged: dict[str, str] = {}
+        """The primary metric, the metrics the spec and criteria name, their variants (`val_precision@10`),
+        then the rest by how many experiments logged them."""
+        counts: dict[str, int] = {}
         for record in self.context.records:
             for key in record.metrics:
-                logged.setdefault(metric_names.canonical(key), key)
-        named = []
-        if self.context.primary_metric:
-            named.append(self.context.primary_metric)
-        for element in _thresholded(self.increment):
-            if element.threshold.metric:
-                named.append(element.threshold.metric)
-        ordered = [m for m in dict.fromkeys(named) if m in logged] + sorted(set(logged) - set(named))
-        return ordered
+                name = metric_names.canonical(key)
+                counts[name] = counts.get(name, 0) + 1
+        named = [self.context.primary_metric] if self.context.primary_metric else []
+        named += [e.threshold.metric for e in _thresholded(self.increment) if e.threshold.metric]
+        named = [m for m in dict.fromkeys(named) if m in counts]
+        variants = sorted((m for m in counts if m not in named and any(m.endswith(n) for n in named)),
+                          key=lambda m: (-counts[m], m))
+        rest = sorted((m for m in counts if m not in named and m not in variants), key=lambda m: (-counts[m], m))
+        return named + variants + rest
 
     def stale(self) -> list:
         """Experiments of a task that ran this session but were not re-run by it."""
@@ -152,7 +153,11 @@ def _experiments_section(data: SummaryData) -> list[str]:
     stale = {r.folder for r in data.stale()}
     lines.append("| # | experiment | kind | status | task | " + " | ".join(columns) + " |")
     lines.append("|---|---|---|---|---|" + "---|" * len(columns))
+    quiet = [r.folder for r in records if not r.metrics and r.status == "succeeded" and r.folder not in stale]
+    skipped = set(quiet)
     for record in records:
+        if record.folder in skipped:
+            continue
         kind = "baseline" if record.baseline else "candidate"
         status = record.status + (" (stale)" if record.folder in stale else "")
         name = f"**{record.folder}** ✅ BEST" if best is not None and record.folder == best.folder else record.folder
@@ -163,6 +168,9 @@ def _experiments_section(data: SummaryData) -> list[str]:
         lines.append(f"| {record.number} | {name} | {kind} | {status} | {record.task or ''} | " + " | ".join(cells) + " |")
     hidden = len(data.metric_columns()) - len(columns)
     lines.append("")
+    if quiet:
+        lines.append(f"Also on record, with no metrics: {', '.join(quiet)}.")
+        lines.append("")
     if hidden > 0:
         lines.append(f"{hidden} more metric(s) in [experiments/comparison.md](experiments/comparison.md).")
         lines.append("")

@@ -21,6 +21,7 @@ GIT_OUTPUT_EXCLUDES = (
     ":(top,exclude,glob)**/COMPLETION-SUMMARY.md",
     ":(top,exclude,glob)**/mlflow.db",
     ":(top,exclude,glob)**/mlruns/**",
+    ":(top,exclude,glob)**/mlartifacts/**",
 )
 
 _cache: dict = {}

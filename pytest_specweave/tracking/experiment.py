@@ -4,6 +4,9 @@ Made by ExperimentStore.open_run (or track_experiment); usable as a context mana
 log_metric call appends one line to logs/metrics.jsonl through an O_APPEND descriptor (no Python
 buffering: a SIGKILL loses nothing already logged); params.json and meta.json are replaced
 atomically when they change; metrics.json and the final meta.json are written by finish().
+
+FINISH_CALLBACKS: functions called with the Experiment once its final record is written (the
+MLflow mirror registers one); the tracker itself knows nothing of what they do.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import warnings
 from pathlib import Path
 
 from ..errors import StoreError
+from ..settings import confidence_level
 from . import _runinfo
 from ._files import (
     RESERVED,
@@ -37,18 +41,55 @@ from ._files import (
 from .store import JOURNAL, TrackingWarning, encode_metric, metrics_document, utc_now
 
 FINAL_STATUSES = ("succeeded", "failed")
+INPUT_EXAMPLE = "input_example.pkl"
+
+# Called as callback(experiment) after finish() (or the crash record written at exit); a callback
+# that raises is reported as a TrackingWarning and never changes the run's record.
+FINISH_CALLBACKS: list = []
+
+
+def on_finish(callback) -> None:
+    """Register `callback(experiment)` to run after every experiment of this process finishes (once each)."""
+    if callback not in FINISH_CALLBACKS:
+        FINISH_CALLBACKS.append(callback)
+
+
+def _run_finish_callbacks(exp) -> None:
+    for callback in list(FINISH_CALLBACKS):
+        try:
+            callback(exp)
+        except Exception as err:  # noqa: BLE001 - a callback never breaks tracking
+            warnings.warn(
+                f"{exp.folder}: {getattr(callback, '__qualname__', callback)} failed after finish:"
+                f" {type(err).__name__}: {err}",
+                TrackingWarning,
+                stacklevel=3,
+            )
+
+
 _now = time.time
 _NONFINITE_JSON = {"nan": '"NaN"', "inf": '"Infinity"', "-inf": '"-Infinity"'}
 
 
-def cv_interval(folds: list[float], mean: float, std: float) -> tuple[float, float, float] | None:
-    """HOOK: the interval (low, high, level) stored with a cross-validated metric, or None.
+def cv_interval(folds: list[float], mean: float, std: float, level: float = 0.95) -> tuple[float, float, float] | None:
+    """The t-interval on the mean of per-fold values, as (low, high, level); None when there is none.
 
-    Not computed yet: log_cv stores the folds (and their mean and sample std), from which the
-    evaluation layer can derive an interval. Whatever this returns is written as the metric's
-    "ci"/"level" in metrics.json and the journal.
+    mean ± t(1 - (1 - level)/2, n - 1) · std / √n, with `std` the sample std (ddof=1) of the n
+    folds. None for fewer than two folds, a non-finite mean or std, or when scipy is not
+    installed (then log_cv stores the folds, mean and std without an interval). Written as the
+    metric's "ci"/"level" in metrics.json and the journal. Folds are not independent samples
+    (their training sets overlap), so the interval is narrower than an honest one: a convention
+    that makes cross-validated verdicts interval-aware, not a guarantee.
     """
-    return None
+    n = len(folds)
+    if n < 2 or not (math.isfinite(mean) and math.isfinite(std)) or not 0.0 < level < 1.0:
+        return None
+    try:
+        from scipy.stats import t
+    except ImportError:
+        return None
+    half = float(t.ppf(0.5 + level / 2.0, n - 1)) * std / math.sqrt(n)
+    return mean - half, mean + half, float(level)
 
 
 def _number(key, value) -> float:
@@ -222,6 +263,8 @@ class Experiment:
                 return
             final = status or (self._status if self._status != "running" else "succeeded")
             self._finalize(final)
+        if FINISH_CALLBACKS:
+            _run_finish_callbacks(self)
 
     def _finalize(self, final: str, extra: dict | None = None) -> None:
         encoded = {key: encode_metric(*entry) for key, entry in self._final.items()}
@@ -251,7 +294,9 @@ class Experiment:
                 self.log_note(f"**Crashed**: {reason}.")
                 self._finalize("crashed", {"crash": {"detected": utc_now(), "reason": reason}})
             except StoreError:
-                pass
+                return
+        if FINISH_CALLBACKS:
+            _run_finish_callbacks(self)
 
     # -- metrics -----------------------------------------------------------------------------------
 
@@ -321,6 +366,8 @@ class Experiment:
         except (TypeError, ValueError):
             raise TypeError(f"metric {key!r}: ci must be a pair (low, high), got {ci!r:.60}") from None
         lo, hi = _number(key, lo), _number(key, hi)
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            raise ValueError(f"metric {key!r}: ci bounds must be finite numbers, got ({lo}, {hi})")
         if lo > hi:
             raise ValueError(f"metric {key!r}: ci low {lo} is above high {hi}")
         level = 0.95 if level is None else _number(key, level)
@@ -342,7 +389,8 @@ class Experiment:
     def log_cv(self, key, fold_values) -> None:
         """Per-fold values of a cross-validated metric: value = mean, std = sample std (ddof=1), folds kept.
 
-        An interval is stored too once `cv_interval` computes one (see that hook).
+        With two or more finite folds (and scipy installed) a 95% t-interval on the mean is stored
+        as the metric's ci/level (see `cv_interval`), so verdicts on it are interval-aware.
         """
         kj = self._key(key)
         folds = [_number(f"{key}[fold {i}]", v) for i, v in enumerate(fold_values)]
@@ -355,7 +403,7 @@ class Experiment:
         else:
             mean = sum(folds) / n
             std = math.nan
-        interval = cv_interval(folds, mean, std)
+        interval = cv_interval(folds, mean, std, confidence_level())
         extra = ""
         ci = level = None
         if interval is not None:
@@ -535,7 +583,40 @@ class Experiment:
         except BaseException:
             _unlink(tmp)
             raise
-        self._record_artifact(rel, writer.hash.hexdigest(), writer.size, format="pickle")
+        self._record_artifact(
+            rel, writer.hash.hexdigest(), writer.size, format="pickle",
+            **{"class": f"{type(obj).__module__}.{type(obj).__qualname__}"},
+        )
+        return dest
+
+    def log_model(self, obj, filename="model.pkl", *, algorithm=None, framework=None, input_example=None) -> Path:
+        """Save this run's model: pickled as `filename` (as save_artifact), and recorded as *the* model.
+
+        meta.json["model"] holds {file, sha256, bytes, algorithm, framework, class}: the algorithm
+        defaults to the class name, the framework is guessed from the class's module (sklearn,
+        xgboost, lightgbm, torch, ...). `input_example` (a few rows of model input) is pickled
+        beside it as input_example.pkl; the MLflow mirror infers the model's signature from it.
+        When the run is the judged experiment, `promote_best_model` copies this file to
+        models/model-vN.pkl. Without log_model, an artifact saved as `model*.pkl` is the model.
+        """
+        from .models import class_path, guess_framework
+
+        dest = self.save_artifact(obj, filename)
+        rel = dest.relative_to(self.path).as_posix()
+        entry = self._meta["artifacts"][rel]
+        cls = class_path(obj)
+        model = {
+            "file": rel,
+            "sha256": entry["sha256"],
+            "bytes": entry["bytes"],
+            "algorithm": str(algorithm) if algorithm is not None else type(obj).__name__,
+            "framework": str(framework) if framework is not None else guess_framework(cls),
+            "class": cls,
+        }
+        if input_example is not None:
+            example = self.save_artifact(input_example, INPUT_EXAMPLE)
+            model["input_example"] = example.relative_to(self.path).as_posix()
+        self._update_meta(model=model)
         return dest
 
     def log_artifact(self, path, name=None) -> Path:

@@ -1,0 +1,733 @@
+"""The MLflow mirror: each finished experiment run copied to MLflow, each promoted model registered.
+
+Turned on for a process by `configure_mlflow()` (the plugin calls it under `--sw-mlflow`, the ini
+key `sw_mlflow`, or when MLFLOW_TRACKING_URI is set). mlflow is imported only inside the functions
+that talk to it: importing this module, or configuring it, costs nothing.
+
+Where: the `tracking_uri` given to configure_mlflow, else MLFLOW_TRACKING_URI (read when
+configured), else `sqlite:///<increment>/mlflow.db` per increment, with artifacts in
+`<increment>/mlartifacts/` (never MLflow's ./mlruns file store). Artifacts of a URI that is not a
+server (any database URI) go to `<increment>/mlartifacts/` too.
+
+What, per experiment run (when it finishes): one MLflow run in the MLflow experiment named after
+the increment, named after the experiment, tagged (`specweave.increment`, `specweave.task`,
+`specweave.experiment`, `specweave.experiment_number`, `specweave.baseline`, ...), its params and
+every journal line of every metric (value, step, timestamp) sent in one `log_batch` (split only
+where MLflow's limits require: 1000 entries, 100 params per call), then ended with the status
+mapped (succeeded -> FINISHED, failed -> FAILED, crashed -> KILLED). The run's id is recorded in
+the experiment's meta.json ("mlflow").
+
+Names MLflow refuses (it allows letters, digits, `_ - . / :` and spaces) are spelt safely:
+`precision@10` -> `precision_at_10`, any other refused character -> `_`; the mapping
+{original: safe} is the run tag `specweave.metric_names` (JSON; `specweave.param_names` for params).
+Param values are text in MLflow: strings as they are, numbers/booleans/None as str(value) (as
+mlflow.log_param writes them), lists and objects as JSON. Metric values are the store's, exactly;
+a line logged without a step gets its index among that metric's lines (as the store's series do).
+Intervals and folds stay in the local store.
+
+A failure never breaks tracking: it is a TrackingWarning; a tracking URI that cannot be reached is
+not tried again in this process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+import warnings
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+
+from ..errors import SpecweaveError, StoreError
+from ._files import StoreLock, atomic_write, dump_json, read_json, untag_float
+from .store import JOURNAL, TrackingWarning, parse_iso, utc_now
+
+ENV_TRACKING_URI = "MLFLOW_TRACKING_URI"
+DB_NAME = "mlflow.db"
+ARTIFACTS = "mlartifacts"
+MODEL_NAME = "model"
+STATUS = {"succeeded": "FINISHED", "failed": "FAILED", "crashed": "KILLED", "running": "RUNNING"}
+
+# MLflow's batch limits (mlflow.utils.validation) and its name/value limits.
+MAX_METRICS_PER_BATCH = 1000
+MAX_PARAMS_TAGS_PER_BATCH = 100
+MAX_ENTITIES_PER_BATCH = 1000
+MAX_KEY_LENGTH = 250
+MAX_PARAM_VALUE_LENGTH = 6000
+MAX_TAG_VALUE_LENGTH = 8000
+
+_ALLOWED = re.compile(r"[/\w.\- :]") if os.name != "nt" else re.compile(r"[/\w.\- ]")
+_ALLOWED_NAME = re.compile(r"^[/\w.\- :]*$") if os.name != "nt" else re.compile(r"^[/\w.\- ]*$")
+
+
+class MirrorError(SpecweaveError):
+    """MLflow refused or could not be reached; names the tracking URI."""
+
+
+# ----------------------------------------------------------------------------------------------
+# Configuration (process-wide)
+
+
+class _Mirror:
+    def __init__(self, tracking_uri: str | None):
+        self.tracking_uri = tracking_uri
+        self.clients: dict[str, object] = {}
+        self.experiments: dict[tuple[str, str], str] = {}
+        self.broken: dict[str, str] = {}
+
+    def uri_for(self, increment_dir: Path) -> str:
+        return self.tracking_uri or default_tracking_uri(increment_dir)
+
+
+_STATE: _Mirror | None = None
+
+
+def configure_mlflow(increment=None, tracking_uri=None) -> str | None:
+    """Mirror every experiment run of this process to MLflow from now on, and register promoted models.
+
+    `tracking_uri`: where to (else MLFLOW_TRACKING_URI, else `sqlite:///<increment>/mlflow.db`
+    per increment, artifacts in `<increment>/mlartifacts/`). Returns the tracking URI that the
+    experiments of `increment` (id prefix, folder name or path; None: the current increment, if
+    there is one) are mirrored to, e.g. for `mlflow.set_tracking_uri(...)` in a notebook; None
+    when no increment is given and none is current. mlflow itself is imported at the first mirror.
+    """
+    global _STATE
+    from .api import current_increment
+    from .experiment import on_finish  # (from sys.modules, as the store imports it: never a stale module)
+    from .models import on_promotion
+
+    if increment is not None:
+        folder = current_increment(increment)  # a bad increment raises before anything changes
+    else:
+        try:
+            folder = current_increment(None)
+        except SpecweaveError:
+            folder = None
+    uri = tracking_uri if tracking_uri else (os.environ.get(ENV_TRACKING_URI) or None)
+    state = _Mirror(str(uri) if uri is not None else None)
+    _STATE = state
+    on_finish(mirror_finished_experiment)
+    on_promotion(register_promoted_model)
+    return state.uri_for(folder) if folder is not None else state.tracking_uri
+
+
+def mirroring() -> bool:
+    """Is mirroring on in this process?"""
+    return _STATE is not None
+
+
+def current_state():
+    """An opaque token of the current configuration, for `restore_state` (the plugin's unconfigure)."""
+    return _STATE
+
+
+def restore_state(state) -> None:
+    """Put back a configuration returned by `current_state` (None turns mirroring off)."""
+    global _STATE
+    _STATE = state
+
+
+def default_tracking_uri(increment_dir) -> str:
+    """`sqlite:///<absolute increment>/mlflow.db` (four slashes before an absolute POSIX path)."""
+    return "sqlite:///" + (Path(os.path.abspath(increment_dir)) / DB_NAME).as_posix()
+
+
+def _is_server(uri: str) -> bool:
+    return re.match(r"^(https?|databricks[\w-]*|uc)(:|$)", uri) is not None
+
+
+def _artifact_location(uri: str, increment_dir: Path) -> str | None:
+    """`<increment>/mlartifacts` unless a server decides (never ./mlruns)."""
+    if _is_server(uri):
+        return None
+    return Path(os.path.abspath(increment_dir)).joinpath(ARTIFACTS).as_uri()
+
+
+def uri_label(uri: str, increment_dir) -> str:
+    """The URI as recorded in files that get committed: no credentials, no absolute local path."""
+    if uri == default_tracking_uri(increment_dir):
+        return f"sqlite:///<increment>/{DB_NAME}"
+    return re.sub(r"//[^/@]*@", "//", uri)
+
+
+def _sqlite_lock(uri: str):
+    """An inter-process lock per SQLite database (xdist workers creating or writing one file at once).
+
+    `mlartifacts/.lock` beside the database (the default's folder, ignored with it); for a
+    database elsewhere, a lock folder in the temporary directory named after its path.
+    """
+    m = re.match(r"^sqlite:/{2,3}(.+)$", uri)
+    if not m:
+        return nullcontext()
+    path = Path(os.path.abspath(m.group(1).split("?", 1)[0]))
+    if path.name == DB_NAME:
+        folder = path.parent / ARTIFACTS
+    else:
+        digest = hashlib.sha1(str(path).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        folder = Path(tempfile.gettempdir()) / f"pytest-specweave-mlflow-{digest}"
+    try:
+        folder.mkdir(exist_ok=True)
+    except OSError:
+        return nullcontext()  # MLflow will say what is wrong with the path
+    return StoreLock(folder)
+
+
+# ----------------------------------------------------------------------------------------------
+# Safe names
+
+
+def safe_name(name: str) -> str:
+    """A metric/param name MLflow accepts: '@' -> '_at_', other refused characters -> '_', no path tricks."""
+    text = str(name).replace("@", "_at_")
+    text = "".join(ch if _ALLOWED.fullmatch(ch) else "_" for ch in text)
+    if text != name or not _path_ok(text):
+        parts = [p for p in text.split("/") if p != ""]
+        parts = ["_" * len(p) if p in (".", "..") else p for p in parts]
+        text = "/".join(parts) or "_"
+        if text.startswith(".."):
+            text = "_" + text
+    if len(text) > MAX_KEY_LENGTH:
+        text = text[: MAX_KEY_LENGTH - 7] + "_" + hashlib.sha1(name.encode("utf-8", "surrogatepass")).hexdigest()[:6]
+    return text
+
+
+def _path_ok(name: str) -> bool:
+    import posixpath
+
+    norm = posixpath.normpath(name) if name else name
+    return bool(name) and norm == name and norm != "." and not norm.startswith("..") and not norm.startswith("/")
+
+
+def is_safe(name: str) -> bool:
+    return bool(_ALLOWED_NAME.match(name)) and _path_ok(name) and len(name) <= MAX_KEY_LENGTH
+
+
+def safe_names(names) -> dict[str, str]:
+    """{original: safe} for every name; names MLflow accepts keep their spelling, the others never collide."""
+    names = list(dict.fromkeys(names))
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for name in names:
+        if is_safe(name):
+            out[name] = name
+            taken.add(name)
+    for name in names:
+        if name in out:
+            continue
+        base = safe_name(name)
+        candidate, n = base, 2
+        while candidate in taken:
+            suffix = f"_{n}"
+            candidate = base[: MAX_KEY_LENGTH - len(suffix)] + suffix
+            n += 1
+        out[name] = candidate
+        taken.add(candidate)
+    return out
+
+
+def param_text(value) -> str:
+    """A params.json value as MLflow text: strings as they are, scalars as str(), lists/objects as JSON."""
+    if isinstance(value, str):
+        text = value
+    elif value is None or isinstance(value, (bool, int, float)):
+        text = str(value)
+    else:
+        text = json.dumps(value, ensure_ascii=False, sort_keys=False)
+    return text[:MAX_PARAM_VALUE_LENGTH]
+
+
+def _json_tags(key: str, mapping: dict) -> dict[str, str]:
+    """A mapping as one JSON tag, split over `key`, `key.2`, ... when longer than a tag value may be."""
+    if not mapping:
+        return {}
+    text = json.dumps(mapping, ensure_ascii=False, separators=(",", ":"))
+    chunks = [text[i : i + MAX_TAG_VALUE_LENGTH] for i in range(0, len(text), MAX_TAG_VALUE_LENGTH)]
+    return {key if i == 0 else f"{key}.{i + 1}": chunk for i, chunk in enumerate(chunks)}
+
+
+# ----------------------------------------------------------------------------------------------
+# What one run sends
+
+
+def _ms(iso) -> int | None:
+    ts = parse_iso(iso)
+    return int(ts * 1000) if ts is not None else None
+
+
+def read_journal(path: Path) -> list[tuple[str, float, int, int | None]]:
+    """Every line of a journal as (key, value, step, unix ms); a missing step is the line's index for its key."""
+    out = []
+    counts: dict[str, int] = {}
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return out
+    loads = json.loads
+    for line in data.splitlines():
+        if not line.strip():
+            continue
+        try:
+            entry = loads(line)
+            key = entry["key"]
+            value = untag_float(entry["value"])
+            step = entry.get("step")
+            t = entry.get("time")
+        except (ValueError, TypeError, KeyError, AttributeError):
+            continue
+        if not isinstance(key, str):
+            continue
+        index = counts.get(key, 0)
+        counts[key] = index + 1
+        if step is None or isinstance(step, bool) or not isinstance(step, int):
+            step = index
+        out.append((key, value, step, int(t * 1000) if isinstance(t, (int, float)) else None))
+    return out
+
+
+def run_payload(increment_dir: Path, folder: Path, meta: dict, params: dict, journal=None) -> dict:
+    """Everything one MLflow run gets, as plain data (names made safe, tags built)."""
+    if journal is None:
+        journal = read_journal(folder / JOURNAL)
+    metric_names = safe_names(key for key, _, _, _ in journal)
+    param_names = safe_names(params)
+    started = _ms(meta.get("started"))
+    ended = _ms(meta.get("ended"))
+    fallback = ended or started or 0
+    metrics = [(metric_names[k], v, step, t if t is not None else fallback) for k, v, step, t in journal]
+    tags = {
+        "specweave.increment": increment_dir.name,
+        "specweave.experiment": str(meta.get("folder", folder.name)),
+        "specweave.experiment_number": str(meta.get("number", "")),
+        "specweave.experiment_name": str(meta.get("name", "")),
+        "specweave.baseline": "true" if meta.get("baseline") else "false",
+        "specweave.kind": str(meta.get("kind", "experiment")),
+        "specweave.run": str(meta.get("run", 1)),
+        "specweave.status": str(meta.get("status", "")),
+    }
+    if meta.get("task"):
+        tags["specweave.task"] = str(meta["task"])
+    if meta.get("git_commit"):
+        tags["mlflow.source.git.commit"] = str(meta["git_commit"])
+    if meta.get("seed") is not None:
+        tags["specweave.seed"] = str(meta["seed"])
+    tags.update(_json_tags("specweave.metric_names", {k: s for k, s in metric_names.items() if k != s}))
+    tags.update(_json_tags("specweave.param_names", {k: s for k, s in param_names.items() if k != s}))
+    try:
+        notes = (folder / "notes.md").read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        notes = ""
+    if notes:
+        tags["mlflow.note.content"] = notes[:MAX_TAG_VALUE_LENGTH]
+    return {
+        "experiment_name": increment_dir.name,
+        "run_name": str(meta.get("name", folder.name)),
+        "start_time": started,
+        "end_time": ended,
+        "status": STATUS.get(meta.get("status"), "FINISHED"),
+        "tags": tags,
+        "params": [(param_names[k], param_text(v)) for k, v in params.items()],
+        "metrics": metrics,
+        "metric_names": metric_names,
+    }
+
+
+def batches(params: list, metrics: list):
+    """(params, metrics) chunks within MLflow's limits: one chunk unless there is more than 1000 in all."""
+    params, metrics = list(params), list(metrics)
+    while True:
+        p = params[:MAX_PARAMS_TAGS_PER_BATCH]
+        params = params[len(p):]
+        room = min(MAX_METRICS_PER_BATCH, MAX_ENTITIES_PER_BATCH - len(p))
+        m = metrics[:room]
+        metrics = metrics[len(m):]
+        yield p, m
+        if not params and not metrics:
+            return
+
+
+# ----------------------------------------------------------------------------------------------
+# Talking to MLflow
+
+
+def _client(state: _Mirror, uri: str):
+    client = state.clients.get(uri)
+    if client is None:
+        from mlflow.tracking import MlflowClient
+
+        client = state.clients[uri] = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    return client
+
+
+def _experiment_id(state: _Mirror, client, uri: str, increment_dir: Path) -> str:
+    name = increment_dir.name
+    key = (uri, name)
+    if key in state.experiments:
+        return state.experiments[key]
+    from mlflow.exceptions import MlflowException
+
+    found = client.get_experiment_by_name(name)
+    if found is None:
+        try:
+            experiment_id = client.create_experiment(
+                name, artifact_location=_artifact_location(uri, increment_dir), tags={"specweave.increment": name},
+            )
+        except MlflowException as err:
+            if getattr(err, "error_code", "") != "RESOURCE_ALREADY_EXISTS":
+                raise
+            experiment_id = client.get_experiment_by_name(name).experiment_id
+    elif found.lifecycle_stage == "deleted":
+        raise MirrorError(
+            f"the MLflow experiment {name!r} at {uri_label(uri, increment_dir)} is deleted:"
+            " restore it (or delete it permanently) to mirror this increment"
+        )
+    else:
+        experiment_id = found.experiment_id
+    state.experiments[key] = experiment_id
+    return experiment_id
+
+
+def _connect(state: _Mirror, uri: str, increment_dir: Path):
+    """(client, MLflow experiment id) for an increment; a URI that fails here is not tried again in this process."""
+    try:
+        client = _client(state, uri)
+        return client, _experiment_id(state, client, uri, increment_dir)
+    except MirrorError:
+        raise
+    except Exception as err:  # noqa: BLE001 - unreachable, refused, unwritable: all the same to the user
+        state.broken[uri] = f"{type(err).__name__}: {err}"
+        raise MirrorError(
+            f"cannot use MLflow at {uri_label(uri, increment_dir)}: {type(err).__name__}: {err};"
+            " mirroring to it is off for the rest of this process"
+        ) from err
+
+
+def _send(client, experiment_id: str, payload: dict) -> str:
+    from mlflow.entities import Metric, Param
+
+    run = client.create_run(
+        experiment_id,
+        start_time=payload["start_time"],
+        tags=payload["tags"],
+        run_name=payload["run_name"],
+    )
+    run_id = run.info.run_id
+    try:
+        metrics = [Metric(k, v, t, s) for k, v, s, t in payload["metrics"]]
+        params = [Param(k, v) for k, v in payload["params"]]
+        for p, m in batches(params, metrics):
+            if p or m:
+                client.log_batch(run_id, metrics=m, params=p)
+    except BaseException:
+        try:
+            client.set_terminated(run_id, status="FAILED", end_time=payload["end_time"])
+        except Exception:  # noqa: BLE001 - the first error is the one to report
+            pass
+        raise
+    client.set_terminated(run_id, status=payload["status"], end_time=payload["end_time"])
+    return run_id
+
+
+def mirror_run(increment_dir, folder, meta: dict, params: dict, *, state: _Mirror | None = None) -> dict | None:
+    """Send one experiment run to MLflow; returns {"tracking_uri", "experiment_id", "run_id"} (None when off)."""
+    state = state or _STATE
+    if state is None:
+        return None
+    increment_dir, folder = Path(increment_dir), Path(folder)
+    uri = state.uri_for(increment_dir)
+    if uri in state.broken:
+        return None
+    payload = run_payload(increment_dir, folder, meta, params)
+    with _sqlite_lock(uri):
+        client, experiment_id = _connect(state, uri, increment_dir)
+        try:
+            run_id = _send(client, experiment_id, payload)
+        except Exception as err:  # noqa: BLE001
+            raise MirrorError(
+                f"MLflow at {uri_label(uri, increment_dir)} refused {folder.name}: {type(err).__name__}: {err}"
+            ) from err
+    return {"tracking_uri": uri_label(uri, increment_dir), "experiment_id": experiment_id, "run_id": run_id}
+
+
+def mirror_finished_experiment(exp) -> None:
+    """The finish callback: mirror `exp` and record the MLflow run in its meta.json."""
+    state = _STATE
+    if state is None:
+        return
+    try:
+        info = mirror_run(exp.increment_dir, exp.path, exp.meta, exp.params, state=state)
+    except MirrorError as err:
+        warnings.warn(f"{exp.folder}: not mirrored to MLflow: {err}", TrackingWarning, stacklevel=4)
+        return
+    if info is None:
+        return
+    with exp._lock:
+        exp._check_not_superseded()
+        exp._update_meta(mlflow=info)
+
+
+def mirror_record(record, *, state: _Mirror | None = None) -> dict | None:
+    """Mirror a finished run read from the store (a model's source run that was not mirrored), recording its id."""
+    info = mirror_run(record.path.parent.parent, record.path, record.meta, record.params, state=state)
+    if info is None:
+        return None
+    store_root = record.path.parent
+    with StoreLock(store_root):
+        try:
+            meta = read_json(record.path / "meta.json")
+        except (OSError, ValueError):
+            return info
+        if isinstance(meta, dict) and meta.get("run") == record.meta.get("run"):
+            meta["mlflow"] = info
+            atomic_write(record.path / "meta.json", dump_json(meta))
+    return info
+
+
+# ----------------------------------------------------------------------------------------------
+# Promoted models
+
+
+@contextmanager
+def _fluent_uri(uri: str):
+    """MLflow's model logging reads the process-wide tracking/registry URI: set it, then put everything back.
+
+    mlflow.set_tracking_uri also exports MLFLOW_TRACKING_URI (and the registry's, its variable):
+    both variables and both settings are restored, so nothing leaks into later runs.
+    """
+    import mlflow
+    from mlflow.tracking._model_registry import utils as registry_utils
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    saved_env = {k: os.environ.get(k) for k in (ENV_TRACKING_URI, "MLFLOW_REGISTRY_URI")}
+    saved_tracking = getattr(tracking_utils, "_tracking_uri", None)
+    saved_registry = getattr(registry_utils, "_registry_uri", None)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(saved_tracking)
+        mlflow.set_registry_uri(saved_registry)
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def registered_model_name(increment_dir) -> str:
+    """The registry name of an increment's model: its folder name ('/' and ':' are not allowed there)."""
+    return re.sub(r"[/:]", "-", Path(increment_dir).name)
+
+
+def _pip_requirements(framework: str | None, metadata: dict) -> list[str]:
+    from .models import FRAMEWORKS
+
+    packages = metadata.get("packages") or {}
+    requirements = []
+    package = FRAMEWORKS.get(framework or "")
+    if package:
+        version = metadata.get("framework_version") or packages.get(package)
+        requirements.append(f"{package}=={version}" if version else package)
+    for extra in ("numpy", "pandas", "cloudpickle"):
+        version = packages.get(extra)
+        if version is None:
+            try:
+                from importlib import metadata as importlib_metadata
+
+                version = importlib_metadata.version(extra)
+            except Exception:  # noqa: BLE001
+                continue
+        requirements.append(f"{extra}=={version}")
+    return requirements
+
+
+def _input_example(increment_dir: Path, metadata: dict):
+    """The input example saved with the model (log_model(input_example=...)), checked against its sha256."""
+    rel = metadata.get("input_example")
+    if not rel:
+        return None
+    import pickle
+
+    folder = increment_dir / "experiments" / metadata["source_experiment"]
+    path = folder / rel
+    try:
+        data = path.read_bytes()
+        recorded = read_json(folder / "meta.json").get("artifacts", {}).get(rel, {}).get("sha256")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if recorded != hashlib.sha256(data).hexdigest():
+        return None
+    from ..linked_code import ensure_package
+
+    ensure_package(increment_dir)
+    example = pickle.loads(data)
+    if isinstance(example, (list, tuple)):  # MLflow serves DataFrames, arrays and dicts, not nested lists
+        try:
+            import numpy as np
+
+            array = np.asarray(example)
+            if array.dtype.kind in "biuf":
+                return array
+        except (ImportError, ValueError, TypeError):
+            pass
+    return example
+
+
+def _source_run_id(state: _Mirror, client, uri: str, increment_dir: Path, metadata: dict) -> str:
+    """The MLflow run of the model's source experiment: the mirrored one, else mirrored now."""
+    from .store import ExperimentStore
+
+    label = uri_label(uri, increment_dir)
+    try:
+        record = ExperimentStore(increment_dir).read(metadata["source_experiment"])
+    except StoreError:
+        record = None
+    if record is not None and record.run == metadata.get("source_run"):
+        info = record.meta.get("mlflow")
+        if isinstance(info, dict) and info.get("tracking_uri") == label and info.get("run_id"):
+            try:
+                if client.get_run(info["run_id"]).info.lifecycle_stage == "active":
+                    return info["run_id"]
+            except Exception:  # noqa: BLE001 - gone there: mirror again
+                pass
+        info = mirror_record(record, state=state)
+        if info is not None:
+            return info["run_id"]
+    # The source folder now holds a later run: a run holding what the metadata recorded.
+    meta = {
+        "folder": metadata["source_experiment"], "name": metadata.get("source_name"), "run": metadata.get("source_run"),
+        "task": metadata.get("task"), "status": "succeeded", "started": metadata.get("created"),
+        "ended": metadata.get("created"), "baseline": False,
+    }
+    with _sqlite_lock(uri):
+        experiment_id = _experiment_id(state, client, uri, increment_dir)
+    journal = [(k, untag_float(v), 0, None) for k, v in (metadata.get("metrics") or {}).items()]
+    payload = run_payload(increment_dir, increment_dir / "experiments" / metadata["source_experiment"], meta, {},
+                          journal=journal)
+    with _sqlite_lock(uri):
+        return _send(client, experiment_id, payload)
+
+
+def register_promoted_model(increment_dir, metadata: dict, metadata_file, created: bool) -> dict | None:
+    """The promotion callback: log the promoted version to MLflow and register it (once per tracking URI).
+
+    The model is logged to its source experiment's MLflow run, with the sklearn flavor for
+    scikit-learn models and as a python_function model wrapping the pickle otherwise, and
+    registered under the increment's folder name: each promoted version becomes a new registry
+    version. The signature is inferred (mlflow.models.infer_signature) from the input example
+    given to `log_model(input_example=...)` and the model's predictions on it; without an input
+    example the model is logged without a signature. A version already registered at this
+    tracking URI (its metadata's "mlflow" list says so) is not registered again.
+    """
+    state = _STATE
+    if state is None:
+        return None
+    increment_dir = Path(increment_dir)
+    uri = state.uri_for(increment_dir)
+    if uri in state.broken:
+        return None
+    label = uri_label(uri, increment_dir)
+    if any(isinstance(e, dict) and e.get("tracking_uri") == label for e in metadata.get("mlflow") or []):
+        return None
+    version = metadata["version"]
+    try:
+        with _sqlite_lock(uri):
+            client, _ = _connect(state, uri, increment_dir)
+        run_id = _source_run_id(state, client, uri, increment_dir, metadata)
+        entry = _log_model(client, uri, increment_dir, metadata, run_id)
+    except MirrorError:
+        raise
+    except Exception as err:  # noqa: BLE001
+        raise MirrorError(
+            f"MLflow at {label}: could not log and register model-v{version}: {type(err).__name__}: {err}"
+        ) from err
+    entry = {"tracking_uri": label, "run_id": run_id, **entry, "logged": utc_now()}
+
+    def add(current: dict) -> dict:
+        current["mlflow"] = [e for e in current.get("mlflow") or [] if e.get("tracking_uri") != label] + [entry]
+        return current
+
+    from .models import update_metadata
+
+    update_metadata(increment_dir, version, add)
+    metadata.setdefault("mlflow", []).append(entry)
+    return entry
+
+
+def _log_model(client, uri: str, increment_dir: Path, metadata: dict, run_id: str) -> dict:
+    import mlflow
+    from mlflow.models import Model, infer_signature
+
+    from .models import load_model
+
+    model = load_model(increment_dir, metadata["version"])
+    example = _input_example(increment_dir, metadata)
+    signature = None
+    if example is not None:
+        output = None
+        predict = getattr(model, "predict", None)
+        if callable(predict):
+            try:
+                output = predict(example)
+            except Exception:  # noqa: BLE001 - the signature then describes the input only
+                output = None
+        signature = infer_signature(example, output)
+    framework = metadata.get("framework")
+    name = registered_model_name(increment_dir)
+    common = dict(
+        name=MODEL_NAME,
+        run_id=run_id,
+        registered_model_name=name,
+        signature=signature,
+        input_example=example,
+        pip_requirements=_pip_requirements(framework, metadata),
+        await_registration_for=0,  # the version number is known at once; READY follows on the server
+    )
+    tags = {"specweave.model_version": str(metadata["version"]), "specweave.sha256": metadata.get("sha256", "")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # MLflow's advice on type hints and pip pins, not the user's concern
+        with _fluent_uri(uri):
+            # Created here, in the source run's MLflow experiment: left to Model.log, the logged
+            # model would land in the process's active (default) experiment instead.
+            run = client.get_run(run_id)
+            logged = client.create_logged_model(
+                run.info.experiment_id, name=MODEL_NAME, source_run_id=run_id, tags=tags,
+                params={k: str(v) for k, v in run.data.params.items()},
+            )
+            common["model_id"] = logged.model_id
+            if framework == "sklearn":
+                info = Model.log(artifact_path=None, flavor=mlflow.sklearn, sk_model=model,
+                                 serialization_format="cloudpickle", **common)
+            else:
+                path = increment_dir / "models" / metadata["file"]
+                info = Model.log(artifact_path=None, flavor=mlflow.pyfunc, python_model=_pickled_model_class()(),
+                                 artifacts={"model": str(path)}, **common)
+    registered = getattr(info, "registered_model_version", None)
+    return {
+        "model_uri": info.model_uri,
+        "model_id": getattr(info, "model_id", None),
+        "registered_model": name,
+        "registry_version": int(registered) if registered is not None else None,
+        "signature": signature is not None,
+    }
+
+
+def _pickled_model_class():
+    """A python_function wrapper around a pickled model (for frameworks without an MLflow flavor here)."""
+    import mlflow.pyfunc
+
+    class PickledModel(mlflow.pyfunc.PythonModel):
+        def load_context(self, context):
+            import pickle
+
+            with open(context.artifacts["model"], "rb") as f:
+                self.model = pickle.load(f)
+
+        def predict(self, context, model_input, params=None):
+            return self.model.predict(model_input)
+
+    return PickledModel
+

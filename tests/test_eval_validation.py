@@ -1,0 +1,215 @@
+"""Bootstrap intervals (the fast path equals recomputing the metric), paired bootstrap, intervals, cross-validation."""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+import pytest
+from sklearn import metrics as skm
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.model_selection import KFold
+
+from pytest_specweave import track_experiment
+from pytest_specweave.evaluation import ranking as R
+from pytest_specweave.evaluation.validation import (
+    Interval,
+    _index_chunks,
+    bootstrap_ci,
+    cross_validate,
+    group_kfold,
+    paired_bootstrap,
+    stratified_kfold,
+    time_series_split,
+)
+from pytest_specweave.tracking import experiment as experiment_module
+from pytest_specweave.tracking.store import ExperimentStore
+
+
+@pytest.fixture
+def inc(tmp_path):
+    folder = tmp_path / "increments" / "0007-eval"
+    folder.mkdir(parents=True)
+    (folder / "spec.md").write_text("# eval\n")
+    return folder
+
+
+def _binary(n=600, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    s = np.round(np.clip(rng.normal(0.35 + 0.3 * y, 0.2), 0, 1), 2)  # rounded: ties, as real scores have
+    return y, s
+
+
+def _naive(metric, n, n_resamples, seed):
+    """The percentile interval from recomputing `metric(rows)` on the same resampled rows."""
+    values = []
+    for _, idx in _index_chunks(np.random.default_rng(seed), n, n_resamples):
+        values.extend(metric(rows) for rows in idx)
+    values = np.array(values)
+    return tuple(np.quantile(values[np.isfinite(values)], [0.025, 0.975]))
+
+
+@pytest.mark.parametrize("name", ["accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc"])
+def test_fast_bootstrap_equals_recomputing_classification_metrics(name):
+    y, s = _binary()
+    labels = (s >= 0.5).astype(int)
+    sk = {"accuracy": skm.accuracy_score, "precision": skm.precision_score, "recall": skm.recall_score,
+          "f1": skm.f1_score, "roc_auc": skm.roc_auc_score, "pr_auc": skm.average_precision_score}[name]
+    pred = s if name in ("roc_auc", "pr_auc") else labels
+    got = bootstrap_ci(name, y, pred, n_resamples=200, seed=5)
+    assert got.value == pytest.approx(sk(y, pred))
+    assert got.ci == pytest.approx(_naive(lambda r: sk(y[r], pred[r]), len(y), 200, 5))
+    assert got.method == ("rank counts" if name in ("roc_auc", "pr_auc") else "per-row contributions")
+
+
+@pytest.mark.parametrize("name", ["rmse", "mae", "r2", "mape"])
+def test_fast_bootstrap_equals_recomputing_regression_metrics(name):
+    rng = np.random.default_rng(1)
+    y = rng.normal(10, 3, 400)
+    p = y + rng.normal(0, 1.5, 400)
+    sk = {"rmse": lambda a, b: math.sqrt(skm.mean_squared_error(a, b)), "mae": skm.mean_absolute_error,
+          "r2": skm.r2_score, "mape": skm.mean_absolute_percentage_error}[name]
+    got = bootstrap_ci(name, y, p, n_resamples=200, seed=9)
+    assert got.value == pytest.approx(sk(y, p))
+    assert got.ci == pytest.approx(_naive(lambda r: sk(y[r], p[r]), len(y), 200, 9))
+
+
+@pytest.mark.parametrize("name", ["precision@5", "ndcg@5", "map@5", "mrr"])
+def test_fast_bootstrap_equals_recomputing_ranking_metrics(name):
+    rng = np.random.default_rng(4)
+    relevant = [set(rng.choice(40, rng.integers(1, 6), replace=False).tolist()) for _ in range(150)]
+    recommended = np.array([rng.choice(40, 8, replace=False) for _ in range(150)])
+    base, _, k = name.partition("@")
+    k = int(k) if k else None
+    got = bootstrap_ci(name, relevant, recommended, n_resamples=100, seed=2)
+    naive = _naive(lambda r: R.RankedLists([relevant[i] for i in r], recommended[r]).metric(base, k), 150, 100, 2)
+    assert got.ci == pytest.approx(naive)
+
+
+def test_coverage_and_callables_are_recomputed(inc):
+    rng = np.random.default_rng(0)
+    relevant = [{int(rng.integers(0, 30))} for _ in range(60)]
+    recommended = np.array([rng.choice(30, 5, replace=False) for _ in range(60)])
+    got = bootstrap_ci("coverage@5", relevant, recommended, catalogue=30, n_resamples=50)
+    assert got.method == "recomputed per resample" and got.low <= got.value <= got.high + 1e-9
+    with track_experiment("cand", increment=inc) as exp:
+        custom = bootstrap_ci(lambda a, b: float(np.mean(np.asarray(a) == np.asarray(b))), [1, 0, 1, 1] * 10,
+                              [1, 0, 0, 1] * 10, n_resamples=50, name="agreement", experiment=exp, level=0.9)
+    m = ExperimentStore(inc).records()[0].metrics["agreement"]
+    assert m.value == pytest.approx(0.75) and m.ci == pytest.approx(custom.ci) and m.level == 0.9
+
+
+def test_level_is_a_parameter_and_logged(inc):
+    y, s = _binary()
+    narrow = bootstrap_ci("accuracy", y, (s > 0.5).astype(int), level=0.8)
+    with track_experiment("cand", increment=inc) as exp:
+        wide = bootstrap_ci("Accuracy", y, y_score=s, threshold=0.5, level=0.99, experiment=exp)
+    assert wide.low < narrow.low < narrow.high < wide.high and wide.value == narrow.value
+    (rec,) = ExperimentStore(inc).records()
+    assert rec.metrics["accuracy"].ci == pytest.approx(wide.ci) and rec.metrics["accuracy"].level == 0.99
+    assert any(e["role"] == "eval_targets" for e in rec.meta["inputs"])
+
+
+def test_paired_bootstrap(inc):
+    y, s = _binary(800)
+    good, noisy = (s > 0.5).astype(int), (s + np.random.default_rng(1).normal(0, 0.3, len(s)) > 0.5).astype(int)
+    with track_experiment("cand", increment=inc) as exp:
+        result = paired_bootstrap("accuracy", y, good, noisy, experiment=exp)
+    assert result.difference == pytest.approx(skm.accuracy_score(y, good) - skm.accuracy_score(y, noisy))
+    assert result.low > 0 and result.better == "candidate" and result.p_value < 0.01
+    metrics = ExperimentStore(inc).records()[0].metrics
+    assert metrics["accuracy_delta"].ci == pytest.approx(result.interval.ci)
+    assert metrics["accuracy_delta_p_value"].value == result.p_value
+    same = paired_bootstrap("rmse", [1.0, 2.0, 3.0] * 10, [1.5, 2.0, 2.0] * 10, [1.5, 2.0, 2.0] * 10)
+    assert same.difference == 0 and same.better == "inconclusive" and same.p_value == 1.0
+    worse = paired_bootstrap("rmse", [1.0, 2.0, 3.0] * 10, [2.0, 3.0, 4.0] * 10, [1.1, 2.1, 3.1] * 10)
+    assert worse.direction == "lower" and worse.better == "baseline"
+    with pytest.raises(ValueError, match="the same rows"):
+        paired_bootstrap("accuracy", y, good, good[:-1])
+    with pytest.raises(ValueError, match="direction='higher' or 'lower'"):
+        paired_bootstrap(lambda a, b: 0.0, y, good, noisy)
+
+
+def test_intervals_refuse_bad_bounds():
+    assert Interval(0.1, 0.2).ci == (0.1, 0.2) and 0.15 in Interval(0.1, 0.2, 0.9)
+    with pytest.raises(ValueError, match="low 0.9 is above high 0.8"):
+        Interval(0.9, 0.8)
+    with pytest.raises(ValueError, match="low must be finite, got nan"):
+        Interval(float("nan"), 1.0)
+    with pytest.raises(ValueError, match="high must be finite, got inf"):
+        Interval(0.0, float("inf"))
+    with pytest.raises(ValueError, match="level must be between 0 and 1"):
+        Interval(0.0, 1.0, 95)
+    with pytest.raises(ValueError, match="level must be between 0 and 1"):
+        bootstrap_ci("accuracy", [0, 1] * 10, [0, 1] * 10, level=1.5)
+    with pytest.raises(ValueError, match="n_resamples must be at least 10"):
+        bootstrap_ci("accuracy", [0, 1] * 10, [0, 1] * 10, n_resamples=3)
+    with pytest.raises(ValueError, match="finite"):
+        bootstrap_ci("rmse", [1.0, 2.0], [1.0, float("nan")])
+    with pytest.raises(ValueError, match="both classes"):
+        bootstrap_ci("roc_auc", [1, 1, 1], [0.2, 0.4, 0.9])
+
+
+def test_cv_interval_is_a_t_interval_and_optional():
+    from scipy import stats
+
+    folds = [0.8, 0.82, 0.79, 0.85, 0.81]
+    mean, std = np.mean(folds), np.std(folds, ddof=1)
+    low, high, level = experiment_module.cv_interval(folds, mean, std)
+    expected = stats.t.interval(0.95, len(folds) - 1, loc=mean, scale=std / math.sqrt(len(folds)))
+    assert (low, high) == pytest.approx(expected) and level == 0.95
+    assert experiment_module.cv_interval(folds, mean, std, level=0.9)[2] == 0.9
+    assert experiment_module.cv_interval([0.8], 0.8, 0.0) is None
+    assert experiment_module.cv_interval([0.8, float("nan")], float("nan"), float("nan")) is None
+
+
+def test_cv_interval_without_scipy(monkeypatch):
+    monkeypatch.setitem(sys.modules, "scipy.stats", None)  # import fails as if scipy were not installed
+    assert experiment_module.cv_interval([0.8, 0.9], 0.85, 0.07) is None
+
+
+def test_splitters():
+    y = np.array([0] * 30 + [1] * 10)
+    for train, test in stratified_kfold(y, 5):
+        assert (y[test] == 1).sum() == 2 and len(set(train) & set(test)) == 0
+    groups = np.repeat(np.arange(10), 4)
+    for train, test in group_kfold(groups, 5):
+        assert not set(groups[train]) & set(groups[test])
+    for train, test in time_series_split(40, 4, gap=2):
+        assert train.max() + 2 < test.min()
+
+
+def test_cross_validate_logs_per_fold_values_with_an_interval(inc):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = (X[:, 0] + rng.normal(0, 0.5, 200) > 0).astype(int)
+    with track_experiment("logreg", increment=inc) as exp:
+        result = cross_validate(LogisticRegression(), X, y, problem="classification", n_splits=4, experiment=exp)
+    assert result.splitter == "stratified" and result.n_splits == 4
+    assert set(result.folds) == {"accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc"}
+    m = ExperimentStore(inc).records()[0].metrics["roc_auc"]
+    assert len(m.folds) == 4 and m.value == pytest.approx(np.mean(result.folds["roc_auc"]))
+    assert m.ci == pytest.approx(result.ci["roc_auc"]) and m.level == 0.95 and m.ci[0] < m.value < m.ci[1]
+
+
+def test_cross_validate_regression_groups_and_metric_choice():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(120, 2))
+    y = X @ [2.0, -1.0] + rng.normal(0, 0.1, 120) + 10
+    result = cross_validate(LinearRegression(), X, y, problem="regression", metrics=["RMSE", "R2"])
+    assert result.splitter == "kfold" and set(result.folds) == {"rmse", "r2"} and result.mean["r2"] > 0.95
+    grouped = cross_validate(LinearRegression(), X, y, problem="regression", groups=np.arange(120) % 6, n_splits=3)
+    assert grouped.splitter == "group"
+
+
+def test_forecasting_is_never_split_at_random():
+    t = np.arange(60, dtype=float)
+    X, y = t[:, None], 2 * t + 1
+    with pytest.raises(ValueError, match="forecasting is never validated on a stratified split"):
+        cross_validate(LinearRegression(), X, y, problem="forecasting", cv="stratified")
+    with pytest.raises(ValueError, match="fold 0 trains on rows after its test rows"):
+        cross_validate(LinearRegression(), X, y, problem="forecasting", cv=KFold(3, shuffle=True, random_state=0))
+    result = cross_validate(LinearRegression(), X, y, problem="forecasting", n_splits=3)
+    assert result.splitter == "time_series" and "mase" in result.folds and max(result.folds["mae"]) < 1e-6

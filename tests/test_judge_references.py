@@ -1,0 +1,54 @@
+"""Ratios against an earlier increment and against the promoted model."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import write_increment
+
+
+def _increment(root, name, accuracy):
+    return write_increment(root, name, {
+        "spec.md": "# Model\n\n## Success Metrics\n- Success metrics: accuracy > 0.5\n",
+        "tasks.md": "- [ ] T-001: Train — `pipeline.py::train`\n",
+        "pipeline.py": f"def train(experiment):\n    experiment.log_metric('accuracy', {accuracy})\n",
+    })
+
+
+def test_each_increment_improves_on_the_previous_model(pytester):
+    _increment(pytester.path, "0041-first-model", 0.80)
+    second = _increment(pytester.path, "0042-second-model", 0.79)
+    (second / "tests.md").write_text("- TC-001: accuracy >= 0.98x increment 0041\n- TC-002: accuracy >= 1.0x increment 0041\n")
+    pytester.runpytest("increments/0041", "-p", "no:cacheprovider").assert_outcomes(passed=2)
+    result = pytester.runpytest("increments/0042", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3, failed=1)
+    result.stdout.fnmatch_lines([
+        "tests.md:2: accuracy = 0.79 (exp-001-t-001-train) is not >= 0.8 "
+        "[increment 0041-first-model exp-001-t-001-train accuracy = 0.8]",
+    ])
+
+
+def test_a_reference_to_an_increment_that_does_not_exist_fails_naming_the_increments(pytester):
+    second = _increment(pytester.path, "0042-second-model", 0.79)
+    (second / "tests.md").write_text("- TC-001: accuracy >= 0.98x increment 0040\n")
+    result = pytester.runpytest("increments/0042", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(["tests.md:1: no increment matches*0040*0042-second-model*"])
+
+
+def test_a_regression_cannot_pass_because_an_old_run_holds_the_record(pytester):
+    folder = _increment(pytester.path, "0042-model", 0.70)
+    (folder / "tests.md").write_text("- TC-001: accuracy >= 0.99x promoted model\n")
+    models = folder / "models"
+    models.mkdir()
+    (models / "model-v1.metadata.json").write_text(json.dumps({"metrics": {"accuracy": 0.75}}))
+    (models / "model-v2.metadata.json").write_text(json.dumps({"metrics": {"accuracy": 0.80}}))
+    result = pytester.runpytest("increments", "-p", "no:cacheprovider", "--sw-no-report")
+    result.stdout.fnmatch_lines(["tests.md:1: accuracy = 0.7 (exp-001-t-001-train) is not >= 0.792 "
+                                 "[promoted model-v2 accuracy = 0.8]"])
+
+
+def test_no_promoted_model_yet_is_said_plainly(pytester):
+    folder = _increment(pytester.path, "0042-model", 0.70)
+    (folder / "tests.md").write_text("- TC-001: accuracy >= 0.99x promoted model\n")
+    result = pytester.runpytest("increments", "-p", "no:cacheprovider", "--sw-no-report")
+    result.stdout.fnmatch_lines(["tests.md:1: no promoted model: models/model-vN.metadata.json does not exist yet"])
