@@ -33,6 +33,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="an inconclusive verdict (an interval straddling its threshold) fails")
     group.addoption("--sw-confidence", type=float, default=None, metavar="LEVEL",
                     help="level of the intervals the plugin computes (per-fold t-intervals, bootstrap); default 0.95")
+    group.addoption("--sw-json", default=None, metavar="PATH",
+                    help="write a machine-readable report of the increments' verdicts and experiments (docs/reports.md)")
     group.addoption("--sw-no-report", action="store_true", default=False,
                     help="do not rewrite COMPLETION-SUMMARY.md and experiments/comparison.md")
     group.addoption("--sw-mlflow", action="store_true", default=False,
@@ -158,11 +160,10 @@ class IncrementRuns:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        worker = hasattr(self.config, "workerinput")
-        if self.reports and not worker and not self.config.getoption("sw_no_report"):
-            from .pytestlayer.session import write_reports
+        if self.reports and not hasattr(self.config, "workerinput"):
+            from .pytestlayer.session import finish_session
 
-            write_reports(self.config, self.reports)
+            finish_session(self.config, self.reports)
 
 
 @pytest.hookimpl(optionalhook=True)

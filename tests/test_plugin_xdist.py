@@ -22,7 +22,8 @@ def test_each_increment_runs_on_one_worker_in_order_and_reports_match_a_single_p
     pytester.makepyfile(test_plain="import pytest\n\n@pytest.mark.parametrize('n', range(6))\ndef test_n(n):\n    assert n >= 0\n")
     shutil.copytree(pytester.path / "increments", pytester.path / "single" / "increments")
 
-    result = pytester.runpytest_subprocess("-n", "2", "-v", "increments", "test_plain.py", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("-n", "2", "-v", "increments", "test_plain.py", "-p", "no:cacheprovider",
+                                           "--sw-json", "parallel.json")
     result.assert_outcomes(passed=36, skipped=3)
     runs: dict[str, list[tuple[str, str]]] = {}
     for line in result.outlines:
@@ -34,7 +35,7 @@ def test_each_increment_runs_on_one_worker_in_order_and_reports_match_a_single_p
         assert len({worker for worker, _ in items}) == 1, f"{increment} ran on several workers: {items}"
         assert [kind for _, kind in items] == ["tasks"] * 5 + ["spec"] * 3 + ["tests"] * 3
 
-    alone = pytester.runpytest_subprocess("single/increments", "-p", "no:cacheprovider")
+    alone = pytester.runpytest_subprocess("single/increments", "-p", "no:cacheprovider", "--sw-json", "serial.json")
     alone.assert_outcomes(passed=30, skipped=3)
     for name in ("0001-demo", "0002-second", "0003-third"):
         parallel = (pytester.path / "increments" / name / "COMPLETION-SUMMARY.md").read_text()
@@ -42,9 +43,20 @@ def test_each_increment_runs_on_one_worker_in_order_and_reports_match_a_single_p
         assert _normalised(parallel) == _normalised(serial)
         assert (pytester.path / "increments" / name / "experiments" / "comparison.md").read_text() == \
             (pytester.path / "single" / "increments" / name / "experiments" / "comparison.md").read_text()
+    import json
+
+    parallel = json.loads((pytester.path / "parallel.json").read_text())
+    serial = json.loads((pytester.path / "serial.json").read_text())
+    assert _items(parallel) == _items(serial)
 
 
 def test_plain_test_runs_keep_xdists_own_scheduler(pytester):
     pytester.makepyfile(test_a="def test_a():\n    pass\n")
     result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+
+
+def _items(report: dict) -> list:
+    return [(i["name"], i["status"], i["judged_experiment"],
+             [{k: v for k, v in item.items() if k not in ("nodeid", "file")} for item in i["items"]],
+             i["experiments"]) for i in report["increments"]]

@@ -6,6 +6,7 @@ Works from test reports only (what pytest-xdist carries back to the controller),
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,41 @@ def _item_results(reports) -> dict[str, ItemResult]:
             start = current.start
         results[report.nodeid] = ItemResult(outcome, message, start)
     return results
+
+
+KINDS = {"tasks.md": "task", "spec.md": "metric", "tests.md": "criterion"}
+
+
+@dataclass
+class ItemRow:
+    """One increment item as the controller saw it: outcome and the verdict's properties."""
+
+    nodeid: str
+    increment: Path
+    id: str
+    kind: str
+    result: ItemResult
+    properties: dict
+    file: str
+    line: int | None  # 1-based
+
+
+def item_rows(config, reports) -> list[ItemRow]:
+    results = _item_results(reports)
+    properties: dict[str, dict] = {}
+    locations: dict[str, tuple] = {}
+    for report in reports:
+        if report.user_properties:
+            properties[report.nodeid] = dict(report.user_properties)
+        locations.setdefault(report.nodeid, report.location)
+    rows = []
+    for nodeid, result in results.items():
+        file = nodeid.split("::", 1)[0]
+        location = locations.get(nodeid)
+        line = location[1] + 1 if location and location[1] is not None else None
+        rows.append(ItemRow(nodeid, _increment_of(config, nodeid), nodeid.rsplit("::", 1)[-1],
+                            KINDS.get(Path(file).name, "item"), result, properties.get(nodeid, {}), file, line))
+    return rows
 
 
 def _first_line(text: str) -> str:
@@ -100,30 +136,21 @@ def _clip(text: str, width: int) -> str:
 
 def terminal_summary(terminalreporter, reports) -> None:
     config = terminalreporter.config
-    results = _item_results(reports)
-    properties = {}
-    for report in reports:
-        if report.user_properties:
-            properties[report.nodeid] = dict(report.user_properties)
-    by_increment: dict[Path, list[str]] = {}
-    for nodeid in results:
-        if nodeid in properties:
-            by_increment.setdefault(_increment_of(config, nodeid), []).append(nodeid)
-    for folder, nodeids in sorted(by_increment.items()):
+    rows = item_rows(config, reports)
+    by_increment: dict[Path, list[ItemRow]] = {}
+    for row in rows:
+        if row.properties:
+            by_increment.setdefault(row.increment, []).append(row)
+    for folder, judged in sorted(by_increment.items()):
         terminalreporter.write_sep("-", f"specweave: {folder.name}")
-        for nodeid in nodeids:
-            props = properties[nodeid]
-            name = nodeid.rsplit("::", 1)[-1]
-            outcome = results[nodeid].outcome
-            value = props.get("value")
-            shown = f"{value:.4g}" if isinstance(value, float) else ""
-            if props.get("interval"):
-                shown += f" {props['interval']}"
+        for row in judged:
+            props, outcome = row.properties, row.result.outcome
             word = VERDICT_WORDS.get(outcome, outcome.upper())
             threshold = _clip(str(props.get("threshold", "")), 44)
-            line = f"{name:<8} {threshold:<44} {shown:<22} {_clip(str(props.get('experiment', '')), 30):<30} {word}"
+            line = f"{row.id:<8} {threshold:<44} {_measured(props):<22} {_clip(str(props.get('experiment', '')), 30):<30} {word}"
             markup = {"red": True} if outcome == "failed" else {"yellow": True} if outcome == "inconclusive" else {"green": True}
             terminalreporter.write_line(line.rstrip(), **markup)
+    results = {row.nodeid: row.result for row in rows}
     inconclusive = [(n, r) for n, r in results.items() if r.outcome == "inconclusive"]
     if inconclusive:
         terminalreporter.write_sep("-", "inconclusive (the interval straddles the threshold; --sw-strict fails them)")
@@ -139,8 +166,144 @@ def terminal_summary(terminalreporter, reports) -> None:
         terminalreporter.write_line(f"specweave: could not write the reports of {error}", red=True)
 
 
+def _measured(props: dict) -> str:
+    value = props.get("value")
+    shown = f"{value:.4g}" if isinstance(value, float) else ""
+    if props.get("interval"):
+        shown += f" {props['interval']}"
+    return shown
+
+
 def _shown(config, path: Path):
     try:
         return path.relative_to(config.invocation_params.dir)
     except ValueError:
         return path
+
+
+REPORT_SCHEMA = "pytest-specweave/report/1"
+
+
+def _increment_status(rows: list[ItemRow]) -> str:
+    outcomes = {row.result.outcome for row in rows if row.kind != "task"} | {
+        row.result.outcome for row in rows if row.kind == "task" and row.result.outcome == "failed"}
+    for status in ("failed", "inconclusive", "passed"):
+        if status in outcomes:
+            return status
+    return "skipped"
+
+
+def json_report(config, reports) -> dict:
+    """The machine-readable report (`--sw-json PATH`); its schema is documented in docs/reports.md."""
+    from ..errors import SpecweaveError
+    from ..evaluation.judge import JudgeContext
+    from ..model.increment import Increment
+
+    by_increment: dict[Path, list[ItemRow]] = {}
+    for row in item_rows(config, reports):
+        by_increment.setdefault(row.increment, []).append(row)
+    increments = []
+    for folder, rows in sorted(by_increment.items()):
+        entry = {"name": folder.name, "path": _relative(config, folder), "status": _increment_status(rows),
+                 "primary_metric": None, "judged_experiment": None, "items": [], "experiments": []}
+        for row in rows:
+            props = row.properties
+            interval = props.get("interval")
+            entry["items"].append({
+                "id": row.id, "kind": row.kind, "nodeid": row.nodeid, "file": row.file, "line": row.line,
+                "outcome": row.result.outcome, "message": row.result.message or props.get("message") or None,
+                "metric": props.get("metric"), "value": props.get("value"),
+                "interval": [float(x) for x in interval.strip("[]").split(",")] if interval else None,
+                "threshold": props.get("threshold"), "experiment": props.get("experiment"),
+                "reference": props.get("reference"),
+            })
+        try:
+            increment = Increment.load(folder)
+            if increment.tracks_experiments:
+                context = JudgeContext.for_increment(increment)
+                judged = context.judged_experiment()
+                entry["primary_metric"] = context.primary_metric
+                entry["judged_experiment"] = judged.folder if judged else None
+                entry["experiments"] = [{
+                    "folder": r.folder, "name": r.name, "number": r.number, "baseline": r.baseline,
+                    "status": r.status, "task": r.task,
+                    "metrics": {k: _json_number(v.value) for k, v in r.metrics.items()},
+                } for r in context.records]
+        except (SpecweaveError, OSError):
+            pass
+        increments.append(entry)
+    return {"schema": REPORT_SCHEMA, "increments": increments}
+
+
+def _json_number(value: float):
+    import math
+
+    return value if math.isfinite(value) else str(value)
+
+
+def _relative(config, path: Path) -> str:
+    try:
+        return path.relative_to(config.rootpath).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def write_json_report(config, reports, path: str) -> Path:
+    import json
+
+    from ..tracking._files import atomic_write
+
+    target = Path(path) if Path(path).is_absolute() else config.invocation_params.dir / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(target, json.dumps(json_report(config, reports), indent=2, ensure_ascii=False).encode() + b"\n")
+    return target
+
+
+STEP_MARKS = {"passed": "✅", "failed": "❌", "inconclusive": "❔", "skipped": "⏭"}
+
+
+def step_summary(config, reports) -> str:
+    """Markdown for a CI job page ($GITHUB_STEP_SUMMARY): each increment's verdicts."""
+    by_increment: dict[Path, list[ItemRow]] = {}
+    for row in item_rows(config, reports):
+        by_increment.setdefault(row.increment, []).append(row)
+    lines = []
+    for folder, rows in sorted(by_increment.items()):
+        status = _increment_status(rows)
+        lines += [f"### {STEP_MARKS.get(status, '')} {folder.name}: {status}", ""]
+        judged = [r for r in rows if r.kind != "task"]
+        if judged:
+            lines += ["| id | requirement | measured | experiment | verdict |", "|---|---|---|---|---|"]
+            for row in judged:
+                props = row.properties
+                verdict = f"{STEP_MARKS.get(row.result.outcome, '')} {row.result.outcome}"
+                if row.result.outcome != "passed" and row.result.message:
+                    verdict += f": {row.result.message}".replace("|", "\\|")
+                lines.append(f"| {row.id} | {str(props.get('threshold', '')).replace('|', '/')} | {_measured(props)} "
+                             f"| {props.get('experiment', '')} | {verdict} |")
+            lines.append("")
+        tasks = [r for r in rows if r.kind == "task"]
+        if tasks:
+            counts = {}
+            for row in tasks:
+                counts[row.result.outcome] = counts.get(row.result.outcome, 0) + 1
+            lines += ["Tasks: " + ", ".join(f"{n} {o}" for o, n in sorted(counts.items())), ""]
+        summary = folder / "COMPLETION-SUMMARY.md"
+        if summary.exists():
+            lines += [f"Full report: `{_relative(config, summary)}`", ""]
+    return "\n".join(lines) + "\n"
+
+
+def finish_session(config, reports) -> None:
+    """After the run, on the controller: the increments' reports, the JSON report, the CI step summary."""
+    import os
+
+    if not config.getoption("sw_no_report"):
+        write_reports(config, reports)
+    json_path = config.getoption("sw_json")
+    if json_path:
+        config.stash[_WRITTEN] = config.stash.get(_WRITTEN, []) + [write_json_report(config, reports, json_path)]
+    step_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_file:
+        with open(step_file, "a", encoding="utf-8") as handle:
+            handle.write(step_summary(config, reports))
