@@ -1,0 +1,619 @@
+"""The pipeline of increment 0042: one function per task of tasks.md.
+
+Each task function takes pytest fixtures as parameters: `experiment` (the running task's tracked
+experiment) from pytest-specweave, and `splits`, `interactions`, `catalogue`, `increment_dir` from
+this increment's conftest.py. Tasks share results through the experiment store
+(`experiments/`): `model-selection.json` is an artifact of T-004's experiment (the chosen
+algorithm) and of T-005's (plus the tuned parameters), which T-005 and T-006 to T-008 read, and
+T-007 and T-008 find there the model T-006 evaluated.
+
+Protocol: models are fitted on train and compared on validation (T-004, T-005); the chosen
+configuration is refitted on train + validation and evaluated once on test (T-006). Test metrics
+are logged only by the baselines and by that final evaluation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from pytest_specweave import track_experiment
+
+K = 10
+SEED = 42
+PRIMARY = f"precision@{K}"
+SELECTION_FILE = "model-selection.json"
+DATA_FILE = "data/interactions.csv.gz"
+
+# ---------------------------------------------------------------------------------------------
+# Data encoding
+# ---------------------------------------------------------------------------------------------
+
+
+class Encoding:
+    """Row and column indexes of the user-item matrices, shared by all splits."""
+
+    def __init__(self, splits: dict[str, pd.DataFrame]):
+        every = pd.concat([splits["train"], splits["validation"], splits["test"]])
+        self.user_ids = np.sort(every["user_id"].unique())
+        self.item_ids = np.sort(every["item_id"].unique())  # the id space only, no interactions
+        self.user_row = pd.Series(np.arange(len(self.user_ids)), index=self.user_ids)
+        self.item_col = pd.Series(np.arange(len(self.item_ids)), index=self.item_ids)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.user_ids), len(self.item_ids)
+
+    def matrix(self, *frames: pd.DataFrame) -> sp.csr_matrix:
+        """Binary user x item matrix of the interactions in `frames`."""
+        df = pd.concat(frames)
+        rows = self.user_row[df["user_id"].to_numpy()].to_numpy()
+        cols = self.item_col[df["item_id"].to_numpy()].to_numpy()
+        m = sp.csr_matrix(
+            (np.ones(len(df), dtype=np.float32), (rows, cols)), shape=self.shape
+        )
+        m.data[:] = 1.0  # a repeated pair counts once (implicit feedback)
+        return m
+
+
+# ---------------------------------------------------------------------------------------------
+# Metrics
+# ---------------------------------------------------------------------------------------------
+
+
+def top_k(scores: np.ndarray, seen: sp.csr_matrix, k: int = K) -> np.ndarray:
+    """Indices of the k best-scored items per row, best first, excluding items already seen."""
+    scores = np.array(scores, dtype=np.float64, copy=True)
+    r, c = seen.nonzero()
+    scores[r, c] = -np.inf
+    part = np.argpartition(-scores, k, axis=1)[:, :k]
+    order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1)
+
+
+def evaluate(score_rows, history: sp.csr_matrix, heldout: sp.csr_matrix, k: int = K,
+             batch: int = 1000, per_user: bool = False) -> dict:
+    """precision@k, recall@k and ndcg@k averaged over the users with at least one held-out item.
+
+    precision@k = hits in the top k / k; recall@k = hits / number of the user's held-out items;
+    ndcg@k with binary gains. Items in the user's `history` are never recommended.
+    `score_rows(rows)` returns a dense (len(rows), n_items) score array. With `per_user`, the
+    per-user values are returned too (under "per_user"), for intervals.
+    """
+    users = np.flatnonzero(np.diff(heldout.indptr) > 0)
+    discount = 1.0 / np.log2(np.arange(2, k + 2))
+    precision, recall, ndcg = [], [], []
+    for start in range(0, len(users), batch):
+        rows = users[start:start + batch]
+        top = top_k(score_rows(rows), history[rows], k)
+        truth = heldout[rows]
+        hits = np.take_along_axis(truth.toarray() > 0, top, axis=1)
+        n_true = np.diff(truth.indptr)
+        precision.append(hits.sum(1) / k)
+        recall.append(hits.sum(1) / n_true)
+        ideal = np.array([discount[: min(n, k)].sum() for n in n_true])
+        ndcg.append((hits * discount).sum(1) / ideal)
+    values = {f"precision@{k}": np.concatenate(precision), f"recall@{k}": np.concatenate(recall),
+              f"ndcg@{k}": np.concatenate(ndcg)}
+    result = {key: float(v.mean()) for key, v in values.items()}
+    result["n_eval_users"] = int(len(users))
+    if per_user:
+        result["per_user"] = values
+    return result
+
+
+def bootstrap_ci(values: np.ndarray, level: float = 0.95, n: int = 2000,
+                 seed: int = SEED) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean over users (users resampled with replacement)."""
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, len(values), (n, len(values)))].mean(axis=1)
+    return (float(np.quantile(means, (1 - level) / 2)), float(np.quantile(means, (1 + level) / 2)))
+
+
+def _prefixed(metrics: dict[str, float], prefix: str) -> dict[str, float]:
+    return {f"{prefix}{key}": value for key, value in metrics.items() if key != "n_eval_users"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Models: every candidate is an item-item linear model, score(u, i) = sum_j x_uj * W[j, i]
+# ---------------------------------------------------------------------------------------------
+
+
+_GRAM: dict = {}
+
+
+def gram(X: sp.csr_matrix) -> np.ndarray:
+    """X^T X as a dense float64 array (item co-occurrence counts; exact integers). Read-only and
+    cached for the last matrix seen: a tuning grid refits on the same X many times."""
+    key = (X.shape, X.nnz, hashlib.sha256(X.indptr.tobytes() + X.indices.tobytes()
+                                          + X.data.tobytes()).hexdigest())
+    if key not in _GRAM:
+        _GRAM.clear()
+        G = (X.T @ X).toarray().astype(np.float64)
+        G.flags.writeable = False
+        _GRAM[key] = G
+    return _GRAM[key]
+
+
+def fit_item_knn(X: sp.csr_matrix, neighbors: int = 100, shrink: float = 0.0) -> np.ndarray:
+    """Item-based kNN (Sarwar et al. 2001; Deshpande & Karypis 2004): cosine similarity between
+    item columns, each target item keeping its `neighbors` most similar items."""
+    co = gram(X)
+    norms = np.sqrt(np.diag(co))
+    sim = co / (np.outer(norms, norms) + shrink + 1e-12)
+    np.fill_diagonal(sim, 0.0)
+    n = sim.shape[0]
+    if neighbors < n:
+        weakest = np.argpartition(-sim, neighbors, axis=0)[neighbors:, :]
+        np.put_along_axis(sim, weakest, 0.0, axis=0)
+    return sim.astype(np.float32)
+
+
+def fit_pure_svd(X: sp.csr_matrix, factors: int = 64) -> np.ndarray:
+    """PureSVD (Cremonesi et al. 2010): truncated SVD of the interaction matrix, W = V V^T."""
+    from sklearn.decomposition import TruncatedSVD
+
+    svd = TruncatedSVD(n_components=factors, algorithm="randomized", n_iter=7,
+                       random_state=SEED)
+    svd.fit(X)
+    V = svd.components_.T
+    return (V @ V.T).astype(np.float32)
+
+
+def fit_ease(X: sp.csr_matrix, l2: float = 200.0) -> np.ndarray:
+    """EASE (Steck 2019): closed-form ridge regression of each item on all others, zero diagonal."""
+    from scipy.linalg import lapack
+
+    G = gram(X).copy()
+    G[np.diag_indices_from(G)] += l2
+    # G is symmetric positive definite (a Gram matrix plus l2 > 0 on its diagonal): inverted
+    # through its Cholesky factor, half the work of a general inverse.
+    factor, info = lapack.dpotrf(G, lower=0, overwrite_a=1)
+    if info == 0:
+        P, info = lapack.dpotri(factor, lower=0, overwrite_c=1)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"EASE: the regularised Gram matrix is not invertible ({info})")
+    P = np.triu(P) + np.triu(P, 1).T  # dpotri fills the upper triangle only
+    B = -P / np.diag(P)
+    np.fill_diagonal(B, 0.0)
+    return B.astype(np.float32)
+
+
+ALGORITHMS = {
+    "item-knn": (fit_item_knn, {"neighbors": 100, "shrink": 0.0}),
+    "pure-svd": (fit_pure_svd, {"factors": 64}),
+    "ease": (fit_ease, {"l2": 200.0}),
+}
+
+# Each grid holds the default of ALGORITHMS, so tuning can only confirm or improve it.
+TUNING_GRIDS = {
+    "item-knn": {"neighbors": [25, 50, 100, 200, 400], "shrink": [0.0, 10.0, 50.0]},
+    "pure-svd": {"factors": [8, 16, 32, 64, 128, 256]},
+    "ease": {"l2": [25.0, 50.0, 100.0, 200.0, 400.0, 800.0, 1600.0]},
+}
+
+
+class ItemItemRecommender:
+    """A fitted item-item model with the users' histories: what is served and explained."""
+
+    def __init__(self, algorithm: str, params: dict, W: np.ndarray, encoding: Encoding,
+                 history: sp.csr_matrix):
+        self.algorithm = algorithm
+        self.params = dict(params)
+        self.W = np.ascontiguousarray(W, dtype=np.float32)
+        self.item_ids = encoding.item_ids
+        self.user_ids = encoding.user_ids
+        self._user_row = {int(u): i for i, u in enumerate(encoding.user_ids)}
+        self.history = history.tocsr()
+        self.popularity = np.asarray(history.sum(axis=0)).ravel()
+
+    def score_rows(self, rows: np.ndarray) -> np.ndarray:
+        return np.asarray(self.history[rows] @ self.W)
+
+    def recommend(self, user_id: int, k: int = K) -> np.ndarray:
+        """The k item ids to show `user_id`, best first (popular items for an unknown user)."""
+        row = self._user_row.get(int(user_id))
+        if row is None:
+            seen = np.empty(0, dtype=np.int32)
+            scores = self.popularity.astype(np.float32)
+        else:
+            seen = self.history.indices[self.history.indptr[row]:self.history.indptr[row + 1]]
+            scores = self.W[seen].sum(axis=0)
+            scores[seen] = -np.inf
+        top = np.argpartition(-scores, k)[:k]
+        return self.item_ids[top[np.argsort(-scores[top], kind="stable")]]
+
+    def explain(self, user_id: int, item_id: int, top: int = 3) -> dict:
+        """Exact additive explanation: the score of `item_id` is the sum over the user's history
+        of W[j, item]; the `top` largest contributions are the reasons given."""
+        row = self._user_row[int(user_id)]
+        col = int(np.searchsorted(self.item_ids, item_id))
+        seen = self.history.indices[self.history.indptr[row]:self.history.indptr[row + 1]]
+        contributions = self.W[seen, col].astype(np.float64)
+        score = float(contributions.sum())
+        order = np.argsort(-contributions, kind="stable")[:top]
+        reasons = [(int(self.item_ids[seen[j]]), float(contributions[j])) for j in order
+                   if contributions[j] > 0]
+        positive = contributions[contributions > 0].sum()
+        share = sum(c for _, c in reasons) / positive if positive > 0 else 0.0
+        return {"score": score, "reasons": reasons, "share_of_positive": float(share)}
+
+
+def fit(algorithm: str, params: dict, encoding: Encoding,
+        X: sp.csr_matrix) -> ItemItemRecommender:
+    fit_fn, _ = ALGORITHMS[algorithm]
+    return ItemItemRecommender(algorithm, params, fit_fn(X, **params), encoding, X)
+
+
+# ---------------------------------------------------------------------------------------------
+# Files shared between tasks
+# ---------------------------------------------------------------------------------------------
+
+
+def read_selection(increment_dir: Path, task: str = "T-005") -> dict:
+    """The model selection `task` (T-004: algorithm; T-005: algorithm and tuned parameters)
+    saved in its experiment: the latest succeeded experiment of that task holding the artifact,
+    checked against the sha256 the store recorded for it."""
+    found = []
+    for meta_file in Path(increment_dir, "experiments").glob("exp-*/meta.json"):
+        meta = json.loads(meta_file.read_text())
+        artifact = meta.get("artifacts", {}).get(SELECTION_FILE)
+        if meta.get("task") == task and meta.get("status") == "succeeded" and artifact:
+            found.append((meta.get("number", -1), meta_file.parent, artifact["sha256"]))
+    if not found:
+        raise FileNotFoundError(
+            f"no succeeded {task} experiment with {SELECTION_FILE} in {increment_dir}/experiments:"
+            f" run {task} first"
+        )
+    _, folder, sha256 = max(found)
+    data = (folder / SELECTION_FILE).read_bytes()
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise RuntimeError(f"{folder / SELECTION_FILE} changed since {task} logged it")
+    return json.loads(data)
+
+
+def write_selection(experiment, selection: dict) -> Path:
+    """Save `selection` as the running task experiment's `model-selection.json` artifact."""
+    path = Path(experiment.path) / SELECTION_FILE
+    tmp = path.with_name(f".{SELECTION_FILE}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(selection, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+    experiment.log_artifact(path)
+    return path
+
+
+def experiment_dir(increment_dir: Path, name: str) -> Path:
+    """Folder of the latest experiment called `name` in the increment's store."""
+    found = []
+    for folder in Path(increment_dir, "experiments").glob("exp-*"):
+        meta_file = folder / "meta.json"
+        if not meta_file.is_file():
+            continue
+        meta = json.loads(meta_file.read_text())
+        if meta.get("name") == name or re.fullmatch(rf"exp-\d+-{re.escape(name)}", folder.name):
+            number = re.match(r"exp-(\d+)", folder.name)
+            found.append((int(number.group(1)) if number else -1, folder))
+    if not found:
+        raise FileNotFoundError(f"no experiment named {name!r} in {increment_dir}/experiments")
+    return max(found)[1]
+
+
+def model_file(folder: Path, filename: str = "model.pkl") -> Path:
+    matches = sorted(folder.rglob(filename))
+    if not matches:
+        raise FileNotFoundError(f"{filename} not found in {folder}")
+    return matches[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Tasks
+# ---------------------------------------------------------------------------------------------
+
+
+def explore(experiment, interactions: pd.DataFrame, catalogue: pd.DataFrame,
+            increment_dir: Path) -> None:
+    """T-001: data exploration and quality analysis."""
+    df = interactions
+    n_users, n_items = df["user_id"].nunique(), df["item_id"].nunique()
+    missing = int(df.isna().sum().sum())
+    duplicates = int(df.duplicated(["user_id", "item_id"]).sum())
+    per_user = df.groupby("user_id").size()
+    per_item = df.groupby("item_id").size().sort_values(ascending=False)
+    top1 = max(1, round(0.01 * n_items))
+    top10 = max(1, round(0.10 * n_items))
+    cum = np.cumsum(np.sort(per_item.to_numpy()))
+    gini = float(1 + 1 / len(cum) - 2 * cum.sum() / (len(cum) * cum[-1]))
+    times = pd.to_datetime(df["timestamp"], unit="s", utc=True)
+    monthly = times.dt.strftime("%Y-%m").value_counts().sort_index()
+    new_items = catalogue[catalogue["release_date"] != ""]
+    unknown_items = int((~df["item_id"].isin(catalogue["item_id"])).sum())
+
+    assert missing == 0, f"{missing} missing values in interactions"
+    assert duplicates == 0, f"{duplicates} repeated user-item pairs (implicit feedback keeps one)"
+    assert unknown_items == 0, f"{unknown_items} interactions with items not in the catalogue"
+
+    metrics = {
+        "n_interactions": len(df),
+        "n_users": n_users,
+        "n_items": n_items,
+        "density": len(df) / (n_users * n_items),
+        "missing_values": missing,
+        "duplicate_pairs": duplicates,
+        "top1pct_item_share": float(per_item.iloc[:top1].sum() / len(df)),
+        "top10pct_item_share": float(per_item.iloc[:top10].sum() / len(df)),
+        "item_gini": gini,
+        "user_interactions_median": float(per_user.median()),
+        "user_interactions_p90": float(per_user.quantile(0.9)),
+    }
+    experiment.log_input(Path(increment_dir) / DATA_FILE, role="data")
+    experiment.log_params({"dataset": DATA_FILE, "dataset_size": len(df)})
+    experiment.log_metrics(metrics)
+
+    q = per_user.quantile([0.1, 0.5, 0.9, 0.99])
+    topic_share = (
+        df.merge(catalogue[["item_id", "topic"]], on="item_id")["topic"]
+        .value_counts(normalize=True)
+    )
+    lines = [
+        "# EDA summary: interactions.csv.gz",
+        "",
+        f"- Interactions: {len(df):,}; users: {n_users:,}; items: {n_items:,} "
+        f"(catalogue: {len(catalogue):,}, {len(catalogue) - n_items} never consumed)",
+        f"- Density: {metrics['density']:.2%}",
+        f"- Missing values: {missing}; repeated user-item pairs: {duplicates}",
+        f"- Time range: {times.min():%Y-%m-%d} to {times.max():%Y-%m-%d}",
+        f"- Interactions per user: min {per_user.min()}, p10 {q[0.1]:.0f}, median {q[0.5]:.0f}, "
+        f"mean {per_user.mean():.1f}, p90 {q[0.9]:.0f}, p99 {q[0.99]:.0f}, max {per_user.max()}",
+        f"- Popularity: the top 1% of items ({top1}) take "
+        f"{metrics['top1pct_item_share']:.1%} of interactions, the top 10% take "
+        f"{metrics['top10pct_item_share']:.1%}; Gini of item counts {gini:.3f}",
+        f"- Items released during the window: {len(new_items)} "
+        f"({len(new_items) / len(catalogue):.0%} of the catalogue)",
+        f"- Topics: {catalogue['topic'].nunique()}; largest topic share "
+        f"{topic_share.max():.1%}, smallest {topic_share.min():.1%}",
+        "",
+        "## Interactions per month",
+        "",
+        "| month | interactions |",
+        "|---|---:|",
+        *[f"| {m} | {n:,} |" for m, n in monthly.items()],
+        "",
+        "## Most consumed items",
+        "",
+        "| item | interactions | share |",
+        "|---:|---:|---:|",
+        *[f"| {i} | {n:,} | {n / len(df):.2%} |" for i, n in per_item.head(10).items()],
+        "",
+    ]
+    experiment.save_report("eda-summary.md", "\n".join(lines))
+
+
+def features(experiment, splits: dict[str, pd.DataFrame]) -> dict[str, float]:
+    """T-002: the user-item matrices of each split, their shapes and the cold-start counts."""
+    enc = Encoding(splits)
+    train = enc.matrix(splits["train"])
+    val = enc.matrix(splits["validation"])
+    test = enc.matrix(splits["test"])
+    assert train.multiply(val).nnz == 0 and train.multiply(test).nnz == 0 and \
+        val.multiply(test).nnz == 0, "a user-item pair is in two splits"
+    train_users = np.diff(train.indptr) > 0
+    train_items = np.diff(train.tocsc().indptr) > 0
+    train_val_items = np.diff((train + val).tocsc().indptr) > 0
+    val_cold_items = val[:, ~train_items].nnz
+    test_cold_items = test[:, ~train_val_items].nnz
+    experiment.log_params({"n_users": enc.shape[0], "n_items": enc.shape[1],
+                           "split": "per user by time: last 20% test, previous 20% validation"})
+    return {
+        "train_interactions": train.nnz,
+        "validation_interactions": val.nnz,
+        "test_interactions": test.nnz,
+        "train_density": train.nnz / (enc.shape[0] * enc.shape[1]),
+        "validation_users": int((np.diff(val.indptr) > 0).sum()),
+        "test_users": int((np.diff(test.indptr) > 0).sum()),
+        "cold_start_users": int(((np.diff(test.indptr) > 0) & ~train_users).sum()),
+        "cold_start_items_validation": int((np.diff(val.tocsc().indptr) > 0)[~train_items].sum()),
+        "cold_start_items_test": int((np.diff(test.tocsc().indptr) > 0)[~train_val_items].sum()),
+        "validation_share_on_cold_items": val_cold_items / val.nnz,
+        "test_share_on_cold_items": test_cold_items / test.nnz,
+    }
+
+
+def train_baselines(experiment, splits: dict[str, pd.DataFrame]) -> None:
+    """T-003: random and popularity baselines, on validation and on test."""
+    enc = Encoding(splits)
+    train = enc.matrix(splits["train"])
+    val = enc.matrix(splits["validation"])
+    test = enc.matrix(splits["test"])
+    train_val = enc.matrix(splits["train"], splits["validation"])
+    n_items = enc.shape[1]
+
+    def random_scores(seed):
+        rng = np.random.default_rng(seed)
+        return lambda rows: rng.random((len(rows), n_items))
+
+    def popularity_scores(X):
+        counts = np.asarray(X.sum(axis=0)).ravel()
+        return lambda rows: np.broadcast_to(counts, (len(rows), n_items))
+
+    with track_experiment("baseline-random", baseline=True) as exp:
+        exp.log_params({"strategy": "uniform over the items the user has not seen",
+                        "seed": SEED})
+        v = evaluate(random_scores(SEED), train, val)
+        t = evaluate(random_scores(SEED + 1), train_val, test)
+        exp.log_metrics({**_prefixed(v, "val_"), **_prefixed(t, "")})
+        # Expected precision of a uniform ranker: held-out items / unseen items, per user.
+        users = np.flatnonzero(np.diff(test.indptr) > 0)
+        expected = np.diff(test.indptr)[users] / (n_items - np.diff(train_val.indptr)[users])
+        exp.log_note(f"analytic expectation of test precision@{K}: {expected.mean():.4f}")
+    with track_experiment("baseline-popularity", baseline=True) as exp:
+        exp.log_params({"strategy": "most consumed items in the training data, unseen ones"})
+        v = evaluate(popularity_scores(train), train, val)
+        t = evaluate(popularity_scores(train_val), train_val, test)
+        exp.log_metrics({**_prefixed(v, "val_"), **_prefixed(t, "")})
+    experiment.log_param("baselines", "baseline-random, baseline-popularity")
+
+
+def train_candidates(experiment, splits: dict[str, pd.DataFrame]) -> None:
+    """T-004: three algorithms fitted on train and compared on validation (never on test); the
+    choice is saved as this task's model-selection.json artifact."""
+    enc = Encoding(splits)
+    train = enc.matrix(splits["train"])
+    val = enc.matrix(splits["validation"])
+    results = {}
+    for name, (_, params) in ALGORITHMS.items():
+        with track_experiment(name) as exp:
+            exp.log_params({"algorithm": name, **params, "fitted_on": "train"})
+            started = time.perf_counter()
+            model = fit(name, params, enc, train)
+            fit_seconds = time.perf_counter() - started
+            metrics = _prefixed(evaluate(model.score_rows, train, val), "val_")
+            exp.log_metrics({**metrics, "fit_seconds": fit_seconds})
+            results[name] = metrics
+    best = max(results, key=lambda n: results[n][f"val_{PRIMARY}"])
+    experiment.log_params({"selected_algorithm": best, "selected_by": f"val_{PRIMARY}"})
+    write_selection(experiment, {"algorithm": best, "candidates": results})
+
+
+def tune_best(experiment, splits: dict[str, pd.DataFrame], increment_dir: Path) -> None:
+    """T-005: grid search of the selected algorithm's hyperparameters on validation; the
+    selection, with the tuned parameters, is saved as this task's model-selection.json."""
+    from sklearn.model_selection import ParameterGrid
+
+    selection = read_selection(increment_dir, "T-004")
+    algorithm = selection["algorithm"]
+    enc = Encoding(splits)
+    train = enc.matrix(splits["train"])
+    val = enc.matrix(splits["validation"])
+    grid = list(ParameterGrid(TUNING_GRIDS[algorithm]))
+    experiment.log_params({"algorithm": algorithm,
+                           "grid": json.dumps(TUNING_GRIDS[algorithm], sort_keys=True)})
+    rows = []
+    for step, params in enumerate(grid):
+        m = evaluate(fit(algorithm, params, enc, train).score_rows, train, val)
+        experiment.log_metric(f"val_{PRIMARY}", m[PRIMARY], step=step)
+        experiment.log_metric(f"val_recall@{K}", m[f"recall@{K}"], step=step)
+        rows.append((step, params, m))
+    step, params, m = max(rows, key=lambda r: (r[2][PRIMARY], -r[0]))
+    # Final values (no step): the chosen configuration's.
+    experiment.log_metrics({f"val_{PRIMARY}": m[PRIMARY], f"val_recall@{K}": m[f"recall@{K}"]})
+    experiment.log_params({f"best_{key}": value for key, value in params.items()})
+    experiment.log_note(
+        "| step | params | val precision@10 | val recall@10 |\n|---:|---|---:|---:|\n"
+        + "\n".join(f"| {s} | {json.dumps(p, sort_keys=True)} | {r[PRIMARY]:.4f} | "
+                    f"{r[f'recall@{K}']:.4f} |" for s, p, r in rows)
+    )
+    selection.update({"params": params, "experiment": f"{algorithm}-tuned",
+                      f"val_{PRIMARY}": m[PRIMARY], f"val_recall@{K}": m[f"recall@{K}"]})
+    write_selection(experiment, selection)
+
+
+def evaluate_best(experiment, splits: dict[str, pd.DataFrame], increment_dir: Path) -> None:
+    """T-006: refit the chosen configuration on train + validation, evaluate once on test."""
+    selection = read_selection(increment_dir)
+    if "params" not in selection:
+        raise RuntimeError(f"{SELECTION_FILE} has no tuned params: run T-005 first")
+    algorithm, params, name = selection["algorithm"], selection["params"], selection["experiment"]
+    enc = Encoding(splits)
+    train_val = enc.matrix(splits["train"], splits["validation"])
+    test = enc.matrix(splits["test"])
+    with track_experiment(name) as exp:
+        exp.set_seed(SEED)
+        exp.log_input(Path(increment_dir) / DATA_FILE, role="data")
+        exp.log_params({"algorithm": algorithm, **params, "fitted_on": "train+validation",
+                        "evaluated_on": "test", "selected_by": f"val_{PRIMARY}"})
+        started = time.perf_counter()
+        model = fit(algorithm, params, enc, train_val)
+        fit_seconds = time.perf_counter() - started
+        metrics = evaluate(model.score_rows, train_val, test, per_user=True)
+        per_user = metrics.pop("per_user")
+        for key in (PRIMARY, f"recall@{K}"):  # 95% intervals over users: verdicts use them
+            exp.log_metric(key, metrics.pop(key), ci=bootstrap_ci(per_user[key]))
+        exp.log_metrics({**metrics, "fit_seconds": fit_seconds})
+        exp.save_artifact(model, "model.pkl")
+    experiment.log_param("evaluated_experiment", name)
+
+
+def explain(experiment, splits: dict[str, pd.DataFrame], catalogue: pd.DataFrame,
+            increment_dir: Path) -> dict[str, float]:
+    """T-007: why the evaluated model recommends its top 3, for a sample of users."""
+    name = read_selection(increment_dir)["experiment"]
+    folder = experiment_dir(increment_dir, name)
+    with open(model_file(folder), "rb") as f:
+        model: ItemItemRecommender = pickle.load(f)
+    experiment.log_param("explains", folder.name)
+    topic = dict(zip(catalogue["item_id"], catalogue["topic"]))
+    test = splits["test"].groupby("user_id")["item_id"].apply(set)
+
+    users = test.index.to_numpy()
+    shares, explained, contributions = [], 0, {}
+    for user in users:
+        for item in model.recommend(user, 3):
+            e = model.explain(user, item)
+            shares.append(e["share_of_positive"])
+            explained += bool(e["reasons"])
+            contributions[(int(user), int(item))] = e
+    rng = np.random.default_rng(SEED)
+    lines = [f"# Why these recommendations? ({name}, {folder.name})", "",
+             "Each score is a sum over the user's history: item j adds W[j, i] to the score of "
+             "item i. The reasons are the largest of those terms (exact, not approximated). "
+             "✓ marks a recommendation the user went on to consume in the test period.", ""]
+    for user in np.sort(rng.choice(users, 8, replace=False)):
+        history = model.history[model._user_row[int(user)]].indices
+        topics = pd.Series([topic[int(model.item_ids[j])] for j in history]).value_counts()
+        lines.append(f"## User {user} ({len(history)} items in history; main topics "
+                     + ", ".join(f"{t} ({n})" for t, n in topics.head(3).items()) + ")")
+        lines.append("")
+        for rank, item in enumerate(model.recommend(user, 3), 1):
+            e = contributions[(int(user), int(item))]
+            why = ", ".join(f"item {j} (topic {topic[j]}, +{c:.3f})" for j, c in e["reasons"])
+            hit = " ✓" if item in test[user] else ""
+            lines.append(f"{rank}. item {item} (topic {topic[int(item)]}, score {e['score']:.3f})"
+                         f"{hit}: because you interacted with {why or 'nothing similar'}; these "
+                         f"explain {e['share_of_positive']:.0%} of the positive evidence")
+        lines.append("")
+    experiment.save_report("explanations.md", "\n".join(lines))
+    experiment.save_artifact(contributions, "explanation_contributions.pkl")
+    return {"explained_users": len(users),
+            "explained_top3_share": explained / len(shares),
+            "top3_reasons_share_of_evidence": float(np.mean(shares))}
+
+
+def deployment(experiment, splits: dict[str, pd.DataFrame], increment_dir: Path) -> dict:
+    """T-008: latency, throughput and size of the evaluated model, served one user at a time."""
+    name = read_selection(increment_dir)["experiment"]
+    path = model_file(experiment_dir(increment_dir, name))
+    with open(path, "rb") as f:
+        model: ItemItemRecommender = pickle.load(f)
+    experiment.log_params({"model": f"{path.parent.name}/{path.name}",
+                           "serving": "one process, one request at a time, model in memory"})
+    rng = np.random.default_rng(SEED)
+    users = rng.choice(model.user_ids, 2_000, replace=True)
+    for user in users[:100]:  # warm-up
+        model.recommend(user)
+    timings = []
+    for user in users[:500]:
+        started = time.perf_counter()
+        recs = model.recommend(user)
+        timings.append(time.perf_counter() - started)
+        assert len(recs) == K
+    started = time.perf_counter()
+    for user in users:
+        model.recommend(user)
+    elapsed = time.perf_counter() - started
+    ms = np.array(timings) * 1000
+    return {
+        "latency_p50_ms": float(np.percentile(ms, 50)),
+        "latency_p95_ms": float(np.percentile(ms, 95)),
+        "latency_p99_ms": float(np.percentile(ms, 99)),
+        "throughput_rps": len(users) / elapsed,
+        "model_size_bytes": path.stat().st_size,
+    }
