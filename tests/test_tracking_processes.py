@@ -237,3 +237,35 @@ def test_lock_gives_unique_numbers_across_threads(inc, monkeypatch, kind):
     assert not errors
     assert sorted(numbers) == list(range(1, 61))
     assert (inc / "experiments" / ".lock.excl").exists() == (kind == "flock")
+
+
+def test_two_xdist_workers_write_one_store_without_losing_anything(pytester):
+    pytest.importorskip("xdist")
+    folder = pytester.path / "increments" / "0001-shared"
+    folder.mkdir(parents=True)
+    (folder / "spec.md").write_text("# Shared\n")
+    pytester.makepyfile(test_many=f"""
+        import pytest
+        from pytest_specweave import track_experiment
+
+        @pytest.mark.parametrize("n", range(220))
+        def test_track(n):
+            with track_experiment(f"run-{{n}}", increment={str(folder)!r}) as exp:
+                exp.log_param("n", n)
+                for step in range(5):
+                    exp.log_metric("loss", 1.0 / (step + 1), step=step)
+                exp.log_metric("score", n)
+    """)
+    result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider", "test_many.py")
+    result.assert_outcomes(passed=220)
+    folders = [p for p in (folder / "experiments").iterdir() if p.is_dir()]
+    assert len(folders) == 220
+    numbers = [int(p.name.split("-")[1]) for p in folders]
+    assert sorted(numbers) == list(range(1, 221))
+    for path in folders:
+        meta = json.loads((path / "meta.json").read_text())
+        metrics = json.loads((path / "metrics.json").read_text())["metrics"]
+        params = json.loads((path / "params.json").read_text())
+        assert meta["status"] == "succeeded"
+        assert metrics["score"] == params["n"]
+        assert len((path / "logs" / "metrics.jsonl").read_text().splitlines()) == 6
