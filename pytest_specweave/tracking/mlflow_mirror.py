@@ -42,7 +42,7 @@ from pathlib import Path
 
 from ..errors import SpecweaveError, StoreError
 from ._files import StoreLock, atomic_write, dump_json, read_json, untag_float
-from .store import JOURNAL, TrackingWarning, parse_iso, utc_now
+from .store import JOURNAL, TrackingWarning, journal_entries, parse_iso, utc_now
 
 ENV_TRACKING_URI = "MLFLOW_TRACKING_URI"
 DB_NAME = "mlflow.db"
@@ -260,24 +260,13 @@ def read_journal(path: Path) -> list[tuple[str, float, int, int | None]]:
     """Every line of a journal as (key, value, step, unix ms); a missing step is the line's index for its key."""
     out = []
     counts: dict[str, int] = {}
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except FileNotFoundError:
-        return out
-    loads = json.loads
-    for line in data.splitlines():
-        if not line.strip():
-            continue
+    for entry in journal_entries(path):
+        if isinstance(entry, int):
+            break
+        key, step, t = entry["key"], entry.get("step"), entry.get("time")
         try:
-            entry = loads(line)
-            key = entry["key"]
             value = untag_float(entry["value"])
-            step = entry.get("step")
-            t = entry.get("time")
-        except (ValueError, TypeError, KeyError, AttributeError):
-            continue
-        if not isinstance(key, str):
+        except (ValueError, TypeError):
             continue
         index = counts.get(key, 0)
         counts[key] = index + 1

@@ -182,57 +182,66 @@ def decode_metrics_document(doc, path: Path, problems: list[str]) -> dict[str, M
     return out
 
 
-def replay_journal(path: Path) -> tuple[dict[str, MetricValue], float | None, int]:
-    """Final value of every key in a journal, the time of its last line, and the count of bad lines.
-
-    A line that is not valid JSON (a write cut short by a full disk, say) is skipped and counted.
-    """
-    metrics: dict[str, MetricValue] = {}
-    last = None
+def journal_entries(path: Path, key: str | None = None):
+    """The valid lines of a journal as dicts, in logging order (only `key`'s when given), and then
+    the count of lines that are not valid JSON (a write cut short by a full disk, say): the last
+    item yielded is that count, an int."""
     bad = 0
     try:
         with open(path, "rb") as f:
             data = f.read()
     except FileNotFoundError:
-        return metrics, None, 0
+        yield 0
+        return
+    needle = json.dumps(key).encode() if key is not None else None
     loads = json.loads
     for line in data.splitlines():
-        if not line.strip():
+        if not line.strip() or (needle is not None and needle not in line):
             continue
         try:
             entry = loads(line)
-            key = entry["key"]
-            if not isinstance(key, str):
-                raise TypeError(key)
-            metrics[key] = decode_metric(entry)
-            t = entry.get("time")
-            if isinstance(t, (int, float)):
-                last = t
+            if not isinstance(entry.get("key"), str) or "value" not in entry:
+                raise TypeError(entry)
+        except (ValueError, TypeError, AttributeError):
+            bad += 1
+            continue
+        if key is None or entry["key"] == key:
+            yield entry
+    yield bad
+
+
+def replay_journal(path: Path) -> tuple[dict[str, MetricValue], float | None, int]:
+    """Final value of every key in a journal, the time of its last line, and the count of bad lines."""
+    metrics: dict[str, MetricValue] = {}
+    last = None
+    bad = 0
+    for entry in journal_entries(path):
+        if isinstance(entry, int):
+            bad += entry
+            break
+        try:
+            metrics[entry["key"]] = decode_metric(entry)
         except (ValueError, TypeError, KeyError, AttributeError):
             bad += 1
+            continue
+        t = entry.get("time")
+        if isinstance(t, (int, float)):
+            last = t
     return metrics, last, bad
 
 
 def read_series(path: Path, key: str) -> list[tuple[int, float, float | None]]:
     """[(step, value, time)] of one key, in logging order; a missing step is the line's index."""
     out = []
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except FileNotFoundError:
-        return out
-    needle = json.dumps(key).encode()
-    for line in data.splitlines():
-        if needle not in line:
-            continue
+    for entry in journal_entries(path, key):
+        if isinstance(entry, int):
+            break
         try:
-            entry = json.loads(line)
-            if entry.get("key") != key:
-                continue
-            step = entry.get("step")
-            out.append((len(out) if step is None else step, untag_float(entry["value"]), entry.get("time")))
-        except (ValueError, TypeError, KeyError, AttributeError):
+            value = untag_float(entry["value"])
+        except (ValueError, TypeError):
             continue
+        step = entry.get("step")
+        out.append((len(out) if step is None else step, value, entry.get("time")))
     return out
 
 
