@@ -43,6 +43,18 @@ _API = {
     "explain_model": "pytest_specweave.evaluation.explain",
     "tune_decision_threshold": "pytest_specweave.evaluation.decision",
     "error_analysis": "pytest_specweave.evaluation.error_analysis",
+    # framework integrations (each imports its framework when called)
+    "track_sklearn_model": "pytest_specweave.integrations.sklearn",
+    "ModelExperiment": "pytest_specweave.integrations.sklearn",
+    "run_experiments": "pytest_specweave.integrations.sklearn",
+    "ExperimentComparison": "pytest_specweave.integrations.sklearn",
+    "track_boosting_model": "pytest_specweave.integrations.boosting",
+    "UnknownMetric": "pytest_specweave.integrations.boosting",
+    "MissingExtra": "pytest_specweave.integrations._extras",
+    "track_pytorch_model": "pytest_specweave.integrations.torch",
+    "KerasCallback": "pytest_specweave.integrations.keras",
+    "run_notebook": "pytest_specweave.integrations.notebooks",
+    "configure_wandb": "pytest_specweave.integrations.wandb",
 }
 
 __all__ = sorted(_API) + ["__version__"]

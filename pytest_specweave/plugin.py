@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 
 import pytest
 
 INCREMENT_FILES = ("spec.md", "tasks.md", "tests.md")
+LINKED_CODE_ROOT = "pytest_specweave_increments"  # linked_code.ROOT_PACKAGE, without importing it
 INCREMENT_FOLDER = re.compile(r"^\d{4}-\S")
 OUTPUT_FOLDERS = frozenset({"data", "models", "experiments", "notebooks", "mlruns", "mlartifacts"})
 MARKERS = {
     "sw_task": "a task of an increment's tasks.md",
     "sw_criterion": "an evaluation criterion of an increment's tests.md",
     "sw_metric": "a success metric of an increment's spec.md",
+    "sw_validate": "a rule checked by --sw-validate (and --sw-done)",
 }
 
 
@@ -40,6 +43,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--sw-mlflow", action="store_true", default=False,
                     help="mirror experiments to MLflow: MLFLOW_TRACKING_URI, else sqlite:///<increment>/mlflow.db"
                          " (also on with the ini key sw_mlflow, or when MLFLOW_TRACKING_URI is set)")
+    group.addoption("--sw-validate", action="store_true", default=False,
+                    help="also check each increment's ML work: experiments logged (a baseline and a candidate), best "
+                         "model saved and loadable, every success metric measured, explainability artifacts, "
+                         "data matching data/schema.yaml")
+    group.addoption("--sw-done", action="store_true", default=False,
+                    help="--sw-validate, plus every task done and every metric and criterion passing (inconclusive "
+                         "fails); then metadata.json status completed")
+    group.addoption("--sw-update-tasks", action="store_true", default=False,
+                    help="after the run, mark done in tasks.md the linked tasks that passed (checkbox and status word; "
+                         "nothing else in the file changes)")
+    group.addoption("--sw-sync-docs", action="store_true", default=False,
+                    help="after the run, write the chosen model to docs/architecture/ml-models.md and its ADR "
+                         "(docs/architecture/adr/)")
     parser.addini("sw_mlflow", type="bool", default=False,
                   help="mirror experiments to MLflow, as --sw-mlflow")
 
@@ -66,8 +82,15 @@ def _names_missing_increment(arg: str) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     for name, description in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {description}")
-    config.addinivalue_line("markers", "sw_validate: a rule checked by --sw-validate")
-    pytest.register_assert_rewrite("pytest_specweave_increments")
+    # The root package of linked code holds no code itself. When it is already imported (by an
+    # earlier session in this process, or load_model) the modules under it are still rewritten,
+    # so pytest's "already imported" warning would be noise: register it as not yet imported.
+    root = sys.modules.pop(LINKED_CODE_ROOT, None)
+    try:
+        pytest.register_assert_rewrite(LINKED_CODE_ROOT)
+    finally:
+        if root is not None:
+            sys.modules[LINKED_CODE_ROOT] = root
     confidence = config.getoption("sw_confidence")
     if confidence is not None:
         if not 0.0 < confidence < 1.0:

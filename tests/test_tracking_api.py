@@ -248,3 +248,16 @@ def test_an_interval_with_non_finite_bounds_is_refused(tmp_path):
             exp.log_metric("accuracy", 0.8, ci=(math.nan, 0.9))
         with pytest.raises(ValueError, match="above high"):
             exp.log_metric("accuracy", 0.8, ci=(0.9, 0.7))
+
+
+def test_a_subprocess_of_a_task_naming_its_increment_keeps_the_task(tmp_path, monkeypatch):
+    from pytest_specweave.tracking.api import track_experiment
+
+    folder = tmp_path / "increments" / "0001-demo"
+    folder.mkdir(parents=True)
+    (folder / "spec.md").write_text("# Demo\n")
+    monkeypatch.setenv("PYTEST_SPECWEAVE_INCREMENT", str(folder))
+    monkeypatch.setenv("PYTEST_SPECWEAVE_TASK", "T-007")
+    monkeypatch.chdir(tmp_path)
+    with track_experiment("eda", increment="increments/0001-demo") as exp:
+        assert exp.task == "T-007"

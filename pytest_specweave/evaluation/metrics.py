@@ -312,6 +312,8 @@ def compute_metrics(
     season_length: int = 1,
     experiment=None,
     prefix: str = "",
+    log_predictions: bool = True,
+    index=None,
 ) -> dict[str, float]:
     """The standard metrics of a problem type, under canonical names, as {name: float}.
 
@@ -326,7 +328,10 @@ def compute_metrics(
       precision@k, recall@k, ndcg@k, map@k (`k` an int or several), mrr, coverage@k with `catalogue`.
 
     `experiment`: the metrics are logged into it (names prefixed by `prefix`), with the hash of
-    y_true recorded as its "eval_targets" input.
+    y_true recorded as its "eval_targets" input, and (`log_predictions`, not for ranking) the
+    rows as `<prefix>predictions.npz` (Experiment.log_predictions: y_true, the labels or values
+    judged, the scores, and `index`, the rows' time index for a forecast) from which the
+    report draws the confusion matrix, PR curve, residuals or forecast chart.
     """
     kind = problem_type(problem)
     if kind == "ranking":
@@ -336,7 +341,7 @@ def compute_metrics(
             raise ValueError("ranking metrics need y_pred: the ranked lists of item ids, shape (n_users, k)")
         out = ranking_metrics(y_true, y_pred, k=k, catalogue=catalogue)
     elif kind == "classification":
-        out = _classification(y_true, y_pred, y_score, threshold, pos_label, average)
+        out, labels = _classification(y_true, y_pred, y_score, threshold, pos_label, average)
     else:
         if y_pred is None:
             raise ValueError(f"{kind} metrics need y_pred")
@@ -356,7 +361,23 @@ def compute_metrics(
     if experiment is not None:
         experiment.log_metrics(out)
         record_eval_targets(experiment, y_true)
+        if log_predictions and kind != "ranking":
+            judged = labels if kind == "classification" else y_pred
+            joiner = "_" if prefix and not prefix.endswith(("_", "-", ".")) else ""
+            save_predictions(experiment, y_true, judged, y_score=y_score, index=index,
+                             name=f"{prefix}{joiner}predictions")
     return out
+
+
+def save_predictions(experiment, y_true, y_pred=None, *, y_score=None, index=None, name="predictions") -> None:
+    """experiment.log_predictions, merging with what an earlier call saved; a failure is a warning, never an error."""
+    log = getattr(experiment, "log_predictions", None)
+    if log is None:
+        return
+    try:
+        log(y_true, y_pred, y_score=y_score, index=index, name=name, merge=True)
+    except (ValueError, TypeError) as err:
+        warnings.warn(f"predictions not saved for the report's charts: {err}", MetricWarning, stacklevel=3)
 
 
 def _classification(y_true, y_pred, y_score, threshold, pos_label, average) -> dict[str, float]:
@@ -390,7 +411,7 @@ def _classification(y_true, y_pred, y_score, threshold, pos_label, average) -> d
         else:
             out["roc_auc"] = roc_auc(yt, scores, pos_label=pos_label)
             out["pr_auc"] = pr_auc(yt, scores, pos_label=pos_label)
-    return out
+    return out, labels
 
 
 METRIC_FUNCTIONS = {

@@ -339,6 +339,7 @@ def bootstrap_ci(
     seed=0,
     experiment=None,
     name: str | None = None,
+    log_predictions: bool = True,
     **options,
 ) -> BootstrapResult:
     """The metric on all rows, and a percentile bootstrap interval at `level` (resampling rows, or users for ranking).
@@ -348,7 +349,9 @@ def bootstrap_ci(
     options: threshold=, pos_label=, average=, y_train=/season_length= (mase), catalogue= (coverage@k).
     seed: an int or a numpy Generator (the default 0 makes intervals reproducible).
     experiment: logs `name` (default: the metric's canonical name) with ci=(low, high) and level,
-    and records the hash of y_true as its "eval_targets" input.
+    and records the hash of y_true as its "eval_targets" input; with `log_predictions` (not for
+    ranking metrics) the rows are saved as predictions.npz for the report's charts (see
+    metrics.compute_metrics).
     """
     level = _check_level(level)
     n_resamples = _check_resamples(n_resamples)
@@ -368,7 +371,32 @@ def bootstrap_ci(
         interval = result.interval
         experiment.log_metric(label, value, ci=interval.ci, level=interval.level)
         record_eval_targets(experiment, y_true)
+        if log_predictions:
+            _save_predictions(metric, experiment, y_true, y_pred, y_score, options)
     return result
+
+
+def _save_predictions(metric, experiment, y_true, y_pred, y_score, options) -> None:
+    """The rows a bootstrap judged, as predictions.npz: scores where the metric reads scores, else labels or values."""
+    from .metrics import save_predictions, split_cut_off
+
+    if not callable(metric):
+        base, k = split_cut_off(metric)
+        if k is not None or base in ("mrr", "coverage"):
+            return  # ranked lists: no chart reads them
+        if base in ("roc_auc", "pr_auc"):
+            y_score, y_pred = (y_score if y_score is not None else y_pred), None
+        elif options.get("threshold") is not None and y_pred is not None:
+            from .metrics import labels_at_threshold
+
+            try:
+                y_score, y_pred = y_pred, labels_at_threshold(y_true, y_pred, options["threshold"],
+                                                              options.get("pos_label", 1))
+            except ValueError:
+                return
+    if y_pred is None and y_score is None:
+        return
+    save_predictions(experiment, y_true, y_pred, y_score=y_score)
 
 
 def paired_bootstrap(

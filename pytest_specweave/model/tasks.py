@@ -127,6 +127,7 @@ class Task:
     occurrences: list[int] = field(default_factory=list)  # every line where this id starts a task
     status_explicit: bool = False  # False: nothing said, `status` is the default "pending"
     form: str = "checklist"  # "checklist" | "heading" | "list" (a list item without a checkbox)
+    status_lines: list[int] = field(default_factory=list)  # each occurrence's `Status:` line (or `- [x] Completed` line)
 
 
 @dataclass
@@ -311,6 +312,7 @@ class _Occurrence:
     user_story: str | None = None
     seen: set[str] = field(default_factory=set)  # fields already read (the first one counts)
     substeps: list[str] | None = None  # checkboxes under an empty `Status:` field
+    status_line: int | None = None  # the line of the `Status:` field read, or of a `- [x] Completed` line
 
 
 def match_item_start(content: str, id_pattern: re.Pattern, need_colon: bool) -> tuple[str, str, str] | None:
@@ -409,6 +411,7 @@ class _TaskParser:
             # `- [x] Completed` under the heading, in place of a Status field
             if is_status_phrase(box[1]):
                 task.status, task.status_rank = _CHECKBOX_STATUS[box[0]], _WRITTEN
+                task.status_line = task.status_line or lineno
                 return
         for part in _FIELD_SEPARATOR.split(content):  # `**Effort**: 4h | **AC**: AC-US9-01`
             pair = source.key_value(part)
@@ -421,6 +424,7 @@ class _TaskParser:
             return
         task.seen.add(name)
         if name == "status":
+            task.status_line = task.status_line or lineno
             self.read_status(task, value)
         elif name == "user_story":
             story = _US_ID.search(value)
@@ -513,6 +517,7 @@ def _merge(occurrences: list[_Occurrence], path: Path) -> list[Task]:
                 occurrences=[o.line for o in group],
                 status_explicit=best.status_rank > _DEFAULT,
                 form=defining.form,
+                status_lines=[o.status_line for o in group if o.status_line is not None],
             )
         )
     tasks.sort(key=lambda task: task.line)

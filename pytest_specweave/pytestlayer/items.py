@@ -19,7 +19,8 @@ from ..linked_code import import_linked_module, package_name, resolve_callable
 from ..model.increment import Increment
 from ..tracking.api import active_increment
 
-TASKS, METRICS, CRITERIA = 0, 1, 2
+TASKS, METRICS, CRITERIA, VALIDATE = 0, 1, 2, 3
+MARKERS = ("sw_task", "sw_metric", "sw_criterion", "sw_validate")
 _INCREMENTS = pytest.StashKey[dict]()
 
 
@@ -30,6 +31,15 @@ class VerdictFailure(Exception):
 def skip_here(reason: str):
     """Skip, reported at the item's markdown line rather than at this line of the plugin."""
     raise pytest.skip.Exception(reason, _use_item_location=True)
+
+
+def done_mode(config: pytest.Config) -> bool:
+    return bool(config.getoption("sw_done", False))
+
+
+def validating(config: pytest.Config) -> bool:
+    """Validate items are collected under --sw-validate, and under --sw-done, which includes it."""
+    return bool(config.getoption("sw_validate", False)) or done_mode(config)
 
 
 def load_increment(config: pytest.Config, folder: Path) -> Increment:
@@ -60,11 +70,24 @@ class IncrementFile(pytest.Module):
                 yield from self._criteria(increment)
             else:
                 yield from self._metrics(increment)
+            if validating(self.config) and self._anchors_validation(increment):
+                yield from self._rules(increment)
         except SourceError as error:
             yield ProblemItem.from_parent(self, name=f"problem-L{error.line or 0}", error=error)
         except Exception as error:  # noqa: BLE001 - a parser bug must not hide the other increments
             problem = SourceError(f"cannot be read ({type(error).__name__}: {error})", self.path)
             yield ProblemItem.from_parent(self, name="problem", error=problem)
+
+    def _anchors_validation(self, increment: Increment) -> bool:
+        """The validate items belong to spec.md; to tasks.md when there is no spec.md (then tests.md)."""
+        present = [name for name in ("spec.md", "tasks.md", "tests.md") if (increment.path / name).is_file()]
+        return bool(present) and present[0] == self.path.name
+
+    def _rules(self, increment: Increment):
+        from ..modes.validation import RULES
+
+        for rule in RULES:
+            yield ValidateItem.from_parent(self, name=rule, increment=increment)
 
     def _problems(self, problems):
         for number, error in enumerate(problems):
@@ -109,8 +132,7 @@ class IncrementItemMixin:
         self.sw_increment = increment
         self.sw_element = element
         self.sw_kind = kind
-        marker = ("sw_task", "sw_metric", "sw_criterion")[kind]
-        self.add_marker(marker)
+        self.add_marker(MARKERS[kind])
 
     def reportinfo(self):
         line = getattr(self.sw_element, "line", 1) or 1
@@ -141,15 +163,12 @@ def _raiser(error: BaseException):
 
 def _linked_callable(increment: Increment, link):
     """The function a task or criterion links to, or a function that raises why it cannot be had."""
-    if link.file.endswith(".ipynb"):
-        return _raiser(SourceError(
-            f"{link.file}: notebooks run once notebook support is installed (not in this version)", None,
-            link.line))
-    candidates = [increment.path / link.file]
-    rootdir = increment.path.parent.parent
-    if not candidates[0].exists():
-        candidates.append(rootdir / link.file)
+    candidates = [increment.path / link.file, increment.path.parent.parent / link.file]
     file = next((c for c in candidates if c.exists()), candidates[0])
+    if link.file.endswith(".ipynb"):
+        from ..integrations.notebooks import notebook_task
+
+        return notebook_task(file)
     try:
         module = import_linked_module(increment.path, file)
         if link.callable is None:
@@ -196,6 +215,11 @@ class TaskItem(IncrementItemMixin, pytest.Function):
         if task.link is None:
             if task.status == "done":
                 return  # a documented manual step: passes
+            if done_mode(self.config):
+                self._sw_problem = SpecweaveError(
+                    f"{task.id} is not done ({task.status.replace('_', ' ')}, no code linked): "
+                    "--sw-done needs every task done")
+                return
             skip_here(f"not implemented: {task.status.replace('_', ' ')}, no code linked")
         blocked = _blocked_dependency(self)
         if blocked:
@@ -323,6 +347,9 @@ class JudgeItem(IncrementItemMixin, pytest.Item):
         if element.error is not None:
             raise element.error if element.error.line else element.error.located(self.path, element.line)
         if element.threshold is None:
+            if done_mode(self.config):
+                raise VerdictFailure("not a threshold, and no check is linked: judged by a person, so --sw-done "
+                                     "cannot see it pass (write a threshold, or link a check function)")
             skip_here("not a threshold, and no check is linked: judged by a person")
         verdict = judge(element.threshold, judge_context(self.config, self.sw_increment))
         self.user_properties.extend(verdict.properties())
@@ -332,13 +359,47 @@ class JudgeItem(IncrementItemMixin, pytest.Item):
         if verdict.outcome == INCONCLUSIVE:
             if self.config.getoption("sw_strict"):
                 raise VerdictFailure(f"{verdict.message} (inconclusive fails under --sw-strict)")
+            if done_mode(self.config):
+                raise VerdictFailure(f"{verdict.message} (inconclusive fails under --sw-done)")
             skip_here(f"inconclusive: {verdict.message}")
-        if verdict.outcome == FAILED:
+        if verdict.outcome == FAILED or done_mode(self.config):
             raise VerdictFailure(verdict.message)
         skip_here(verdict.message)
 
     def repr_failure(self, excinfo):
         return self._one_line(excinfo) or super().repr_failure(excinfo)
+
+
+class _Rule:
+    """The markdown "element" of a validate item: the rule, reported at line 1 of its file."""
+
+    line = 1
+
+    def __init__(self, name: str):
+        self.id = name
+
+
+class ValidateItem(IncrementItemMixin, pytest.Item):
+    """A rule of --sw-validate (modes/validation.py), checked after the increment's tasks and gates."""
+
+    def __init__(self, *, increment: Increment, **kwargs):
+        super().__init__(**kwargs)
+        self._bind(increment, _Rule(self.name), VALIDATE)
+
+    def runtest(self) -> None:
+        from ..modes.validation import RULES
+
+        if not self.sw_increment.tracks_experiments:
+            skip_here("nothing tracked: this increment has no experiments/ and links no code")
+        result = RULES[self.name](self.sw_increment, judge_context(self.config, self.sw_increment))
+        self.user_properties.append(("message", result.message))
+        if not result.passed:
+            raise VerdictFailure(result.message)
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, (VerdictFailure, SpecweaveError)):
+            return f"{self.name}: {excinfo.value}"
+        return super().repr_failure(excinfo)
 
 
 class ProblemItem(pytest.Item):

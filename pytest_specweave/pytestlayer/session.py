@@ -42,6 +42,13 @@ def _item_results(reports) -> dict[str, ItemResult]:
 
 
 KINDS = {"tasks.md": "task", "spec.md": "metric", "tests.md": "criterion"}
+VALIDATE_PREFIX = "validate-"  # the --sw-validate rules' items (no task, metric or criterion id starts so)
+
+
+def _kind(file: str, item_id: str) -> str:
+    if item_id.startswith(VALIDATE_PREFIX):
+        return "validate"
+    return KINDS.get(Path(file).name, "item")
 
 
 @dataclass
@@ -71,8 +78,9 @@ def item_rows(config, reports) -> list[ItemRow]:
         file = nodeid.split("::", 1)[0]
         location = locations.get(nodeid)
         line = location[1] + 1 if location and location[1] is not None else None
-        rows.append(ItemRow(nodeid, _increment_of(config, nodeid), nodeid.rsplit("::", 1)[-1],
-                            KINDS.get(Path(file).name, "item"), result, properties.get(nodeid, {}), file, line))
+        item_id = nodeid.rsplit("::", 1)[-1]
+        rows.append(ItemRow(nodeid, _increment_of(config, nodeid), item_id, _kind(file, item_id), result,
+                            properties.get(nodeid, {}), file, line))
     return rows
 
 
@@ -125,6 +133,7 @@ def write_reports(config, reports) -> None:
 
 
 _WRITTEN = pytest.StashKey[list]()
+_MODE_LINES = pytest.StashKey[list]()
 _WRITE_ERRORS = pytest.StashKey[list]()
 _PROMOTED = pytest.StashKey[list]()
 _PROMOTE_ERRORS = pytest.StashKey[list]()
@@ -139,7 +148,7 @@ def terminal_summary(terminalreporter, reports) -> None:
     rows = item_rows(config, reports)
     by_increment: dict[Path, list[ItemRow]] = {}
     for row in rows:
-        if row.properties:
+        if row.properties and row.kind != "validate":
             by_increment.setdefault(row.increment, []).append(row)
     for folder, judged in sorted(by_increment.items()):
         terminalreporter.write_sep("-", f"specweave: {folder.name}")
@@ -150,6 +159,21 @@ def terminal_summary(terminalreporter, reports) -> None:
             line = f"{row.id:<8} {threshold:<44} {_measured(props):<22} {_clip(str(props.get('experiment', '')), 30):<30} {word}"
             markup = {"red": True} if outcome == "failed" else {"yellow": True} if outcome == "inconclusive" else {"green": True}
             terminalreporter.write_line(line.rstrip(), **markup)
+    rules: dict[Path, list[ItemRow]] = {}
+    for row in rows:
+        if row.kind == "validate":
+            rules.setdefault(row.increment, []).append(row)
+    for folder, checked in sorted(rules.items()):
+        terminalreporter.write_sep("-", f"specweave validate: {folder.name}")
+        for row in checked:
+            outcome = row.result.outcome
+            word = VERDICT_WORDS.get(outcome, outcome.upper())
+            message = str(row.properties.get("message", "")) or row.result.message
+            markup = {"red": True} if outcome == "failed" else {"yellow": True} if outcome != "passed" else {"green": True}
+            terminalreporter.write_line(f"{row.id:<28} {word:<5} {_clip(message, 120)}", **markup)
+    for line in config.stash.get(_MODE_LINES, []):
+        failed = any(word in line for word in ("not complete", "could not", "not synced"))
+        terminalreporter.write_line(f"specweave: {line}", **({"red": True} if failed else {}))
     results = {row.nodeid: row.result for row in rows}
     inconclusive = [(n, r) for n, r in results.items() if r.outcome == "inconclusive"]
     if inconclusive:
@@ -294,10 +318,33 @@ def step_summary(config, reports) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _run_modes(config, reports) -> None:
+    """--sw-update-tasks, --sw-done, --sw-sync-docs, before the reports, so that they read the result."""
+    update, done, sync = (config.getoption(name, False) for name in ("sw_update_tasks", "sw_done", "sw_sync_docs"))
+    if not (update or done or sync):
+        return
+    rows = item_rows(config, reports)
+    lines: list[str] = []
+    if update:
+        from ..modes.task_marks import finish_update_tasks
+
+        lines += finish_update_tasks(config, rows)
+    if done:
+        from ..modes.completion import finish_done
+
+        lines += finish_done(config, rows)
+    if sync:
+        from ..modes.sync_docs import finish_sync_docs
+
+        lines += finish_sync_docs(config, rows)
+    config.stash[_MODE_LINES] = lines
+
+
 def finish_session(config, reports) -> None:
     """After the run, on the controller: the increments' reports, the JSON report, the CI step summary."""
     import os
 
+    _run_modes(config, reports)
     if not config.getoption("sw_no_report"):
         write_reports(config, reports)
     json_path = config.getoption("sw_json")

@@ -1,22 +1,39 @@
 """COMPLETION-SUMMARY.md: what an increment's run found, rebuilt from the whole store.
 
-Every figure is read from the store or judged from it here; the session only adds how each task and
-linked check fared in this run (which the store cannot know).
+Sections, in order: the header (status, primary metric, problem type), Experiments Run (the best
+marked), Best Model (algorithm, promoted version, metrics, training time, size), Success Metrics
+and Evaluation Criteria (each measured value and verdict), Deployment Readiness (latency,
+throughput, model size, explainability, A/B test plan), Charts (PNG files in
+`charts/` beside the summary, see charts.py, linked relative to the summary), Tasks (and the acceptance
+criteria they satisfy).
+
+Every figure is read from the store or judged from it here; the session only adds how each task
+and linked check fared in this run (which the store cannot know). A figure that is not on record
+is said to be missing, and how to record it — never filled in.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from ..evaluation.judge import FAILED, INCONCLUSIVE, PASSED, JudgeContext, Verdict, format_value, judge
 from ..model import metric_names
 from ..tracking._files import atomic_write
+from .charts import OPS, PLOTS_HINT, ChartSet, explaining_records, metric_unit, prediction_files
 
 SUMMARY_FILE = "COMPLETION-SUMMARY.md"
 MAX_METRIC_COLUMNS = 8
 MARKS = {PASSED: "✅ pass", FAILED: "❌ FAIL", INCONCLUSIVE: "❔ inconclusive", "skipped": "⏭ skipped"}
+ICONS = {PASSED: "✅", FAILED: "❌", INCONCLUSIVE: "❔"}
+NO_TARGET = "ℹ️"
+PROBLEM_TYPES = {"classification": "classification", "regression": "regression", "forecasting": "forecasting",
+                 "ranking": "recommendation"}
+TRAINING_TIME = re.compile(r"^(?:fit|train|training)_?(?:time|seconds|secs|duration)(?:_(s|sec|secs|seconds|ms|min))?$")
+SHOWN_UNITS = ("%", "ms", "$", "€", "£")
 
 
 @dataclass
@@ -35,6 +52,8 @@ class Judgement:
     source: str  # "spec.md:12"
     verdict: Verdict | None  # None: not judged here (prose, linked check, nothing tracked)
     note: str = ""
+    unit: str | None = None  # the threshold's unit as written ("ms", "%", "req/sec")
+    kind: str | None = None  # the threshold's kind (compare, ratio, artifact, explainability)
 
 
 @dataclass
@@ -42,10 +61,24 @@ class SummaryData:
     increment: object
     context: JudgeContext
     session: dict[str, ItemResult] = field(default_factory=dict)  # item id -> result
+    charts: ChartSet | None = None  # None: charts not written in this rendering
+    status: str | None = None  # shown instead of the computed status (e.g. "COMPLETE" under --sw-done)
 
-    @property
+    @cached_property
     def judged(self):
         return self.context.judged_experiment()
+
+    @cached_property
+    def metric_rows(self) -> list[Judgement]:
+        return self.judgements(self.increment.spec.metrics if self.increment.spec else [], "spec.md")
+
+    @cached_property
+    def criteria_rows(self) -> list[Judgement]:
+        return self.judgements(self.increment.criteria.criteria if self.increment.criteria else [], "tests.md")
+
+    def rows(self) -> list[Judgement]:
+        """Every success metric and criterion, judged once per rendering."""
+        return self.metric_rows + self.criteria_rows
 
     def judgements(self, elements, file: str) -> list[Judgement]:
         rows = []
@@ -56,11 +89,13 @@ class SummaryData:
                                       source, None, "nothing tracked"))
                 continue
             text = getattr(element, "text", None) or element.title
+            threshold = getattr(element, "threshold", None)
             if getattr(element, "error", None) is not None:
                 rows.append(Judgement(element.id, text, source,
                                       Verdict(FAILED, element.error.message)))
-            elif getattr(element, "threshold", None) is not None:
-                rows.append(Judgement(element.id, text, source, judge(element.threshold, self.context)))
+            elif threshold is not None:
+                rows.append(Judgement(element.id, text, source, judge(threshold, self.context),
+                                      unit=threshold.unit, kind=threshold.kind))
             else:
                 result = self.session.get(element.id)
                 note = (f"linked check: {result.outcome}" if result and getattr(element, "link", None)
@@ -72,14 +107,23 @@ class SummaryData:
                 rows.append(Judgement(element.id, text, source, verdict, note))
         return rows
 
-    def metric_columns(self) -> list[str]:
-        """The primary metric, the metrics the spec and criteria name, their variants (`val_precision@10`),
-        then the rest by how many experiments logged them."""
+    @cached_property
+    def _metric_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for record in self.context.records:
             for key in record.metrics:
-                name = metric_names.canonical(key)
+                name = _canonical(key)
                 counts[name] = counts.get(name, 0) + 1
+        return counts
+
+    def metric_columns(self) -> list[str]:
+        """The primary metric, the metrics the spec and criteria name, their variants (`val_precision@10`),
+        then the rest by how many experiments logged them."""
+        return list(self._metric_columns)
+
+    @cached_property
+    def _metric_columns(self) -> list[str]:
+        counts = self._metric_counts
         named = [self.context.primary_metric] if self.context.primary_metric else []
         named += [e.threshold.metric for e in _thresholded(self.increment) if e.threshold.metric]
         named = [m for m in dict.fromkeys(named) if m in counts]
@@ -97,6 +141,30 @@ class SummaryData:
                 stale.append(record)
         return stale
 
+    @cached_property
+    def _problem(self) -> tuple[str | None, str]:
+        return _problem_type(self)
+
+    @property
+    def problem_type(self) -> str | None:
+        """classification, regression, forecasting or recommendation (None when it cannot be told)."""
+        return self._problem[0]
+
+    @property
+    def problem_source(self) -> str:
+        return self._problem[1]
+
+
+_CANONICAL: dict[str, str] = {}
+
+
+def _canonical(name: str) -> str:
+    try:
+        return _CANONICAL[name]
+    except KeyError:
+        _CANONICAL[name] = found = metric_names.canonical(name)
+        return found
+
 
 def _thresholded(increment):
     elements = list(increment.spec.metrics) if increment.spec else []
@@ -110,18 +178,86 @@ def _epoch(iso: str) -> float:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
+# ----------------------------------------------------------------------------------------------
+# Problem type
+
+
+def _problem_word(text: str) -> str | None:
+    from ..evaluation.metrics import PROBLEMS
+
+    words = re.findall(r"[a-z_]+", text.lower().replace("time series", "time_series").replace("time-series", "time_series"))
+    for word in words:
+        if word in PROBLEMS:
+            return PROBLEM_TYPES[PROBLEMS[word]]
+    return None
+
+
+_PROBLEM_LINE = re.compile(r"problem[ _-]?type\**\s*:\s*(.+)", re.IGNORECASE)
+_SPLITS = re.compile(r"^(?:train|training|val|valid|validation|test|eval|holdout)_")
+
+
+def _problem_type(data: SummaryData) -> tuple[str | None, str]:
+    """The problem type and where it was read: spec.md's frontmatter `problem_type:`, its `Problem type:`
+    line, else the metrics the judged experiment (or any experiment) logged."""
+    spec = data.increment.spec
+    if spec is not None:
+        declared = spec.frontmatter.get("problem_type")
+        if declared is not None and _problem_word(str(declared)):
+            return _problem_word(str(declared)), "spec.md frontmatter"
+        try:
+            text = Path(spec.path).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            text = ""
+        for match in _PROBLEM_LINE.finditer(text):
+            found = _problem_word(match.group(1))
+            if found:
+                return found, "spec.md `Problem type:`"
+    records = [data.judged] if data.judged is not None else data.context.succeeded
+    names = {_SPLITS.sub("", _canonical(k)) for r in records for k in r.metrics}
+    if any("@" in n or n in ("mrr", "ndcg", "map") for n in names):
+        return "recommendation", "inferred from the ranking metrics logged"
+    if names & {"mase", "smape"}:
+        return "forecasting", "inferred from the forecasting metrics logged"
+    if names & {"roc_auc", "pr_auc", "accuracy", "balanced_accuracy", "f1", "precision", "recall", "log_loss"}:
+        return "classification", "inferred from the classification metrics logged"
+    if names & {"mape", "wape"} and data.judged is not None and _has_time_index(data.judged):
+        return "forecasting", "inferred from mape and the time index of the predictions"
+    if names & {"rmse", "mae", "mse", "r2", "mape"}:
+        return "regression", "inferred from the regression metrics logged"
+    return None, "not stated in spec.md (frontmatter `problem_type:`) and not told by the metrics logged"
+
+
+def _has_time_index(record) -> bool:
+    files = prediction_files(record)
+    if not files:
+        return False
+    try:
+        import numpy as np
+
+        with np.load(record.path / files[0], allow_pickle=False) as npz:
+            return "index" in npz.files and npz["index"].dtype.kind == "M"
+    except (ImportError, OSError, ValueError):
+        return False
+
+
+# ----------------------------------------------------------------------------------------------
+# Rendering
+
+
 def render_summary(data: SummaryData) -> str:
     increment = data.increment
-    metrics_rows = data.judgements(increment.spec.metrics if increment.spec else [], "spec.md")
-    criteria_rows = data.judgements(increment.criteria.criteria if increment.criteria else [], "tests.md")
-    verdicts = [r.verdict.outcome for r in metrics_rows + criteria_rows if r.verdict is not None]
+    verdicts = [r.verdict.outcome for r in data.rows() if r.verdict is not None]
     title = increment.spec.title if increment.spec and increment.spec.title else increment.name
-    if not increment.tracks_experiments:
+    if data.status:
+        status = data.status
+    elif not increment.tracks_experiments:
         status = "NOT TRACKED (no experiments)"
     elif FAILED in verdicts:
         status = "GATES FAILED"
     elif INCONCLUSIVE in verdicts:
         status = "INCONCLUSIVE"
+    elif verdicts and increment.metadata.get("status") == "completed":
+        status = "COMPLETE"  # --sw-done completed it, and every gate still passes
     elif verdicts:
         status = "ALL GATES PASSED"
     else:
@@ -131,12 +267,22 @@ def render_summary(data: SummaryData) -> str:
     primary = data.context.primary_metric
     if primary:
         direction = data.context.direction(primary) or "higher"
-        lines.append(f"**Primary metric**: {primary} ({direction} is better)")
+        lines.append(f"**Primary metric**: {primary} ({direction} is better)  ")
+    if increment.tracks_experiments:
+        problem = data.problem_type
+        lines.append(f"**Problem type**: {problem} ({data.problem_source})" if problem
+                     else f"**Problem type**: unknown — {data.problem_source}")
     lines.append("")
+    if (increment.path / "plan.md").is_file():
+        lines += ["Plan: [plan.md](plan.md) · spec: [spec.md](spec.md) · all metrics: "
+                  "[experiments/comparison.md](experiments/comparison.md)", ""]
     lines += _experiments_section(data)
     lines += _best_model_section(data)
-    lines += _judgement_section("Success Metrics (spec.md)", metrics_rows)
-    lines += _judgement_section("Evaluation Criteria (tests.md)", criteria_rows)
+    lines += _judgement_section("Success Metrics (spec.md)", data.metric_rows)
+    lines += _judgement_section("Evaluation Criteria (tests.md)", data.criteria_rows)
+    if increment.tracks_experiments:
+        lines += _deployment_section(data)
+    lines += _charts_section(data)
     lines += _tasks_section(data)
     lines.append("_Rebuilt from `experiments/` by pytest-specweave after every run; edit spec.md, tasks.md "
                  "and tests.md, not this file._")
@@ -148,7 +294,10 @@ def _experiments_section(data: SummaryData) -> list[str]:
     lines = [f"## Experiments Run: {len(records)}", ""]
     if not records:
         return lines + ["No experiment on record yet.", ""]
-    columns = data.metric_columns()[:MAX_METRIC_COLUMNS]
+    all_columns = data._metric_columns
+    columns = all_columns[:MAX_METRIC_COLUMNS]
+    units = {column: "%" if metric_names.is_percent_like(column) else "bytes" if metric_unit(column) == "bytes"
+             else None for column in columns}
     best = data.judged
     stale = {r.folder for r in data.stale()}
     lines.append("| # | experiment | kind | status | task | " + " | ".join(columns) + " |")
@@ -161,12 +310,9 @@ def _experiments_section(data: SummaryData) -> list[str]:
         kind = "baseline" if record.baseline else "candidate"
         status = record.status + (" (stale)" if record.folder in stale else "")
         name = f"**{record.folder}** ✅ BEST" if best is not None and record.folder == best.folder else record.folder
-        cells = []
-        for column in columns:
-            value = record.metric(column)
-            cells.append(_cell(column, value))
+        cells = [_cell(column, record.metric(column), units[column]) for column in columns]
         lines.append(f"| {record.number} | {name} | {kind} | {status} | {record.task or ''} | " + " | ".join(cells) + " |")
-    hidden = len(data.metric_columns()) - len(columns)
+    hidden = len(all_columns) - len(columns)
     lines.append("")
     if quiet:
         lines.append(f"Also on record, with no metrics: {', '.join(quiet)}.")
@@ -186,10 +332,13 @@ def _experiments_section(data: SummaryData) -> list[str]:
     return lines
 
 
-def _cell(metric: str, value) -> str:
+def _cell(metric: str, value, unit: str | None = "") -> str:
     if value is None:
         return ""
-    unit = "%" if metric_names.is_percent_like(metric) else None
+    if unit == "":
+        unit = "%" if metric_names.is_percent_like(metric) else None
+    if unit == "bytes":
+        return _size(value.value)
     shown = format_value(metric, value.value, unit)
     if value.ci is not None:
         shown += f" [{format_value(metric, value.ci[0], unit)}, {format_value(metric, value.ci[1], unit)}]"
@@ -198,33 +347,178 @@ def _cell(metric: str, value) -> str:
     return shown
 
 
+def _with_unit(metric: str, value, *, interval=True) -> str:
+    """A metric's value with its unit (%, ms, s, MB ...) and interval; ⚠ when it is not finite."""
+    if value is None:
+        return "not logged"
+    unit = metric_unit(metric)
+    number = value.value
+
+    def one(x):
+        if not math.isfinite(x):
+            return str(x)
+        if unit == "%":
+            return f"{x * 100:.4g}%"
+        if unit == "bytes":
+            return _size(x)
+        if unit in ("ms", "s", "requests/s", "rows/s"):
+            return f"{x:,.4g} {unit}" if abs(x) < 1e4 else f"{x:,.0f} {unit}"
+        return f"{x:.4g}"
+
+    text = one(number)
+    if interval and value.ci is not None:
+        text += f" [{one(value.ci[0])}, {one(value.ci[1])}]"
+    if not math.isfinite(number):
+        text += " ⚠ not finite"
+    return text
+
+
+def _duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return f"{seconds} ⚠ not finite"
+    if seconds < 120:
+        return f"{seconds:.3g} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _training_time(record) -> tuple[float, str] | None:
+    """(seconds, metric name) of a fit/training-time metric the record logged."""
+    for key, value in record.metrics.items():
+        match = TRAINING_TIME.match(_canonical(key))
+        if match:
+            scale = {"ms": 0.001, "min": 60.0}.get(match.group(1) or "", 1.0)
+            return value.value * scale, key
+    return None
+
+
+def _model_file(record):
+    from ..tracking.models import model_of
+
+    model = model_of(record)
+    if model is None:
+        return None, None
+    size = model.get("bytes")
+    if not isinstance(size, int):
+        try:
+            size = (record.path / model["file"]).stat().st_size
+        except OSError:
+            size = None
+    return model, size
+
+
+def _promoted(increment_dir: Path, record):
+    """(version, metadata) of the latest promoted model that came from `record`, and the latest version overall."""
+    from ..tracking.models import model_versions, read_metadata
+
+    try:
+        versions = model_versions(increment_dir)
+    except OSError:
+        return None, None
+    ours, latest = None, None
+    for version in reversed(versions):
+        try:
+            meta = read_metadata(increment_dir, version)
+        except Exception:  # noqa: BLE001 - an unreadable version is not ours
+            continue
+        if latest is None:
+            latest = (version, meta)
+        if meta.get("source_experiment") == record.folder and (
+                meta.get("source_run") in (None, record.run)):
+            ours = (version, meta)
+            break
+    return ours, latest
+
+
 def _best_model_section(data: SummaryData) -> list[str]:
     best = data.judged
     lines = ["## Best Model", ""]
+    primary = data.context.primary_metric
     if best is None:
-        return lines + ["No succeeded candidate has logged the primary metric yet.", ""]
-    algorithm = best.params.get("algorithm") or best.params.get("model") or best.name
-    lines.append(f"- Experiment: `{best.folder}` (task {best.task or '—'})")
-    lines.append(f"- Algorithm: {algorithm}")
-    shown = ", ".join(f"{k}={format_value(k, v.value)}" for k, v in best.metrics.items())
-    lines.append(f"- Metrics: {shown}")
-    if best.duration_s is not None:
-        lines.append(f"- Run time: {best.duration_s:.1f} s")
-    models = [a for a in best.artifacts if a.endswith((".pkl", ".joblib", ".pt", ".json", ".ubj", ".txt"))
-              and not a.startswith("logs/")]
-    if models:
-        size = sum((best.path / a).stat().st_size for a in models if (best.path / a).exists())
-        lines.append(f"- Artifacts: {', '.join(models)} ({_size(size)})")
+        why = (f"No succeeded candidate has logged the primary metric {primary} yet." if primary
+               else "spec.md names no primary metric (frontmatter `primary_metric:`), so no experiment is ranked.")
+        return lines + [why, ""]
+    model, size = _model_file(best)
+    algorithm = best.params.get("algorithm") or best.params.get("model") or (model or {}).get("algorithm")
+    cls = (model or {}).get("class")
+    short_cls = cls.rsplit(".", 1)[-1] if isinstance(cls, str) else None
+    shown = str(algorithm) if algorithm else (short_cls or best.name)
+    details = [f"`{short_cls}`"] if short_cls and short_cls != shown else []
+    from ..tracking.models import FRAMEWORKS
+
+    if model and model.get("framework") in FRAMEWORKS:
+        details.append(str(model["framework"]))
+    lines.append(f"- Experiment: `{best.folder}` (task {best.task or '—'}; best succeeded candidate by {primary})")
+    lines.append(f"- Algorithm: {shown}" + (f" ({', '.join(details)})" if details else ""))
+    ours, latest = _promoted(data.increment.path, best)
+    if ours is not None:
+        version, meta = ours
+        file = meta.get("file") or f"model-v{version}.pkl"
+        sha = str(meta.get("sha256") or "")[:12]
+        lines.append(f"- Version: [models/{file}](models/{file}) (v{version}, promoted from this experiment"
+                     + (f"; sha256 {sha}…" if sha else "") + ")")
+    elif model is None:
+        lines.append("- Version: none — this experiment saved no model file (`exp.log_model(model)` saves it; the "
+                     "run then promotes it to models/model-vN.pkl)")
+    elif latest is not None:
+        lines.append(f"- Version: not promoted — the latest, models/model-v{latest[0]}.pkl, came from "
+                     f"{latest[1].get('source_experiment', 'another experiment')}")
+    else:
+        lines.append(f"- Version: not promoted yet — its model file is {best.folder}/{model['file']} "
+                     "(a pytest run promotes it to models/model-vN.pkl)")
+    shown_metrics = ", ".join(f"{k}={_with_unit(k, v)}" for k, v in best.metrics.items())
+    lines.append(f"- Metrics: {shown_metrics or 'none logged'}")
+    timed = _training_time(best)
+    run_time = f"Run time: {best.duration_s:.1f} s for the whole experiment" if best.duration_s is not None else None
+    if timed is not None:
+        seconds, key = timed
+        lines.append(f"- Training time: {_duration(seconds)} (logged as `{key}`)" + (f"; {run_time}" if run_time else ""))
+    elif run_time:
+        lines.append(f"- Training time: not logged separately — {run_time} (log `training_time_s`, e.g. with "
+                     "measure_training_time, to time the fit alone)")
+    else:
+        lines.append("- Training time: not on record (the experiment has no duration and logged no training time)")
+    lines.append("- Model size: " + _model_size(data, best, model, size))
     lines.append("")
     return lines
 
 
-def _size(size: int) -> str:
+def _model_size(data: SummaryData, best, model, size) -> str:
+    if model is not None and size is not None:
+        return f"{_size(size)} (`{model['file']}` of {best.folder})"
+    logged = best.metric("model_size_bytes")
+    source = best
+    if logged is None:
+        source = data.context.latest_logging(data.context.candidates, "model_size_bytes")
+        logged = source.metric("model_size_bytes") if source is not None else None
+    if logged is not None:
+        return f"{_with_unit('model_size_bytes', logged)} (model_size_bytes logged by {source.folder})"
+    return ("not on record — no model file saved and no `model_size_bytes` logged "
+            "(measure_model_size(model, experiment=exp) logs it)")
+
+
+def _size(size) -> str:
+    if not isinstance(size, (int, float)) or not math.isfinite(size):
+        return f"{size} ⚠ not finite"
     for unit in ("B", "KB", "MB", "GB"):
         if size < 1024 or unit == "GB":
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{size} B"
+
+
+def _measured(verdict: Verdict, unit: str | None) -> str:
+    metric = verdict.metric or ""
+    shown_unit = unit if unit in SHOWN_UNITS else None
+    text = format_value(metric, verdict.value, shown_unit)
+    if verdict.interval is not None:
+        text += f" [{format_value(metric, verdict.interval[0], shown_unit)}, {format_value(metric, verdict.interval[1], shown_unit)}]"
+    if unit and shown_unit is None and unit != "x":
+        text += f" {unit}"
+    if verdict.value is not None and not math.isfinite(verdict.value):
+        text += " ⚠ not finite"
+    return text
 
 
 def _judgement_section(title: str, rows: list[Judgement]) -> list[str]:
@@ -236,9 +530,7 @@ def _judgement_section(title: str, rows: list[Judgement]) -> list[str]:
         if verdict is None:
             lines.append(f"| {row.id} | {_escape(row.text)} | | | {row.note} |")
             continue
-        measured = format_value(verdict.metric or "", verdict.value) if verdict.value is not None else ""
-        if verdict.interval is not None:
-            measured += f" [{verdict.interval[0]:.4g}, {verdict.interval[1]:.4g}]"
+        measured = _measured(verdict, row.unit) if verdict.value is not None else ""
         mark = MARKS.get(verdict.outcome, verdict.outcome)
         quiet = verdict.outcome == PASSED and verdict.value is not None or not verdict.message
         detail = "" if quiet else f" — {_escape(verdict.message)}"
@@ -247,19 +539,262 @@ def _judgement_section(title: str, rows: list[Judgement]) -> list[str]:
     return lines
 
 
+# ----------------------------------------------------------------------------------------------
+# Deployment readiness
+
+
+def _worst(rows: list[Judgement]) -> str:
+    outcomes = [r.verdict.outcome for r in rows]
+    for outcome in (FAILED, INCONCLUSIVE):
+        if outcome in outcomes:
+            return outcome
+    return PASSED if PASSED in outcomes else FAILED
+
+
+def _targets_text(rows: list[Judgement]) -> str:
+    parts: dict[str, list[str]] = {}
+    for row in rows:
+        verdict = row.verdict
+        if verdict.op and verdict.target is not None:
+            unit = row.unit if row.unit in SHOWN_UNITS else None
+            target = f"{OPS.get(verdict.op, verdict.op)} {format_value(verdict.metric or '', verdict.target, unit)}"
+            if row.unit and unit is None and row.unit != "x":
+                target += f" {row.unit}"
+        else:
+            target = verdict.threshold or row.text
+        parts.setdefault(target, []).append(row.id)
+    return "; ".join(f"target {t}: {', '.join(ids)}" for t, ids in parts.items())
+
+
+def _rows_on(data: SummaryData, prefix: str) -> list[Judgement]:
+    return [r for r in data.rows() if r.verdict is not None and (r.verdict.metric or "").startswith(prefix)]
+
+
+def _measured_record(data: SummaryData, rows: list[Judgement], prefix: str):
+    for row in rows:
+        if row.verdict.experiment:
+            found = data.context.find(row.verdict.experiment)
+            if found is not None:
+                return found
+    context = data.context
+    logging = [r for r in context.candidates if any(_canonical(k).startswith(prefix) for k in r.metrics)]
+    if data.judged is not None and data.judged in logging:
+        return data.judged
+    return max(logging, key=lambda r: (r.started or "", r.number)) if logging else None
+
+
+def _latency_line(data: SummaryData) -> tuple[str, str]:
+    rows = _rows_on(data, "latency")
+    record = _measured_record(data, rows, "latency")
+    how = "(`measure_latency(model, X, experiment=exp)` logs latency_p50/p95/p99_ms)"
+    if record is None:
+        if rows:
+            return ICONS[FAILED], f"Inference latency: not measured ({_targets_text(rows)}) {how}"
+        return ICONS[FAILED], f"Inference latency: not measured {how}"
+    values = {}
+    for key in record.metrics:
+        name = _canonical(key)
+        if name.startswith("latency_"):
+            values[name] = (key, record.metrics[key])
+    order = sorted(values, key=lambda n: (n != "latency_p95_ms", n not in ("latency_p50_ms", "latency_p99_ms"), n))
+    main = order[0]
+    parts = [f"{_stat(main)} {_with_unit(main, values[main][1])}"]
+    others = ", ".join(f"{_stat(n)} {_with_unit(n, values[n][1])}" for n in order[1:] if n.endswith(("_ms", "_s")))
+    text = f"Inference latency: {parts[0]}"
+    if rows:
+        text += f" ({_targets_text(rows)})"
+    if others:
+        text += f"; {others}"
+    text += f" — measured by {record.folder}"
+    if not rows:
+        return NO_TARGET, text + " (no latency target in spec.md or tests.md)"
+    return ICONS[_worst(rows)], text
+
+
+def _stat(name: str) -> str:
+    parts = name.split("_")
+    return parts[1] if len(parts) >= 3 else name
+
+
+def _throughput_line(data: SummaryData) -> tuple[str, str]:
+    rows = _rows_on(data, "throughput")
+    record = _measured_record(data, rows, "throughput")
+    how = "(`measure_throughput(model, X, experiment=exp)` logs throughput_rps)"
+    if record is None:
+        if rows:
+            return ICONS[FAILED], f"Throughput: not measured ({_targets_text(rows)}) {how}"
+        return ICONS[FAILED], f"Throughput: not measured {how}"
+    values = [(k, v) for k, v in record.metrics.items() if _canonical(k).startswith("throughput")]
+    values.sort(key=lambda kv: (_canonical(kv[0]) != "throughput_rps", kv[0]))
+    shown = ", ".join(f"{_with_unit(k, v)}" + ("" if _canonical(k) == "throughput_rps" else f" ({k})") for k, v in values)
+    text = f"Throughput: {shown}"
+    if rows:
+        text += f" ({_targets_text(rows)})"
+    text += f" — measured by {record.folder}"
+    if not rows:
+        return NO_TARGET, text + " (no throughput target in spec.md or tests.md)"
+    return ICONS[_worst(rows)], text
+
+
+def _size_line(data: SummaryData) -> tuple[str, str]:
+    best = data.judged
+    rows = [r for r in data.rows() if r.verdict is not None and "size" in (r.verdict.metric or "")]
+    if best is None:
+        return ICONS[FAILED], "Model size: no judged experiment, so no model"
+    model, size = _model_file(best)
+    ours, _ = _promoted(data.increment.path, best)
+    text = "Model size: " + _model_size(data, best, model, size)
+    if ours is not None:
+        text += f"; promoted as models/{ours[1].get('file') or f'model-v{ours[0]}.pkl'}"
+    if rows:
+        return ICONS[_worst(rows)], f"{text} ({_targets_text(rows)})"
+    if model is None:
+        return ICONS[FAILED], f"Model file: none saved by {best.folder} (`exp.log_model(model)` saves it)"
+    return ICONS[PASSED], text
+
+
+EXPLANATION_KINDS = (("SHAP values", ("shap",)), ("feature importances", ("importance",)),
+                     ("example explanations", ("explanation", "explain")), ("LIME explanations", ("lime",)))
+
+
+def _explainability_line(data: SummaryData) -> tuple[str, str]:
+    from ..model.thresholds import Threshold
+
+    rows = [r for r in data.rows() if r.kind == "explainability" and r.verdict is not None]
+    verdict = rows[0].verdict if rows else judge(Threshold("explainability artifacts present", "explainability"),
+                                                  data.context)
+    outcome = _worst(rows) if rows else verdict.outcome
+    found = []
+    for record in explaining_records(data):
+        for label, words in EXPLANATION_KINDS:
+            for artifact in record.artifacts:
+                name = Path(artifact).name.lower()
+                if any(w in name for w in words) and not any(artifact in f for _, f in found):
+                    found.append((label, f"[{artifact}](experiments/{record.folder}/{artifact})"))
+    ids = f" ({', '.join(r.id for r in rows)})" if rows else ""
+    if outcome == PASSED and found:
+        by_kind: dict[str, list[str]] = {}
+        for label, link in found:
+            by_kind.setdefault(label, []).append(link)
+        listed = "; ".join(f"{label}: {', '.join(links)}" for label, links in by_kind.items())
+        return ICONS[PASSED], f"Explainability: {listed}{ids}"
+    if outcome == PASSED:
+        return ICONS[PASSED], f"Explainability: {verdict.message}{ids}"
+    return ICONS[outcome], (f"Explainability: {verdict.message}{ids} (`explain_model(model, X, y, experiment=exp)` "
+                            "writes feature_importance.csv, shap_values.pkl and explanations.md)")
+
+
+_AB_TASK = re.compile(r"\bA/B\b|\bAB[ -]test|\bsplit[ -]test", re.IGNORECASE)
+_MD_FILE = re.compile(r"[\w./-]+\.md\b")
+
+
+def _ab_plan_line(data: SummaryData) -> tuple[str, str]:
+    from ..model.increment import DATA_DIRS
+
+    folder = data.increment.path
+    files = []
+    for path in sorted(folder.glob("*.md")) + sorted(folder.glob("*/*.md")):
+        relative = path.relative_to(folder)
+        if relative.parts[0] in DATA_DIRS or len(relative.parts) > 1 and relative.parts[0].startswith("."):
+            continue
+        if re.search(r"ab.*plan", path.name, re.IGNORECASE) or re.search(r"a-b.*plan", path.name, re.IGNORECASE):
+            files.append(relative.as_posix())
+    tasks = [t for t in (data.increment.tasks.tasks if data.increment.tasks else [])
+             if _AB_TASK.search(t.title) or (t.link and re.search(r"ab.*plan", t.link.target, re.IGNORECASE))]
+    for task in tasks:
+        for name in _MD_FILE.findall(task.title):
+            if (folder / name).is_file() and name not in files:
+                files.append(name)
+    named = ", ".join(f"{t.id} ({t.status.replace('_', ' ')})" for t in tasks)
+    if files:
+        links = ", ".join(f"[{f}]({f})" for f in files)
+        return ICONS[PASSED], f"A/B test plan: {links}" + (f" — task {named}" if tasks else "")
+    done = [t for t in tasks if t.status == "done"]
+    if done:
+        return ICONS[PASSED], (f"A/B test plan: task {named} marked done (no *ab*plan*.md file in the increment to "
+                               "link)")
+    if tasks:
+        return ICONS[FAILED], f"A/B test plan: task {named} not done, and no *ab*plan*.md file in the increment"
+    return ICONS[FAILED], "A/B test plan: none — no *ab*plan*.md file in the increment and no task for one"
+
+
+def _deployment_section(data: SummaryData) -> list[str]:
+    checks = [_latency_line(data), _throughput_line(data), _size_line(data), _explainability_line(data),
+              _ab_plan_line(data)]
+    judged = [mark for mark, _ in checks if mark != NO_TARGET]
+    failing = sum(mark != ICONS[PASSED] for mark in judged)
+    if failing:
+        head = f"**Not ready**: {failing} of {len(judged)} checks do not pass."
+    else:
+        head = f"**Ready**: all {len(judged)} checks pass."
+    lines = ["## Deployment Readiness", "", head, ""]
+    lines += [f"- {mark} {text}" for mark, text in checks]
+    lines.append("")
+    return lines
+
+
+# ----------------------------------------------------------------------------------------------
+# Charts and tasks
+
+
+def _charts_section(data: SummaryData) -> list[str]:
+    charts = data.charts
+    if charts is None:
+        return []
+    lines = ["## Charts", ""]
+    if not charts.available:
+        return lines + [f"Charts need matplotlib: `{PLOTS_HINT}`.", ""]
+    if not charts.charts:
+        lines += ["No chart yet: nothing on record to draw.", ""]
+    for chart in charts.charts:
+        lines += [f"### {chart.title}", "", f"![{_escape(chart.title)}]({chart.file})", "", f"_{chart.caption}_", ""]
+    if charts.notes:
+        lines += ["Not drawn:", ""] + [f"- {note}" for note in charts.notes] + [""]
+    return lines
+
+
 def _tasks_section(data: SummaryData) -> list[str]:
     tasks = data.increment.tasks.tasks if data.increment.tasks else []
     if not tasks:
         return []
     done = sum(t.status == "done" for t in tasks)
-    lines = [f"## Tasks: {done}/{len(tasks)} done", "", "| id | task | tasks.md | this run |", "|---|---|---|---|"]
+    with_acs = any(t.satisfies for t in tasks)
+    lines = [f"## Tasks: {done}/{len(tasks)} done", ""]
+    ran = [data.session[t.id].outcome for t in tasks if t.id in data.session]
+    if ran:
+        counts = {o: ran.count(o) for o in (PASSED, FAILED, INCONCLUSIVE, "skipped") if ran.count(o)}
+        said = ", ".join(f"{n} {o}" for o, n in counts.items())
+        lines += [f"This run: {said} (of {len(tasks)}); \"done\" is the status in tasks.md "
+                  "(`--sw-update-tasks` ticks passing tasks).", ""]
+    lines += ["| id | task | " + ("ACs | " if with_acs else "") + "tasks.md | this run |",
+              "|---|---|" + ("---|" if with_acs else "") + "---|---|"]
     for task in tasks:
         result = data.session.get(task.id)
         run = "" if result is None else MARKS.get(result.outcome, result.outcome)
         if result is not None and result.outcome != PASSED and result.message:
             run += f" — {_escape(result.message)[:120]}"
         linked = f" (`{task.link.target}`)" if task.link else ""
-        lines.append(f"| {task.id} | {_escape(task.title)}{linked} | {task.status.replace('_', ' ')} | {run} |")
+        acs = f"{', '.join(task.satisfies)} | " if with_acs else ""
+        lines.append(f"| {task.id} | {_escape(task.title)}{linked} | {acs}{task.status.replace('_', ' ')} | {run} |")
+    lines.append("")
+    lines += _acceptance_section(data, tasks)
+    return lines
+
+
+def _acceptance_section(data: SummaryData, tasks) -> list[str]:
+    spec = data.increment.spec
+    criteria = spec.acceptance_criteria if spec else []
+    if not criteria:
+        return []
+    lines = ["### Acceptance criteria", ""]
+    for ac in criteria:
+        by = [t for t in tasks if ac.id in t.satisfies]
+        shown = []
+        for task in by:
+            result = data.session.get(task.id)
+            mark = ICONS.get(result.outcome, "⏭") if result else ("✅" if task.status == "done" else "⬜")
+            shown.append(f"{task.id} {mark}")
+        lines.append(f"- **{ac.id}** {_escape(ac.text)} — " + (", ".join(shown) if shown else "no task names it"))
     lines.append("")
     return lines
 
@@ -268,9 +803,18 @@ def _escape(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def write_summary(increment, session: dict[str, ItemResult] | None = None, context: JudgeContext | None = None) -> Path:
+def write_summary(increment, session: dict[str, ItemResult] | None = None, context: JudgeContext | None = None,
+                  *, charts: bool = True, status: str | None = None) -> Path:
+    """Write COMPLETION-SUMMARY.md (and, with `charts`, the PNG charts it links) from the store.
+
+    status: shown instead of the computed status (the modes pass "COMPLETE" when --sw-done passed).
+    """
     context = context or JudgeContext.for_increment(increment)
-    text = render_summary(SummaryData(increment, context, session or {}))
+    data = SummaryData(increment, context, session or {}, status=status)
+    if charts and increment.tracks_experiments:
+        from .charts import write_charts
+
+        data.charts = write_charts(data)
     path = increment.path / SUMMARY_FILE
-    atomic_write(path, text.encode("utf-8"))
+    atomic_write(path, render_summary(data).encode("utf-8"))
     return path

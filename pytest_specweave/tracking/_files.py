@@ -191,11 +191,7 @@ class StoreLock:
             try:
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o644)
             except FileExistsError:
-                if self._is_stale(path, _runinfo):
-                    try:
-                        os.unlink(path)
-                    except OSError:
-                        pass
+                if self._is_stale(path, _runinfo) and self._break_stale(path, _runinfo):
                     continue
                 if time.monotonic() > deadline:
                     raise StoreError(
@@ -213,6 +209,35 @@ class StoreLock:
                 os.close(fd)
             self._excl = path
             return
+
+    def _break_stale(self, path: Path, runinfo) -> bool:
+        """Remove a stale lock file, judged again under a second lock so that two waiters that both
+        saw it stale cannot remove a fresh lock taken in between. True when it was removed."""
+        breaker = path.with_name(path.name + ".break")
+        try:
+            fd = os.open(breaker, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o644)
+        except FileExistsError:
+            try:
+                if time.time() - breaker.stat().st_mtime > 10:  # its holder died mid-break
+                    os.unlink(breaker)
+            except OSError:
+                pass
+            return False
+        except OSError:
+            return False
+        os.close(fd)
+        try:
+            if self._is_stale(path, runinfo):
+                os.unlink(path)
+                return True
+            return False
+        except OSError:
+            return False
+        finally:
+            try:
+                os.unlink(breaker)
+            except OSError:
+                pass
 
     def _is_stale(self, path: Path, runinfo) -> bool:
         try:

@@ -52,13 +52,16 @@ def _enclosing(cwd: Path) -> Path | None:
 def _current(increment=None) -> tuple[Path, str | None]:
     """(increment folder, task id or None) for a new experiment."""
     active = _ACTIVE.get()
+    env = os.environ.get(ENV_INCREMENT)
     if increment is not None:
         path = _resolve(increment)
-        task = active[1] if active is not None and active[0] == path else None
-        return path, task
+        if active is not None and active[0] == path:
+            return path, active[1]
+        if env and _resolve(env) == path:  # a notebook kernel started by a task, naming its increment
+            return path, os.environ.get(ENV_TASK) or None
+        return path, None
     if active is not None:
         return active
-    env = os.environ.get(ENV_INCREMENT)
     if env:
         return _resolve(env), os.environ.get(ENV_TASK) or None
     cwd = Path.cwd()

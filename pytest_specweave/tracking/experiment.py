@@ -664,6 +664,56 @@ class Experiment:
         self._record_artifact(rel, hashlib.sha256(data).hexdigest(), len(data), kind="report")
         return dest
 
+    def log_predictions(self, y_true, y_pred=None, *, y_score=None, index=None, name="predictions",
+                        merge=False) -> Path:
+        """Save a model's predictions on the evaluation rows as `<name>.npz`, for the report's charts.
+
+        y_true: the targets (n,); y_pred: predicted labels or values (n,); y_score: scores (n,) or
+        class probabilities (n, n_classes); index: the rows' time index (forecasting; taken from
+        y_true when it is a pandas Series with a datetime or period index). Arrays, lists, pandas
+        and torch objects are accepted. The file is a compressed numpy archive holding the arrays
+        given under those names plus `n_total` (rows before sampling); above MAX_PREDICTION_ROWS
+        rows a deterministic random sample of that many rows is kept, in row order. Written
+        atomically; recorded in meta.json["artifacts"] (kind "predictions", rows, rows_total).
+        merge=True: when the file already holds the same y_true (and index), the arrays not given
+        now are kept from it (so that labels and scores logged by two calls end up together).
+        compute_metrics and bootstrap_ci call this when given `experiment=`.
+        """
+        import io
+
+        import numpy as np
+
+        arrays = {"y_true": _prediction_array(y_true, "y_true")}
+        for key, value in (("y_pred", y_pred), ("y_score", y_score)):
+            if value is not None:
+                arrays[key] = _prediction_array(value, key)
+        if index is None:
+            index = _time_index(y_true)
+        if index is not None:
+            arrays["index"] = _prediction_array(index, "index")
+        total = len(arrays["y_true"])
+        if total == 0:
+            raise ValueError("log_predictions: y_true is empty")
+        for key, arr in arrays.items():
+            if len(arr) != total:
+                raise ValueError(f"log_predictions: y_true has {total} rows but {key} has {len(arr)}")
+        if total > MAX_PREDICTION_ROWS:
+            keep = np.sort(np.random.default_rng(0).choice(total, MAX_PREDICTION_ROWS, replace=False))
+            arrays = {key: arr[keep] for key, arr in arrays.items()}
+        filename = str(name) if str(name).endswith(".npz") else f"{name}.npz"
+        rel, dest = self._destination(filename)
+        if merge and dest.is_file():
+            arrays = _merged_predictions(dest, arrays)
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, n_total=np.int64(total), **arrays)
+        data = buffer.getvalue()
+        atomic_write(dest, data)
+        import hashlib
+
+        self._record_artifact(rel, hashlib.sha256(data).hexdigest(), len(data), kind="predictions",
+                              rows=int(len(arrays["y_true"])), rows_total=int(total))
+        return dest
+
     # -- notes -------------------------------------------------------------------------------------
 
     def log_note(self, text) -> None:
@@ -675,6 +725,62 @@ class Experiment:
             prefix = "\n" if self._notes_started or _nonempty(self.path / "notes.md") else ""
             append_text(self.path / "notes.md", f"{prefix}{text}\n")
             self._notes_started = True
+
+
+MAX_PREDICTION_ROWS = 100_000
+
+
+def _prediction_array(values, what: str):
+    """A 1-D or 2-D numpy array of numbers, booleans, strings or datetimes (no Python objects)."""
+    import numpy as np
+
+    if hasattr(values, "detach") and hasattr(values, "numpy"):
+        values = values.detach().cpu().numpy()  # a torch tensor
+    if hasattr(values, "to_timestamp") and hasattr(values, "freq") and hasattr(values, "to_numpy"):
+        values = values.to_timestamp()  # a pandas PeriodIndex
+    arr = values.to_numpy() if hasattr(values, "to_numpy") else np.asarray(values)
+    if arr.dtype.kind == "O":
+        import numbers
+
+        values = arr.ravel().tolist()
+        if not all(v is None or isinstance(v, (str, numbers.Real)) for v in values):
+            raise ValueError(f"log_predictions: {what} must hold numbers, labels or dates, one per row (got "
+                             f"{type(next(v for v in values if not isinstance(v, (str, numbers.Real))) ).__name__})")
+        numeric = all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values)
+        arr = arr.astype(float) if numeric else arr.astype(str)
+    if arr.dtype.kind == "O" or arr.ndim == 0 or arr.ndim > 2:
+        raise ValueError(f"log_predictions: {what} must be a 1-D array (or 2-D class scores), got shape {arr.shape}")
+    return arr
+
+
+def _time_index(values):
+    """The datetime (or period) index of a pandas Series, else None."""
+    index = getattr(values, "index", None)
+    if index is None or not hasattr(index, "dtype"):
+        return None
+    kind = getattr(index.dtype, "kind", "")
+    if kind == "M" or str(index.dtype).startswith(("datetime64", "period")):
+        return index
+    return None
+
+
+def _merged_predictions(path: Path, arrays: dict) -> dict:
+    import numpy as np
+
+    try:
+        with np.load(path, allow_pickle=False) as old:
+            previous = {key: old[key] for key in old.files if key != "n_total"}
+    except (OSError, ValueError):
+        return arrays
+    for key in ("y_true", "index"):
+        a, b = previous.get(key), arrays.get(key)
+        if (a is None) != (b is None) and key == "index":
+            continue
+        if a is None or b is None:
+            continue
+        if a.shape != b.shape or not np.array_equal(a, b):
+            return arrays
+    return {**{k: v for k, v in previous.items() if k not in arrays}, **arrays}
 
 
 def _nonempty(path: Path) -> bool:

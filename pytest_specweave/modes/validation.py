@@ -1,0 +1,153 @@
+"""The rules of `--sw-validate`: is the increment's ML work on record, complete and reproducible?
+
+Each rule is a function (increment, context) -> RuleResult, where `increment` is the markdown
+model (model.increment.Increment) and `context` the judge's view of its store
+(evaluation.judge.JudgeContext). A result with problems fails; its message is one line naming
+what is missing. Plain Python: the pytest layer makes one item of each rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..errors import SpecweaveError
+from ..evaluation.judge import PASSED, judge
+from ..model.thresholds import Threshold
+
+
+@dataclass
+class RuleResult:
+    problems: list[str] = field(default_factory=list)  # each names what is missing; empty: the rule holds
+    summary: str = ""  # what was found, when the rule holds
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+    @property
+    def message(self) -> str:
+        return "; ".join(self.problems) if self.problems else self.summary
+
+
+def _listed(names: list[str], most: int = 4) -> str:
+    shown = ", ".join(names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
+def experiments_logged(increment, context) -> RuleResult:
+    """At least one baseline and one candidate experiment succeeded and logged the primary metric."""
+    metric = context.primary_metric
+    if metric is None:
+        return RuleResult(["no primary metric: name one in spec.md (frontmatter `primary_metric:`, or a success metric)"])
+    problems = []
+    baselines = [r for r in context.records if r.baseline]
+    logged = [r for r in context.baselines if r.metric(metric) is not None]
+    if not baselines:
+        problems.append("no baseline experiment: name one `baseline-…` or track it with baseline=True")
+    elif not logged:
+        seen = _listed([f"{r.folder} [{r.status}]" for r in baselines])
+        problems.append(f"no baseline experiment succeeded and logged {metric} (baselines: {seen})")
+    candidates = [r for r in context.candidates if r.metric(metric) is not None]
+    if not candidates:
+        problems.append(f"no candidate experiment: track the model's run (not a baseline) and log {metric}")
+    if problems:
+        return RuleResult(problems)
+    return RuleResult(summary=f"baselines: {_listed([r.folder for r in logged])}; "
+                              f"candidates: {_listed([r.folder for r in candidates])} (by {metric})")
+
+
+def best_model_loadable(increment, context) -> RuleResult:
+    """The judged experiment's model is promoted to models/model-vN.pkl, and the latest version loads."""
+    from ..tracking.models import (
+        PromotionError,
+        load_model,
+        model_of,
+        model_versions,
+        promote_best_model,
+    )
+
+    judged = context.judged_experiment()
+    if judged is None:
+        return RuleResult([f"no best model: no succeeded candidate experiment logged the primary metric "
+                           f"{context.primary_metric or '(none named)'}"])
+    if model_of(judged) is None:
+        return RuleResult([f"the best experiment {judged.folder} saved no model: save it with "
+                           "exp.log_model(model) or exp.save_artifact(model, 'model.pkl')"])
+    try:
+        promote_best_model(increment.path, context=context)  # writes a version only when the model changed
+    except PromotionError:
+        pass  # the local version stands; only a mirror (MLflow) failed, and the session reports it
+    except (SpecweaveError, OSError) as error:
+        return RuleResult([f"the model of {judged.folder} could not be saved to models/: {error}"])
+    versions = model_versions(increment.path)
+    if not versions:
+        return RuleResult([f"no saved model: models/ holds no model-vN.metadata.json (best experiment {judged.folder})"])
+    latest = f"models/model-v{versions[-1]}.pkl"
+    try:
+        model = load_model(increment.path)
+    except SpecweaveError as error:
+        return RuleResult([f"{latest} cannot be loaded: {error}"])
+    except Exception as error:  # noqa: BLE001 - whatever unpickling raised is the answer
+        return RuleResult([f"{latest} cannot be loaded: {type(error).__name__}: {error}"])
+    return RuleResult(summary=f"{latest} ({type(model).__name__}, the model of {judged.folder}) loads")
+
+
+def metrics_documented(increment, context) -> RuleResult:
+    """Every success metric of spec.md has a measured value in the store (pass or fail is its own item)."""
+    spec = increment.spec
+    if spec is None:
+        return RuleResult(["no spec.md: its success metrics say what the model must achieve"])
+    if not spec.metrics:
+        return RuleResult(["spec.md names no success metric (a `Success metrics:` line, or a Success Metrics "
+                           "or Model Requirements section)"])
+    missing, measured = [], []
+    for metric in spec.metrics:
+        where = f"{metric.id} (spec.md:{metric.line})"
+        if metric.error is not None or metric.threshold is None:
+            reason = metric.error.message if metric.error is not None else "not a threshold"
+            missing.append(f"{where} cannot be read: {reason}")
+            continue
+        try:
+            verdict = judge(metric.threshold, context)
+        except Exception as error:  # noqa: BLE001 - one metric must not hide the others
+            missing.append(f"{where}: cannot be judged ({type(error).__name__}: {error})")
+            continue
+        if metric.threshold.kind in ("explainability", "artifact"):
+            documented = verdict.outcome == PASSED
+        else:
+            documented = verdict.value is not None
+        if documented:
+            measured.append(f"{metric.id} {verdict.metric or metric.threshold.describe()}")
+        else:
+            missing.append(f"{metric.id} {metric.threshold.describe()} has no measured value: {verdict.message}")
+    if missing:
+        return RuleResult(missing)
+    return RuleResult(summary=f"every success metric has a measured value: {_listed(measured, 6)}")
+
+
+EXPLAINABILITY = Threshold(text="explainability artifacts present", kind="explainability")
+
+
+def explainability_present(increment, context) -> RuleResult:
+    """The judged experiment has explanation artifacts (SHAP values, importances, example explanations)."""
+    verdict = judge(EXPLAINABILITY, context)
+    if verdict.outcome == PASSED:
+        return RuleResult(summary=verdict.message)
+    return RuleResult([verdict.message])
+
+
+def data_matches_schema(increment, context) -> RuleResult:
+    """The increment's data files match data/schema.yaml (pandera), data/sample.csv among them."""
+    from .data_schema import check_data
+
+    return check_data(increment.path)
+
+
+RULES: dict[str, Callable] = {
+    "validate-experiments": experiments_logged,
+    "validate-best-model": best_model_loadable,
+    "validate-metrics-documented": metrics_documented,
+    "validate-explainability": explainability_present,
+    "validate-data-schema": data_matches_schema,
+}

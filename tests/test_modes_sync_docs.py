@@ -1,0 +1,77 @@
+"""--sw-sync-docs: the chosen model in docs/architecture/ml-models.md, and an ADR with the comparison behind it."""
+
+from __future__ import annotations
+
+from conftest import demo_files, write_increment
+from modes_support import write_complete
+
+USER_TEXT = "# Our models\r\n\r\nHand-written notes that must survive.\r\n"
+
+
+def test_the_models_doc_and_the_adr_are_written_and_rewritten_in_place(pytester):
+    write_complete(pytester.path)
+    docs = pytester.path / "docs" / "architecture"
+    (docs / "adr").mkdir(parents=True)
+    (docs / "adr" / "0003-use-postgres.md").write_text("# ADR-0003: Postgres\n")
+    (docs / "ml-models.md").write_bytes(USER_TEXT.encode())
+    result = pytester.runpytest("increments", "--sw-sync-docs", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=9)
+    result.stdout.fnmatch_lines(["specweave: wrote docs/architecture/ml-models.md",
+                                 "specweave: wrote docs/architecture/adr/0004-0001-churn-algorithm.md"])
+    models = (docs / "ml-models.md").read_bytes().decode()
+    assert models.startswith(USER_TEXT + "\r\n<!-- pytest-specweave:0001-churn -->\r\n## 0001-churn: Churn classifier")
+    assert models.endswith("<!-- /pytest-specweave:0001-churn -->\r\n")
+    for row in ("| algorithm | threshold (`ThresholdModel`) |", "| experiment | `exp-002-t-002-train-model` (task T-002) |",
+                "| promoted version | `models/model-v1.pkl` (v1, sha256 `", "| accuracy (primary) | 0.9 |",
+                "| decision record | [ADR-0004](adr/0004-0001-churn-algorithm.md) |",
+                "| increment | [`0001-churn`](../../increments/0001-churn) |"):
+        assert row in models
+    adr = (docs / "adr" / "0004-0001-churn-algorithm.md").read_text()
+    assert adr.startswith("# ADR-0004: threshold for Churn classifier\n")
+    for part in ("## Context", "## Decision", "## Comparison", "## Consequences",
+                 "| experiment | role | algorithm | accuracy |",
+                 "| `exp-002-t-002-train-model` | **chosen** | threshold | 0.9 |",
+                 "| `exp-001-baseline-random` | baseline | baseline-random | 0.3 |",
+                 "Use **threshold** (ThresholdModel): the model of experiment `exp-002-t-002-train-model` (task T-002), "
+                 "the best succeeded candidate by accuracy = 0.9; promoted as `models/model-v1.pkl`",
+                 "- Against the best baseline, `exp-001-baseline-random` (accuracy = 0.3): 0.9 (3×)."):
+        assert part in adr
+
+    (docs / "ml-models.md").write_bytes(models.encode() + b"\r\nMore notes after the section.\r\n")
+    again = pytester.runpytest("increments", "--sw-sync-docs", "-p", "no:cacheprovider")
+    again.stdout.fnmatch_lines(["specweave: wrote docs/architecture/adr/0004-0001-churn-algorithm.md"])
+    assert sorted(p.name for p in (docs / "adr").iterdir()) == ["0003-use-postgres.md", "0004-0001-churn-algorithm.md"]
+    rewritten = (docs / "ml-models.md").read_bytes().decode()
+    assert rewritten.count("<!-- pytest-specweave:0001-churn -->") == 1
+    assert rewritten.startswith(USER_TEXT) and rewritten.endswith("\r\nMore notes after the section.\r\n")
+
+
+def test_each_increment_gets_its_own_section_and_adr(pytester):
+    write_increment(pytester.path, "0001-demo", demo_files())
+    write_increment(pytester.path, "0002-demo", demo_files(accuracy=0.95))
+    pytester.runpytest("increments", "--sw-sync-docs", "-p", "no:cacheprovider")
+    docs = pytester.path / "docs" / "architecture"
+    models = (docs / "ml-models.md").read_text()
+    assert models.index("<!-- pytest-specweave:0001-demo -->") < models.index("<!-- pytest-specweave:0002-demo -->")
+    assert sorted(p.name for p in (docs / "adr").iterdir()) == ["0001-0001-demo-algorithm.md", "0002-0002-demo-algorithm.md"]
+    assert "promoted version | none" in models  # the demo saves no model file
+
+
+def test_specweave_layout_writes_under_its_internal_docs(pytester):
+    write_complete(pytester.path, "0005-churn").rename(pytester.path / "increments" / "moved")
+    (pytester.path / ".specweave" / "increments").mkdir(parents=True)
+    (pytester.path / "increments" / "moved").rename(pytester.path / ".specweave" / "increments" / "0005-churn")
+    result = pytester.runpytest(".specweave/increments/0005", "--sw-sync-docs", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(["specweave: wrote .specweave/docs/internal/architecture/ml-models.md",
+                                 "specweave: wrote .specweave/docs/internal/architecture/adr/0001-0005-churn-algorithm.md"])
+    assert not (pytester.path / "docs").exists()
+
+
+def test_nothing_is_written_before_a_model_is_chosen(pytester):
+    files = demo_files()
+    files["tasks.md"] = "- [ ] T-001: Train baseline — `pipeline.py::train_baseline`\n"
+    write_increment(pytester.path, "0001-demo", files)
+    result = pytester.runpytest("increments", "--sw-sync-docs", "-m", "sw_task", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(["specweave: 0001-demo: docs not synced: no model chosen yet: no succeeded candidate "
+                                 "logged the primary metric accuracy"])
+    assert not (pytester.path / "docs").exists()
