@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import shutil
 
@@ -43,6 +44,11 @@ def test_each_increment_runs_on_one_worker_in_order_and_reports_match_a_single_p
         assert _normalised(parallel) == _normalised(serial)
         assert (pytester.path / "increments" / name / "experiments" / "comparison.md").read_text() == \
             (pytester.path / "single" / "increments" / name / "experiments" / "comparison.md").read_text()
+        charts = sorted((pytester.path / "increments" / name / "charts").glob("*.png"))
+        assert charts or importlib.util.find_spec("matplotlib") is None
+        for chart in charts:
+            twin = pytester.path / "single" / "increments" / name / "charts" / chart.name
+            assert chart.read_bytes() == twin.read_bytes(), chart.name
     import json
 
     parallel = json.loads((pytester.path / "parallel.json").read_text())
