@@ -182,6 +182,18 @@ def decode_metrics_document(doc, path: Path, problems: list[str]) -> dict[str, M
     return out
 
 
+def _json_object(path: Path, problems: list[str]) -> dict | None:
+    """A JSON object from a file, or None with the reason appended to `problems`."""
+    try:
+        value = read_json(path)
+        if not isinstance(value, dict):
+            raise ValueError("not a JSON object")
+        return value
+    except (OSError, ValueError) as err:
+        problems.append(f"{path}: {err}")
+        return None
+
+
 def journal_entries(path: Path, key: str | None = None):
     """The valid lines of a journal as dicts, in logging order (only `key`'s when given), and then
     the count of lines that are not valid JSON (a write cut short by a full disk, say): the last
@@ -638,26 +650,17 @@ class ExperimentStore:
 
         meta: dict = {}
         if "meta.json" in names:
-            try:
-                meta = read_json(path / "meta.json")
-                if not isinstance(meta, dict):
-                    raise ValueError("not a JSON object")
-            except (OSError, ValueError) as err:
-                problems.append(f"{path / 'meta.json'}: {err}")
-                meta, unreadable = {}, True
+            meta = _json_object(path / "meta.json", problems)
+            unreadable = unreadable or meta is None
         elif not unreadable:
             problems.append(f"{path / 'meta.json'}: missing")
             unreadable = True
 
         params: dict = {}
         if "params.json" in names:
-            try:
-                params = read_json(path / "params.json")
-                if not isinstance(params, dict):
-                    raise ValueError("not a JSON object")
-            except (OSError, ValueError) as err:
-                problems.append(f"{path / 'params.json'}: {err}")
-                params, unreadable = {}, True
+            params = _json_object(path / "params.json", problems)
+            unreadable = unreadable or params is None
+        meta, params = meta or {}, params or {}
 
         metrics: dict[str, MetricValue] = {}
         has_journal = "logs" in names and (path / JOURNAL).is_file()
