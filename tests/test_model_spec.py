@@ -207,3 +207,21 @@ def test_a_file_that_is_not_utf8_raises(tmp_path):
     with pytest.raises(SourceError) as raised:
         parse_spec(path)
     assert raised.value.line == 2
+
+
+def test_an_acceptance_criterion_continued_on_indented_lines_keeps_its_whole_text(tmp_path):
+    path = tmp_path / "spec.md"
+    path.write_text(
+        "## User Stories\n"
+        "- [ ] **AC-US1-01**: three candidate algorithms are compared with random and popularity\n"
+        "  baselines on validation, and the best is tuned on validation\n"
+        "- [ ] **AC-US1-02**: the chosen model is evaluated once\n"
+        "\n"
+        "Some prose after.\n"
+    )
+    spec = parse_spec(path)
+    assert [ac.text for ac in spec.acceptance_criteria] == [
+        "three candidate algorithms are compared with random and popularity baselines on validation, "
+        "and the best is tuned on validation",
+        "the chosen model is evaluated once",
+    ]

@@ -91,8 +91,14 @@ def parse_spec_lines(lines: list[str], path: Path) -> Spec:
 def _read_body(spec: Spec, lines: list[str], body: int) -> None:
     section_level: int | None = None  # inside a Success Metrics / Model Requirements section
     list_after_label = False  # right below an empty `Success metrics:` line
+    continued = None  # the acceptance criterion whose indented continuation lines come next
     for lineno, text in source.outside_fences(lines, body):
         found_heading = source.heading(text)
+        if continued is not None and found_heading is None and text[:1] in (" ", "\t") and text.strip() \
+                and source.list_item(text) is None:
+            continued.text = f"{continued.text} {text.strip()}"
+            continue
+        continued = None
         if found_heading is not None:
             level, title = found_heading
             if spec.title is None and level == 1:
@@ -111,6 +117,8 @@ def _read_body(spec: Spec, lines: list[str], body: int) -> None:
         if box is not None:
             content = box[1]
         if _read_acceptance_criterion(spec, content, lineno, box):
+            found = spec.acceptance_criteria[-1]
+            continued = found if found.line == lineno else None
             continue
         pair = source.key_value(content)
         if pair is not None and " ".join(pair[0].lower().split()) in _SUCCESS_KEYS:
