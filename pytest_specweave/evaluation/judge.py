@@ -100,6 +100,11 @@ class JudgeContext:
         """The best succeeded candidate by the primary metric."""
         return self.best(self.candidates, self.primary_metric)
 
+    def explaining(self, record) -> list:
+        """`record` and the succeeded experiments whose param `explains` names it (explanation tasks)."""
+        return [record] + [r for r in self.succeeded
+                           if r.folder != record.folder and str(r.params.get("explains", "")) == record.folder]
+
     def latest_logging(self, records: list, metric: str):
         logged = [r for r in records if r.metric(metric) is not None]
         return max(logged, key=lambda r: (r.started or "", r.number)) if logged else None
@@ -321,8 +326,7 @@ def _judge_explainability(threshold, context) -> Verdict:
     if judged is None:
         return Verdict(FAILED, "no judged experiment: no succeeded candidate logged the primary metric "
                        f"{context.primary_metric}", threshold=threshold.describe())
-    explaining = [judged] + [r for r in context.succeeded if str(r.params.get("explains", "")) == judged.folder]
-    for record in explaining:
+    for record in context.explaining(judged):
         found = [a for a in record.artifacts if any(fnmatch.fnmatch(a.lower(), p) for p in EXPLANATION_PATTERNS)]
         if found:
             where = record.folder if record is judged else f"{record.folder}, explaining {judged.folder}"

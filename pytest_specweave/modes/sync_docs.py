@@ -131,16 +131,9 @@ class _Facts:
 
 
 def algorithm_of(record) -> str:
-    from ..tracking.models import model_of
+    from ..tracking.models import algorithm_of as trained
 
-    for key in ("algorithm", "model", "estimator"):
-        value = record.params.get(key)
-        if isinstance(value, str) and value:
-            return value
-    model = model_of(record)
-    if model and model.get("algorithm"):
-        return model["algorithm"]
-    return record.name
+    return trained(record) or record.name
 
 
 def _model_class(record, promoted) -> str | None:

@@ -21,7 +21,6 @@ from ..tracking.api import active_increment
 
 TASKS, METRICS, CRITERIA, VALIDATE = 0, 1, 2, 3
 MARKERS = ("sw_task", "sw_metric", "sw_criterion", "sw_validate")
-_INCREMENTS = pytest.StashKey[dict]()
 
 
 class VerdictFailure(Exception):
@@ -42,14 +41,6 @@ def validating(config: pytest.Config) -> bool:
     return bool(config.getoption("sw_validate", False)) or done_mode(config)
 
 
-def load_increment(config: pytest.Config, folder: Path) -> Increment:
-    """One parse of each increment per session, shared by its three files."""
-    cache = config.stash.setdefault(_INCREMENTS, {})
-    if folder not in cache:
-        cache[folder] = Increment.load(folder)
-    return cache[folder]
-
-
 class IncrementFile(pytest.Module):
     """spec.md, tasks.md or tests.md. A Module, so that module-scoped fixtures work for its items."""
 
@@ -63,7 +54,7 @@ class IncrementFile(pytest.Module):
 
     def collect(self):
         try:
-            increment = load_increment(self.config, self.path.parent)
+            increment = Increment.load(self.path.parent)  # parsed once while its files are unchanged
             if self.path.name == "tasks.md":
                 yield from self._tasks(increment)
             elif self.path.name == "tests.md":

@@ -118,6 +118,7 @@ def write_reports(config, reports) -> None:
             if not increment.tracks_experiments:
                 continue
             context = JudgeContext.for_increment(increment)
+            config.stash.setdefault(_CONTEXTS, {})[folder] = context
             try:
                 metadata = promote_best_model(folder, context=context)
                 if metadata is not None:
@@ -133,6 +134,7 @@ def write_reports(config, reports) -> None:
 
 
 _WRITTEN = pytest.StashKey[list]()
+_CONTEXTS = pytest.StashKey[dict]()  # increment folder -> the JudgeContext the reports were built from
 _MODE_LINES = pytest.StashKey[list]()
 _WRITE_ERRORS = pytest.StashKey[list]()
 _PROMOTED = pytest.StashKey[list]()
@@ -244,7 +246,7 @@ def json_report(config, reports) -> dict:
         try:
             increment = Increment.load(folder)
             if increment.tracks_experiments:
-                context = JudgeContext.for_increment(increment)
+                context = config.stash.get(_CONTEXTS, {}).get(folder) or JudgeContext.for_increment(increment)
                 judged = context.judged_experiment()
                 entry["primary_metric"] = context.primary_metric
                 entry["judged_experiment"] = judged.folder if judged else None

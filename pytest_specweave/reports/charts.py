@@ -335,8 +335,8 @@ def _metric_by_experiment(data, canvas, notes):
     shown_rows = f"{n} of {total} experiments" if total > n else f"{n} experiments"
     title = f"{primary} by experiment"
     ax.set_title(f"{title}\n{direction} is better · {shown_rows}", fontsize=10.5)
-    caption = (f"Final values from each experiment's metrics.json; whiskers are logged intervals; pale hatched bars "
-               f"are baselines; ★ marks the best candidate (the judged experiment)"
+    caption = ("Final values from each experiment's metrics.json; whiskers are logged intervals; pale hatched bars "
+               "are baselines; ★ marks the best candidate (the judged experiment)"
                + ("; dashed lines are the spec's targets" if targets else "")
                + (f"; each colour is one metric ({', '.join(series)}), so compare bars of one colour" if k > 1 else "")
                + (f"; the {n} shown are the best, the baselines and the leading candidates" if total > n else "")
@@ -533,10 +533,7 @@ def prediction_files(record) -> list[str]:
 def explaining_records(data) -> list:
     """The judged experiment and the succeeded experiments whose param `explains` names it."""
     judged = data.judged
-    if judged is None:
-        return []
-    return [judged] + [r for r in data.context.succeeded
-                       if r.folder != judged.folder and str(r.params.get("explains", "")) == judged.folder]
+    return data.context.explaining(judged) if judged is not None else []
 
 
 def find_predictions(data):

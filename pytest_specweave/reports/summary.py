@@ -440,7 +440,9 @@ def _best_model_section(data: SummaryData) -> list[str]:
                else "spec.md names no primary metric (frontmatter `primary_metric:`), so no experiment is ranked.")
         return lines + [why, ""]
     model, size = _model_file(best)
-    algorithm = best.params.get("algorithm") or best.params.get("model") or (model or {}).get("algorithm")
+    from ..tracking.models import algorithm_of
+
+    algorithm = algorithm_of(best, model or {})
     cls = (model or {}).get("class")
     short_cls = cls.rsplit(".", 1)[-1] if isinstance(cls, str) else None
     shown = str(algorithm) if algorithm else (short_cls or best.name)

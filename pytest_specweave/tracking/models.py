@@ -93,6 +93,16 @@ def guess_framework(cls_path: str | None) -> str | None:
 # Which file is an experiment's model
 
 
+def algorithm_of(record, model: dict | None = None) -> str | None:
+    """What an experiment trained: its `algorithm`/`model`/`estimator` param, else its model's algorithm."""
+    for key in ("algorithm", "model", "estimator"):
+        value = record.params.get(key)
+        if isinstance(value, str) and value:
+            return value
+    model = model if model is not None else model_of(record)
+    return (model or {}).get("algorithm") or None
+
+
 def model_of(record) -> dict | None:
     """The model entry of an ExperimentRecord ({file, sha256, algorithm, framework, class, ...}) or None."""
     meta = record.meta if isinstance(record.meta, dict) else {}
