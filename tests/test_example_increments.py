@@ -45,6 +45,8 @@ def verdicts(report: Path) -> dict[str, dict[str, str]]:
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_each_example_increment_trains_meets_its_spec_and_completes(tmp_path, name):
     assert (ROOT / "increments" / name / "spec.md").exists(), f"increments/{name} is missing"
+    showcase = {path: path.read_bytes() for path in (ROOT / "increments" / name).rglob("*")
+                if path.is_file() and "__pycache__" not in path.parts}
     result, folder = run_copy(tmp_path, name, "--sw-done")
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]
@@ -64,5 +66,5 @@ def test_each_example_increment_trains_meets_its_spec_and_completes(tmp_path, na
     assert promoted["source_experiment"] in {props.get("experiment") for props in judged.values()}, \
         "the promoted model is the judged experiment's"
     # Nothing was written into the committed showcase.
-    assert not (ROOT / "increments" / name / "report.xml").exists()
+    assert {path: path.read_bytes() for path in showcase} == showcase
 
