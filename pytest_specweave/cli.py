@@ -111,6 +111,24 @@ def _cmd_compare(args, cwd: Path) -> int:
     return 0
 
 
+def _cmd_new(args, cwd: Path) -> int:
+    from .scaffold import create_increment
+
+    created = create_increment(args.title, args.type, directory=args.dir, number=args.id, cwd=cwd)
+    shown = _relative(created.path, cwd)
+    shown = Path(created.path if shown.startswith("..") else shown).as_posix()
+    print(f"Created {shown} ({created.problem_type}):")
+    for name in created.files:
+        print(f"  {name}")
+    print("\nNext:")
+    print(f"  pytest {shown}")
+    print("      runs T-003 (baseline) and T-004 (candidate) on the bundled sample; the pending tasks show as skipped")
+    print(f"  pytest {shown} --sw-validate")
+    print("      also checks the experiments, the best model and the data against data/schema.yaml")
+    print("Then replace data/sample.csv with your data (data/README.md) and set real targets in spec.md (its TODOs).")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pytest-specweave", description="ML increments as pytest suites.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -124,6 +142,15 @@ def build_parser() -> argparse.ArgumentParser:
     compare = commands.add_parser("compare", help="print the comparison table of the experiments")
     compare.add_argument("path")
     compare.set_defaults(run=_cmd_compare)
+    new = commands.add_parser("new", help="scaffold the next-numbered increment of a problem type (SpecWeave's /sw:inc)")
+    new.add_argument("title", help='what the increment is about, e.g. "fraud detection" (the folder name is made from it)')
+    new.add_argument("--type", required=True, metavar="TYPE",
+                     help="the problem type: classification, regression, forecasting or recommendation")
+    new.add_argument("--dir", default=None, metavar="FOLDER",
+                     help="the increments folder (default: increments/, or .specweave/increments/ when only that exists)")
+    new.add_argument("--id", default=None, metavar="NNNN",
+                     help="the increment number (default: one more than the highest in the folder)")
+    new.set_defaults(run=_cmd_new)
     return parser
 
 
