@@ -100,3 +100,27 @@ def test_a_broken_increment_does_not_hide_another(pytester):
     result = run(pytester)
     result.stdout.fnmatch_lines(["spec.md:*"])
     assert result.parseoutcomes()["passed"] >= 10
+
+
+def test_a_session_fixture_failing_before_anything_is_tracked_still_gets_a_summary(pytester):
+    folder = write_increment(pytester.path, "0001-demo", {
+        "spec.md": "## ML Problem Definition\n- Success metrics: accuracy > 0.5\n",
+        "plan.md": "# Plan\n",
+        "tasks.md": "- [ ] T-001: Train — `pipeline.py::train`\n",
+        "conftest.py": """
+            import pytest
+
+            @pytest.fixture(scope="session")
+            def data():
+                raise FileNotFoundError("data/train.csv is missing: run data/download.py")
+            """,
+        "pipeline.py": "def train(experiment, data):\n    experiment.log_metric('accuracy', 0.9)\n",
+    })
+    result = pytester.runpytest("increments/0001")
+    result.assert_outcomes(errors=1, failed=1)
+    output = result.stdout.str()
+    assert "could not write the reports" not in output
+    assert "data/train.csv is missing" in output
+    summary = (folder / "COMPLETION-SUMMARY.md").read_text(encoding="utf-8")
+    assert "comparison.md" not in summary
+    assert not (folder / "experiments").exists()

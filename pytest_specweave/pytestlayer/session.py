@@ -125,7 +125,8 @@ def write_reports(config, reports) -> None:
                     promoted.append((folder / "models" / metadata["file"], metadata["source_experiment"]))
             except (SpecweaveError, OSError) as error:
                 config.stash[_PROMOTE_ERRORS] = config.stash.get(_PROMOTE_ERRORS, []) + [f"{folder.name}: {error}"]
-            write_comparison(increment, context)
+            if (folder / "experiments").is_dir():  # nothing tracked yet (a fixture failed first): nothing to compare
+                write_comparison(increment, context)
             written.append(write_summary(increment, session, context))
         except (SpecweaveError, OSError) as error:
             config.stash[_WRITE_ERRORS] = config.stash.get(_WRITE_ERRORS, []) + [f"{folder.name}: {error}"]

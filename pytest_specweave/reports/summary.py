@@ -274,8 +274,9 @@ def render_summary(data: SummaryData) -> str:
                      else f"**Problem type**: unknown — {data.problem_source}")
     lines.append("")
     if (increment.path / "plan.md").is_file():
-        lines += ["Plan: [plan.md](plan.md) · spec: [spec.md](spec.md) · all metrics: "
-                  "[experiments/comparison.md](experiments/comparison.md)", ""]
+        compared = (" · all metrics: [experiments/comparison.md](experiments/comparison.md)"
+                    if (increment.path / "experiments").is_dir() else "")
+        lines += ["Plan: [plan.md](plan.md) · spec: [spec.md](spec.md)" + compared, ""]
     lines += _experiments_section(data)
     lines += _best_model_section(data)
     lines += _judgement_section("Success Metrics (spec.md)", data.metric_rows)
