@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +51,7 @@ def ensure_interactions() -> Path:
     generator = _generator()
     _, catalogue, _ = generator.write_files(DATA_DIR, generator.SEED,
                                             files=(INTERACTIONS.name,))
-    shipped = pd.read_csv(DATA_DIR / "items.csv", keep_default_na=False)
+    shipped = read_data_file(DATA_DIR / "items.csv", "items", keep_default_na=False)
     expected = pd.read_csv(io.StringIO(catalogue.to_csv(index=False)), keep_default_na=False)
     if not shipped.equals(expected):
         INTERACTIONS.unlink(missing_ok=True)
@@ -61,13 +62,49 @@ def ensure_interactions() -> Path:
     return INTERACTIONS
 
 
+COLUMNS = {"interactions": ("user_id", "item_id", "timestamp"),
+           "items": ("item_id", "topic", "topics", "release_date")}
+
+
+class DataFileError(RuntimeError):
+    """A data file that is missing or cannot be read as the increment expects."""
+
+
+def read_data_file(path: Path, kind: str, **read_csv) -> pd.DataFrame:
+    """`path` as a DataFrame with the columns of `kind` (COLUMNS), or a DataFileError naming the
+    file and what was expected: no parser traceback to dig through."""
+    expected = ", ".join(COLUMNS[kind])
+    hint = ("delete it and run again: conftest.py regenerates it (data/generate.py, seed 42)"
+            if path == INTERACTIONS else "restore it from the repository (or python "
+            "data/generate.py, from the increment folder)")
+    if not path.is_file():
+        raise DataFileError(f"{path} does not exist: expected a CSV with columns {expected}; "
+                            f"{hint}")
+    try:
+        df = pd.read_csv(path, **read_csv)
+    except (OSError, EOFError, ValueError, zlib.error) as err:  # gzip, unicode, parser errors
+        raise DataFileError(f"{path} cannot be read as a CSV with columns {expected} "
+                            f"({type(err).__name__}: {err}); {hint}") from None
+    missing = [c for c in COLUMNS[kind] if c not in df.columns]
+    if missing or df.empty:
+        what = f"no column {', '.join(missing)}" if missing else "no rows"
+        found = ", ".join(map(str, df.columns)) or "none"
+        raise DataFileError(f"{path} has {what}: expected columns {expected} (found: {found}); "
+                            f"{hint}")
+    for column in ("user_id", "item_id", "timestamp", "topic"):
+        if column in COLUMNS[kind] and not pd.api.types.is_integer_dtype(df[column]):
+            bad = df[pd.to_numeric(df[column], errors="coerce").isna()].index[:3]
+            lines = ", ".join(str(i + 2) for i in bad)  # line 1 is the header
+            raise DataFileError(f"{path}: column {column} must hold integers (first offending "
+                                f"lines: {lines}); {hint}")
+    return df
+
+
 def load_interactions(path: Path = INTERACTIONS) -> pd.DataFrame:
     if path == INTERACTIONS:
         ensure_interactions()
-    return pd.read_csv(
-        path,
-        dtype={"user_id": "int64", "item_id": "int64", "timestamp": "int64"},
-    )
+    return read_data_file(path, "interactions").astype(
+        {"user_id": "int64", "item_id": "int64", "timestamp": "int64"})
 
 
 def split_by_time(
@@ -93,6 +130,18 @@ def split_by_time(
     }
 
 
+@pytest.fixture(scope="session", autouse=True)
+def one_blas_thread():
+    """BLAS and LAPACK (EASE's inverse, the SVD) on one thread for the session. On a machine
+    that is busy (CI running several increments, or pytest-xdist workers) OpenBLAS threads
+    waiting for a core slow a 3,706 x 3,706 inverse five-fold; on an idle one, a second thread
+    saves about a second per inverse."""
+    from threadpoolctl import threadpool_limits  # installed with scikit-learn
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 @pytest.fixture(scope="session")
 def increment_dir() -> Path:
     """The increment folder (where spec.md, data/ and experiments/ live)."""
@@ -109,7 +158,7 @@ def interactions() -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def catalogue() -> pd.DataFrame:
     """The item catalogue: item_id, topic, release_date (empty when released before 2024)."""
-    return pd.read_csv(DATA_DIR / "items.csv", keep_default_na=False)
+    return read_data_file(DATA_DIR / "items.csv", "items", keep_default_na=False)
 
 
 @pytest.fixture(scope="session")
