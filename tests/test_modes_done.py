@@ -58,7 +58,8 @@ def test_an_inconclusive_criterion_fails_under_done_and_blocks_completion(pytest
     assert result.ret == 1
     result.stdout.fnmatch_lines([
         "spec.md:7: accuracy = 0.86 ?0.78, 0.93? * the interval straddles 0.8 (inconclusive fails under --sw-done)",
-        "specweave: 0001-churn: not complete, metadata.json unchanged: SM-1 failed; TC-001 failed",
+        "SM-1 * FAIL (inconclusive)",
+        "specweave: 0001-churn: not complete, metadata.json unchanged: SM-1 inconclusive; TC-001 inconclusive",
     ])
     assert _metadata(folder)["status"] == "active"
 

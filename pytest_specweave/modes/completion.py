@@ -46,6 +46,8 @@ def completion_problems(increment, outcomes: dict[str, Outcome]) -> list[str]:
         elif result.outcome == "passed" or (
                 result.outcome == "skipped" and not tracked and result.message.startswith(NOTHING_TRACKED)):
             return
+        elif result.outcome == "failed" and "inconclusive fails under" in result.message:
+            problems.append(f"{item} inconclusive")
         elif result.outcome == "failed":
             problems.append(f"{item} failed")
         else:

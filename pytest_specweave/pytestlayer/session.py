@@ -158,6 +158,8 @@ def terminal_summary(terminalreporter, reports) -> None:
         for row in judged:
             props, outcome = row.properties, row.result.outcome
             word = VERDICT_WORDS.get(outcome, outcome.upper())
+            if outcome == "failed" and props.get("verdict") == "inconclusive":  # failed by --sw-strict or --sw-done
+                word = "FAIL (inconclusive)"
             threshold = _clip(str(props.get("threshold", "")), 44)
             line = f"{row.id:<8} {threshold:<44} {_measured(props):<22} {_clip(str(props.get('experiment', '')), 30):<30} {word}"
             markup = {"red": True} if outcome == "failed" else {"yellow": True} if outcome == "inconclusive" else {"green": True}
