@@ -15,6 +15,12 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.examples
 
 EXAMPLES = ["0042-recommendation-model", "0051-fraud-detection", "0063-ltv-prediction", "0072-sales-forecasting"]
+# Honest outcomes the data cannot settle: the interval of the judged metric straddles a ratio-to-baseline
+# target (each spec.md explains it). Such an item is inconclusive, and --sw-done refuses to complete.
+INCONCLUSIVE = {
+    "0063-ltv-prediction": {"SM-1", "TC-001"},      # RMSE 20% better than the best baseline
+    "0072-sales-forecasting": {"SM-3", "TC-002"},   # MAPE 20% better than seasonal naive
+}
 OUTPUTS = ("experiments", "models", "charts", "COMPLETION-SUMMARY.md", "mlflow.db", "mlruns", "__pycache__")
 
 
@@ -43,23 +49,31 @@ def verdicts(report: Path) -> dict[str, dict[str, str]]:
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
-def test_each_example_increment_trains_meets_its_spec_and_completes(tmp_path, name):
+def test_each_example_increment_trains_and_is_judged_on_its_spec(tmp_path, name):
     assert (ROOT / "increments" / name / "spec.md").exists(), f"increments/{name} is missing"
     showcase = {path: path.read_bytes() for path in (ROOT / "increments" / name).rglob("*")
                 if path.is_file() and "__pycache__" not in path.parts}
     result, folder = run_copy(tmp_path, name, "--sw-done")
     output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-6000:]
+    unsettled = INCONCLUSIVE.get(name, set())
 
     judged = verdicts(tmp_path / "report.xml")
     assert any(item.startswith("SM-") for item in judged) and any(item.startswith("TC-") for item in judged)
     for item, props in judged.items():
-        assert props["verdict"] == "passed", (item, props)
+        expected = "inconclusive" if item in unsettled else "passed"
+        assert props["verdict"] == expected, (item, props, output[-4000:])
     metadata = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
-    assert metadata["status"] == "completed" and metadata["completed"]
-
     summary = (folder / "COMPLETION-SUMMARY.md").read_text(encoding="utf-8")
-    assert "**Status**: COMPLETE" in summary
+    if unsettled:
+        assert result.returncode == 1, output[-6000:]
+        assert "not complete, metadata.json unchanged: " + "; ".join(
+            f"{item} inconclusive" for item in sorted(unsettled, key=lambda i: (not i.startswith("SM"), i))) in output
+        assert metadata["status"] == "active"
+        assert "**Status**: INCONCLUSIVE" in summary
+    else:
+        assert result.returncode == 0, output[-6000:]
+        assert metadata["status"] == "completed" and metadata["completed"]
+        assert "**Status**: COMPLETE" in summary
     assert "✅ BEST" in summary and "## Success Metrics" in summary
     assert list((folder / "charts").glob("*.png")), "the summary has charts"
     promoted = json.loads((folder / "models" / "model-v1.metadata.json").read_text(encoding="utf-8"))
@@ -67,4 +81,3 @@ def test_each_example_increment_trains_meets_its_spec_and_completes(tmp_path, na
         "the promoted model is the judged experiment's"
     # Nothing was written into the committed showcase.
     assert {path: path.read_bytes() for path in showcase} == showcase
-
