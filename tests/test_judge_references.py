@@ -52,3 +52,23 @@ def test_no_promoted_model_yet_is_said_plainly(pytester):
     (folder / "tests.md").write_text("- TC-001: accuracy >= 0.99x promoted model\n")
     result = pytester.runpytest("increments", "-p", "no:cacheprovider", "--sw-no-report")
     result.stdout.fnmatch_lines(["tests.md:1: no promoted model: models/model-vN.metadata.json does not exist yet"])
+
+
+def test_a_rate_judged_against_a_baseline_reads_in_percent_as_in_the_experiments_table(pytester):
+    folder = write_increment(pytester.path, "0072-forecast", {
+        "spec.md": "## ML Problem Definition\n- Success metrics: MAPE 20% better than seasonal-naive baseline\n",
+        "tasks.md": "- [ ] T-001: Fit — `pipeline.py::fit`\n",
+        "pipeline.py": """
+            from pytest_specweave import track_experiment
+
+            def fit(experiment):
+                with track_experiment("baseline-seasonal-naive", baseline=True) as baseline:
+                    baseline.log_metric("mape", 0.0711)
+                experiment.log_metric("mape", 0.0401, ci=(0.0072, 0.0730))
+            """,
+    })
+    result = pytester.runpytest("increments", "-p", "no:cacheprovider", "-rs")
+    assert ("mape = 4.01% [0.72%, 7.3%] (95% interval, exp-001-t-001-fit): the interval straddles 5.688% "
+            "[seasonal-naive baseline exp-002-baseline-seasonal-naive mape = 7.11%]") in result.stdout.str()
+    summary = (folder / "COMPLETION-SUMMARY.md").read_text(encoding="utf-8")
+    assert "| SM-1 | MAPE 20% better than seasonal-naive baseline | 4.01% [0.72%, 7.3%] |" in summary

@@ -514,6 +514,8 @@ def _size(size) -> str:
 def _measured(verdict: Verdict, unit: str | None) -> str:
     metric = verdict.metric or ""
     shown_unit = unit if unit in SHOWN_UNITS else None
+    if unit is None and verdict.reference and metric_names.is_percent_like(metric):
+        shown_unit = "%"  # a ratio to a reference: the rate as the experiments table shows it (judge.display_unit)
     text = format_value(metric, verdict.value, shown_unit)
     if verdict.interval is not None:
         text += f" [{format_value(metric, verdict.interval[0], shown_unit)}, {format_value(metric, verdict.interval[1], shown_unit)}]"
