@@ -72,3 +72,14 @@ def test_a_rate_judged_against_a_baseline_reads_in_percent_as_in_the_experiments
             "[seasonal-naive baseline exp-002-baseline-seasonal-naive mape = 7.11%]") in result.stdout.str()
     summary = (folder / "COMPLETION-SUMMARY.md").read_text(encoding="utf-8")
     assert "| SM-1 | MAPE 20% better than seasonal-naive baseline | 4.01% [0.72%, 7.3%] |" in summary
+
+
+def test_a_latency_target_is_not_judged_on_another_latency(pytester):
+    write_increment(pytester.path, "0051-fraud", {
+        "spec.md": "## Model Requirements\n- Latency: <100ms inference\n",
+        "tasks.md": "- [ ] T-001: Explain — `pipeline.py::explain`\n",
+        "pipeline.py": "def explain(experiment):\n    experiment.log_metric('explain_latency_p95_ms', 50.0)\n",
+    })
+    result = pytester.runpytest("increments", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    assert "no experiment logged latency_p95_ms" in result.stdout.str()

@@ -41,6 +41,10 @@ from pytest_specweave.model.metric_names import canonical, direction, is_percent
         ("p99 latency", "latency_p99_ms"),
         ("latency_p95_ms", "latency_p95_ms"),
         ("latency p95 seconds", "latency_p95_s"),
+        ("serving latency p99 ms", "latency_p99_ms"),
+        # a qualified latency is another metric: explaining a prediction is not serving it
+        ("explain_latency_p95_ms", "explain_latency_p95_ms"),
+        ("training latency", "training_latency_p95_ms"),
         ("throughput", "throughput_rps"),
         ("Throughput", "throughput_rps"),
         ("rps", "throughput_rps"),

@@ -128,8 +128,15 @@ def canonical(name: str) -> str:
     return text
 
 
+# Words that only say which latency is meant; any other word qualifies it (explain_latency_ms is the
+# latency of explaining, not of serving, and keeps its own name).
+_LATENCY_WORDS = {"latency", "inference", "prediction", "predict", "serving", "request", "median", "mean", "avg",
+                  "average", "max", "maximum", "ms", "milliseconds", "millis", "msec"}
+
+
 def _latency_name(words: list[str]) -> str:
     """Latency means p95 in milliseconds unless the name says otherwise."""
+    qualifiers = [w for w in words if w not in _LATENCY_WORDS and w not in _SECONDS and not _PERCENTILE.fullmatch(w)]
     statistic = "p95"
     for word in words:
         if _PERCENTILE.fullmatch(word):
@@ -141,7 +148,7 @@ def _latency_name(words: list[str]) -> str:
         elif word in ("max", "maximum"):
             statistic = "max"
     unit = "s" if _SECONDS.intersection(words) else "ms"
-    return f"latency_{statistic}_{unit}"
+    return "_".join([*qualifiers, f"latency_{statistic}_{unit}"])
 
 
 def same_metric(a: str, b: str) -> bool:
