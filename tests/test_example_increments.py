@@ -18,6 +18,7 @@ EXAMPLES = ["0042-recommendation-model", "0051-fraud-detection", "0063-ltv-predi
 # Honest outcomes the data cannot settle: the interval of the judged metric straddles a ratio-to-baseline
 # target (each spec.md explains it). Such an item is inconclusive, and --sw-done refuses to complete.
 INCONCLUSIVE = {
+    "0051-fraud-detection": {"SM-1", "TC-001"},     # precision >= 99% at the threshold tuned on validation
     "0063-ltv-prediction": {"SM-1", "TC-001"},      # RMSE 20% better than the best baseline
     "0072-sales-forecasting": {"SM-3", "TC-002"},   # MAPE 20% better than seasonal naive
 }
