@@ -128,6 +128,35 @@ def test_load_model_refuses_a_tampered_file(inc):
         load_model("0007")
 
 
+def test_an_experiments_own_model_loads_by_name_checked_against_its_meta(inc):
+    train("cut-low", 0.7, Threshold(0.2))
+    exp = train("cut-mid", 0.8, Threshold(0.5))
+    assert load_model("0007", experiment="cut-low").cut == 0.2
+    assert load_model("0007", experiment=exp.folder).cut == 0.5
+    (exp.path / "model.pkl").write_bytes(pickle.dumps(Threshold(0.0)))
+    with pytest.raises(StoreError, match=r"refusing to read .*model\.pkl: its sha256 \w+ differs from \w+ recorded in .*meta\.json"):
+        load_model("0007", experiment="cut-mid")
+    with pytest.raises(StoreError, match=r"no experiment named 'cut-high' in .*experiments"):
+        load_model("0007", experiment="cut-high")
+    train("no-model", 0.9, Threshold(0.5), how=None)
+    with pytest.raises(StoreError, match=r"exp-003-no-model saved no model"):
+        load_model("0007", experiment="no-model")
+    with pytest.raises(ValueError, match="not both"):
+        load_model("0007", version=1, experiment="cut-low")
+
+
+def test_an_artifact_is_read_only_as_it_was_recorded(inc):
+    with track_experiment("tune", increment="0007") as exp:
+        exp.save_report("model-selection.json", '{"l2": 800}')
+    (record,) = ExperimentStore(inc).records()
+    assert record.read_artifact("model-selection.json") == b'{"l2": 800}'
+    with pytest.raises(StoreError, match=r"records no artifact 'model\.pkl' \(recorded: model-selection\.json\)"):
+        record.read_artifact("model.pkl")
+    (exp.path / "model-selection.json").write_text('{"l2": 1}')
+    with pytest.raises(StoreError, match=r"refusing to read .*model-selection\.json: its sha256"):
+        record.read_artifact("model-selection.json")
+
+
 def test_load_model_on_a_missing_version_names_the_versions_that_exist(inc):
     train("cut", 0.8, Threshold(0.5))
     promote_best_model(inc)

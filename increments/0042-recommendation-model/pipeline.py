@@ -16,9 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import pickle
-import re
 import time
 from pathlib import Path
 
@@ -26,7 +23,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from pytest_specweave import track_experiment
+from pytest_specweave import ExperimentStore, load_model, track_experiment
 
 K = 10
 SEED = 42
@@ -497,58 +494,28 @@ def fit(algorithm: str, params: dict, encoding: Encoding, history: History,
 
 
 def read_selection(increment_dir: Path, task: str = "T-005") -> dict:
-    """The model selection `task` (T-004: algorithm; T-005: algorithm and tuned parameters)
-    saved in its experiment: the latest succeeded experiment of that task holding the artifact,
-    checked against the sha256 the store recorded for it."""
-    found = []
-    for meta_file in Path(increment_dir, "experiments").glob("exp-*/meta.json"):
-        meta = json.loads(meta_file.read_text())
-        artifact = meta.get("artifacts", {}).get(SELECTION_FILE)
-        if meta.get("task") == task and meta.get("status") == "succeeded" and artifact:
-            found.append((meta.get("number", -1), meta_file.parent, artifact["sha256"]))
-    if not found:
+    """The model selection `task` saved in its experiment: the latest succeeded run of that task
+    holding the artifact, read only if its sha256 is the one the store recorded for it."""
+    runs = [r for r in ExperimentStore(increment_dir).records()
+            if r.task == task and r.succeeded and SELECTION_FILE in r.artifacts]
+    if not runs:
         raise FileNotFoundError(
-            f"no succeeded {task} experiment with {SELECTION_FILE} in {increment_dir}/experiments:"
-            f" run {task} first"
-        )
-    _, folder, sha256 = max(found)
-    data = (folder / SELECTION_FILE).read_bytes()
-    if hashlib.sha256(data).hexdigest() != sha256:
-        raise RuntimeError(f"{folder / SELECTION_FILE} changed since {task} logged it")
-    return json.loads(data)
+            f"no succeeded {task} experiment with {SELECTION_FILE} in {increment_dir}/experiments: run {task} first")
+    return json.loads(runs[-1].read_artifact(SELECTION_FILE))
 
 
 def write_selection(experiment, selection: dict) -> Path:
     """Save `selection` as the running task experiment's `model-selection.json` artifact."""
-    path = Path(experiment.path) / SELECTION_FILE
-    tmp = path.with_name(f".{SELECTION_FILE}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(selection, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
-    experiment.log_artifact(path)
-    return path
+    return experiment.save_report(SELECTION_FILE, json.dumps(selection, indent=2, sort_keys=True) + "\n")
 
 
-def experiment_dir(increment_dir: Path, name: str) -> Path:
-    """Folder of the latest experiment called `name` in the increment's store."""
-    found = []
-    for folder in Path(increment_dir, "experiments").glob("exp-*"):
-        meta_file = folder / "meta.json"
-        if not meta_file.is_file():
-            continue
-        meta = json.loads(meta_file.read_text())
-        if meta.get("name") == name or re.fullmatch(rf"exp-\d+-{re.escape(name)}", folder.name):
-            number = re.match(r"exp-(\d+)", folder.name)
-            found.append((int(number.group(1)) if number else -1, folder))
-    if not found:
-        raise FileNotFoundError(f"no experiment named {name!r} in {increment_dir}/experiments")
-    return max(found)[1]
-
-
-def model_file(folder: Path, filename: str = "model.pkl") -> Path:
-    matches = sorted(folder.rglob(filename))
-    if not matches:
-        raise FileNotFoundError(f"{filename} not found in {folder}")
-    return matches[0]
+def evaluated_experiment(increment_dir: Path):
+    """The store's record of the experiment T-006 evaluated (named in T-005's model selection)."""
+    name = read_selection(increment_dir)["experiment"]
+    record = ExperimentStore(increment_dir).find(name)
+    if record is None:
+        raise FileNotFoundError(f"no experiment named {name!r} in {increment_dir}/experiments: run T-006 first")
+    return record
 
 
 # ---------------------------------------------------------------------------------------------
@@ -821,16 +788,8 @@ def evaluate_best(experiment, splits: dict[str, pd.DataFrame], catalogue: pd.Dat
 def load_evaluated(increment_dir: Path) -> tuple[ItemItemRecommender, Path]:
     """The model T-006 evaluated (its experiment's model.pkl), unpickled only if its sha256 is
     the one the store recorded when T-006 saved it: the file that is promoted and shipped."""
-    name = read_selection(increment_dir)["experiment"]
-    folder = experiment_dir(increment_dir, name)
-    path = model_file(folder)
-    meta = json.loads((folder / "meta.json").read_text())
-    recorded = meta.get("artifacts", {}).get(path.name, {}).get("sha256")
-    data = path.read_bytes()
-    if hashlib.sha256(data).hexdigest() != recorded:
-        raise RuntimeError(f"{path}: sha256 differs from the one recorded in {folder}/meta.json "
-                           f"({recorded}): the file changed after T-006 saved it")
-    return pickle.loads(data), path
+    record = evaluated_experiment(increment_dir)
+    return load_model(increment_dir, experiment=record.folder), record.path / "model.pkl"
 
 
 def explain(experiment, splits: dict[str, pd.DataFrame], catalogue: pd.DataFrame,

@@ -16,10 +16,7 @@ test period (T-006). Test metrics are logged only by the baselines and by that e
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import re
 import time
 import warnings
 from pathlib import Path
@@ -27,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pytest_specweave import track_experiment
+from pytest_specweave import ExperimentStore, load_model, track_experiment
 
 from .features import CATEGORICAL, FEATURES, build_features
 
@@ -379,73 +376,37 @@ def cluster_bootstrap(y: np.ndarray, s: np.ndarray, decision: np.ndarray, cards:
 
 
 def read_selection(increment_dir: Path, task: str = "T-005") -> dict:
-    """The model selection `task` saved in its experiment (latest succeeded one), checked against
-    the sha256 the store recorded for it."""
-    found = []
-    for meta_file in Path(increment_dir, "experiments").glob("exp-*/meta.json"):
-        meta = json.loads(meta_file.read_text())
-        artifact = meta.get("artifacts", {}).get(SELECTION_FILE)
-        if meta.get("task") == task and meta.get("status") == "succeeded" and artifact:
-            found.append((meta.get("number", -1), meta_file.parent, artifact["sha256"]))
-    if not found:
-        raise FileNotFoundError(f"no succeeded {task} experiment with {SELECTION_FILE} in "
-                                f"{increment_dir}/experiments: run {task} first")
-    _, folder, sha256 = max(found)
-    data = (folder / SELECTION_FILE).read_bytes()
-    if hashlib.sha256(data).hexdigest() != sha256:
-        raise RuntimeError(f"{folder / SELECTION_FILE} changed since {task} logged it")
-    return json.loads(data)
+    """The model selection `task` saved in its experiment: the latest succeeded run of that task
+    holding the artifact, read only if its sha256 is the one the store recorded for it."""
+    runs = [r for r in ExperimentStore(increment_dir).records()
+            if r.task == task and r.succeeded and SELECTION_FILE in r.artifacts]
+    if not runs:
+        raise FileNotFoundError(
+            f"no succeeded {task} experiment with {SELECTION_FILE} in {increment_dir}/experiments: run {task} first")
+    return json.loads(runs[-1].read_artifact(SELECTION_FILE))
 
 
 def write_json_artifact(experiment, filename: str, content, indent: int | None = 2) -> Path:
-    path = Path(experiment.path) / filename
-    tmp = path.with_name(f".{filename}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(content, indent=indent, sort_keys=True) + "\n")
-    os.replace(tmp, path)
-    experiment.log_artifact(path)
-    return path
+    return experiment.save_report(filename, json.dumps(content, indent=indent, sort_keys=True) + "\n")
 
 
 def experiment_dir(increment_dir: Path, name: str) -> Path:
-    """Folder of the latest experiment called `name` in the increment's store."""
-    found = []
-    for folder in Path(increment_dir, "experiments").glob("exp-*"):
-        meta_file = folder / "meta.json"
-        if not meta_file.is_file():
-            continue
-        meta = json.loads(meta_file.read_text())
-        if meta.get("name") == name and meta.get("status") == "succeeded":
-            number = re.match(r"exp-(\d+)", folder.name)
-            found.append((int(number.group(1)) if number else -1, folder))
-    if not found:
+    """Folder of the latest experiment called `name` in the increment's store (it must have succeeded)."""
+    record = ExperimentStore(increment_dir).find(name)
+    if record is None or not record.succeeded:
         raise FileNotFoundError(f"no succeeded experiment named {name!r} in {increment_dir}/experiments")
-    return max(found)[1]
+    return record.path
 
 
 def read_declined(folder: Path) -> dict:
     """T-006's declined.json (the test transactions it declined, with their scores), sha256 checked."""
-    meta = json.loads((folder / "meta.json").read_text())
-    artifact = meta.get("artifacts", {}).get(DECLINED_FILE)
-    if not artifact:
-        raise FileNotFoundError(f"{folder.name} has no {DECLINED_FILE}: run T-006 first")
-    data = (folder / DECLINED_FILE).read_bytes()
-    if hashlib.sha256(data).hexdigest() != artifact["sha256"]:
-        raise RuntimeError(f"{folder / DECLINED_FILE} changed since T-006 logged it")
-    return json.loads(data)
+    return json.loads(ExperimentStore(folder.parent.parent).read(folder.name).read_artifact(DECLINED_FILE))
 
 
 def load_scorer(increment_dir: Path) -> tuple[FraudScorer, Path]:
-    """The scorer T-006 evaluated (its experiment's model.pkl, sha256 checked)."""
-    import pickle
-
+    """The scorer T-006 evaluated (its experiment's model.pkl, sha256 checked), and its folder."""
     folder = experiment_dir(increment_dir, read_selection(increment_dir)["experiment"])
-    meta = json.loads((folder / "meta.json").read_text())
-    model = meta.get("model") or {}
-    path = folder / model.get("file", "model.pkl")
-    data = path.read_bytes()
-    if model.get("sha256") and hashlib.sha256(data).hexdigest() != model["sha256"]:
-        raise RuntimeError(f"{path} changed since it was logged")
-    return pickle.loads(data), folder
+    return load_model(increment_dir, experiment=folder.name), folder
 
 
 # ---------------------------------------------------------------------------------------------
@@ -902,7 +863,7 @@ def deployment(experiment, transactions: pd.DataFrame, cities: pd.DataFrame, per
                increment_dir: Path) -> dict[str, float]:
     """T-008: the promoted model (models/model-vN.pkl) loaded with load_model, deciding with its
     stored threshold: latency and throughput of single transactions, size, explanation time."""
-    from pytest_specweave import load_model, measure_latency, measure_throughput, promote_best_model
+    from pytest_specweave import measure_latency, measure_throughput, promote_best_model
     from pytest_specweave.tracking.models import model_path
 
     promote_best_model(increment_dir)  # what the report does after a run; nothing new when done already

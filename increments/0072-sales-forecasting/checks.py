@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from pytest_specweave import ExperimentStore
 
 from .forecasters import FEATURES, FIRST_ROW, HORIZON, lag_feature_table
 from .pipeline import N_FOLDS, OUTER_FOLDS, SELECTION_FILE, folds, read_selection, xy
@@ -48,16 +49,12 @@ def check_time_split(series: pd.Series, splits: dict, increment_dir: Path) -> No
 
     selection = read_selection(increment_dir)
     assert len(selection["nested"]) == len(OUTER_FOLDS), "the nested years are not the ones documented"
-    experiments = Path(increment_dir, "experiments")
-    metas = [json.loads(p.read_text()) for p in experiments.glob("exp-*/meta.json")]
-    evaluated = max((m for m in metas if m.get("name") == selection["experiment"] and m.get("status") == "succeeded"),
-                    key=lambda m: m["number"], default=None)
-    assert evaluated is not None, f"no succeeded {selection['experiment']} experiment: run T-006"
-    selector = max((m for m in metas if m.get("task") == "T-005" and SELECTION_FILE in m.get("artifacts", {})
-                    and m.get("status") == "succeeded"), key=lambda m: m["number"])
-    assert selector["ended"] <= evaluated["started"], \
-        f"the selection ({selector['folder']}) was saved after {evaluated['folder']} started"
-    params = json.loads((experiments / evaluated["folder"] / "params.json").read_text())
-    fitted_on = params.get("fitted_on", "")
+    store = ExperimentStore(increment_dir)
+    evaluated = store.find(selection["experiment"])
+    assert evaluated is not None and evaluated.succeeded, f"no succeeded {selection['experiment']} experiment: run T-006"
+    selector = [r for r in store.records() if r.task == "T-005" and r.succeeded and SELECTION_FILE in r.artifacts][-1]
+    assert selector.ended <= evaluated.started, \
+        f"the selection ({selector.folder}) was saved after {evaluated.folder} started"
+    fitted_on = evaluated.params.get("fitted_on", "")
     assert fitted_on == f"{history.index[0]:%Y-%m}..{history.index[-1]:%Y-%m}", \
-        f"{evaluated['folder']} was fitted on {fitted_on!r}, not on the history only"
+        f"{evaluated.folder} was fitted on {fitted_on!r}, not on the history only"

@@ -19,21 +19,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import pickle
-import re
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from pytest_specweave import track_experiment
+from pytest_specweave import ExperimentStore, load_model, track_experiment
 
 from .forecasters import (
-    BASELINES, FAMILIES, FEATURES, FIRST_ROW, HORIZON, METRICS, SCORING, SEASON, SEED,
+    BASELINES, FEATURES, FIRST_ROW, HORIZON, METRICS, SCORING, SEASON, SEED,
     SalesForecastModel, SeasonalNaiveForecaster, feature_row, forecast_metrics, lag_feature_table,
-    make_forecaster, mase_scale, month_number, rolling_origin, yoy_growth,
+    make_forecaster, month_number, rolling_origin, yoy_growth,
 )
 
 N_FOLDS = 12  # rolling origins in the history: forecasts of 2003-06 .. 2015-05, one year each
@@ -196,58 +193,35 @@ def _jsonable(value):
 
 
 def read_selection(increment_dir: Path, task: str = "T-005") -> dict:
-    """The selection `task` saved: the latest succeeded experiment of that task holding
-    model-selection.json, checked against the sha256 the store recorded for it."""
-    found = []
-    for meta_file in Path(increment_dir, "experiments").glob("exp-*/meta.json"):
-        meta = json.loads(meta_file.read_text())
-        artifact = meta.get("artifacts", {}).get(SELECTION_FILE)
-        if meta.get("task") == task and meta.get("status") == "succeeded" and artifact:
-            found.append((meta.get("number", -1), meta_file.parent, artifact["sha256"]))
-    if not found:
-        raise FileNotFoundError(f"no succeeded {task} experiment with {SELECTION_FILE} in "
-                                f"{increment_dir}/experiments: run {task} first")
-    _, folder, sha256 = max(found)
-    data = (folder / SELECTION_FILE).read_bytes()
-    if hashlib.sha256(data).hexdigest() != sha256:
-        raise RuntimeError(f"{folder / SELECTION_FILE} changed since {task} logged it")
-    return json.loads(data)
+    """The model selection `task` saved in its experiment: the latest succeeded run of that task
+    holding the artifact, read only if its sha256 is the one the store recorded for it."""
+    runs = [r for r in ExperimentStore(increment_dir).records()
+            if r.task == task and r.succeeded and SELECTION_FILE in r.artifacts]
+    if not runs:
+        raise FileNotFoundError(
+            f"no succeeded {task} experiment with {SELECTION_FILE} in {increment_dir}/experiments: run {task} first")
+    return json.loads(runs[-1].read_artifact(SELECTION_FILE))
 
 
 def write_selection(experiment, selection: dict) -> Path:
-    path = Path(experiment.path) / SELECTION_FILE
-    tmp = path.with_name(f".{SELECTION_FILE}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(_jsonable(selection), indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
-    experiment.log_artifact(path)
-    return path
+    """Save `selection` as the running task experiment's `model-selection.json` artifact."""
+    return experiment.save_report(SELECTION_FILE, json.dumps(selection, indent=2, sort_keys=True) + "\n")
 
 
-def experiment_dir(increment_dir: Path, name: str) -> Path:
-    """Folder of the latest experiment called `name` in the increment's store."""
-    found = []
-    for folder in Path(increment_dir, "experiments").glob("exp-*"):
-        meta_file = folder / "meta.json"
-        if meta_file.is_file() and json.loads(meta_file.read_text()).get("name") == name:
-            found.append((int(re.match(r"exp-(\d+)", folder.name).group(1)), folder))
-    if not found:
+def evaluated_experiment(increment_dir: Path):
+    """The store's record of the experiment T-006 evaluated (named in T-005's model selection)."""
+    name = read_selection(increment_dir)["experiment"]
+    record = ExperimentStore(increment_dir).find(name)
+    if record is None:
         raise FileNotFoundError(f"no experiment named {name!r} in {increment_dir}/experiments: run T-006 first")
-    return max(found)[1]
+    return record
 
 
 def load_evaluated_model(increment_dir: Path) -> tuple[SalesForecastModel, Path, dict]:
     """The model T-006 evaluated (the one promoted): unpickled after checking its sha256."""
-    name = read_selection(increment_dir)["experiment"]
-    folder = experiment_dir(increment_dir, name)
-    meta = json.loads((folder / "meta.json").read_text())
-    record = meta.get("model")
-    if not record:
-        raise FileNotFoundError(f"{folder.name} saved no model (exp.log_model): run T-006 again")
-    path = folder / record["file"]
-    data = path.read_bytes()
-    if hashlib.sha256(data).hexdigest() != record["sha256"]:
-        raise RuntimeError(f"{path} does not match the sha256 recorded when it was saved")
-    return pickle.loads(data), path, meta
+    record = evaluated_experiment(increment_dir)
+    model = load_model(increment_dir, experiment=record.folder)
+    return model, record.path / record.meta["model"]["file"], record.meta
 
 
 # ---------------------------------------------------------------------------------------------

@@ -395,18 +395,22 @@ def model_path(increment=None, version=None) -> tuple[Path, int, dict]:
     return models_dir / f"model-v{number}.pkl", number, metadata
 
 
-def load_model(increment=None, version=None):
+def load_model(increment=None, version=None, *, experiment=None):
     """Unpickle a promoted model, after checking its sha256 against its metadata.
 
     `increment`: an id prefix ("0042"), folder name or path (from the working directory); None
     means the current increment, as for track_experiment. `version`: 3 or "v3"; None is the latest.
+    `experiment`: instead of a promoted version, the model an experiment saved with exp.log_model
+    (its name or folder; the latest run), checked against the sha256 in its meta.json.
     Raises StoreError (naming the file and the versions that exist) when the version is missing or
     when the file's sha256 differs from the one recorded at promotion: a model is never unpickled
     unless it is the file that was promoted. Classes defined in the increment's own modules
     (`pytest_specweave_increments.<increment>.<module>`) are importable while it loads.
     """
-    import pickle
-
+    if experiment is not None:
+        if version is not None:
+            raise ValueError("load_model: give a promoted version or an experiment, not both")
+        return _load_experiment_model(increment, experiment)
     path, number, metadata = model_path(increment, version)
     try:
         with open(path, "rb") as f:
@@ -425,9 +429,30 @@ def load_model(increment=None, version=None):
             f"refusing to load {path}: its sha256 {digest} differs from {expected} recorded in"
             f" {metadata_path(path.parent.parent, number)} (the file was changed or replaced after promotion)"
         )
+    return _unpickle(path, data, path.parent.parent)
+
+
+def _load_experiment_model(increment, name):
+    from .api import current_increment
+    from .store import ExperimentStore
+
+    increment_dir = current_increment(increment)
+    record = ExperimentStore(increment_dir).find(name)
+    if record is None:
+        raise StoreError(f"no experiment named {name!r} in {increment_dir / 'experiments'}")
+    model = model_of(record)
+    if model is None:
+        raise StoreError(f"{record.folder} saved no model (exp.log_model) in {record.path}")
+    return _unpickle(record.path / model["file"], record.read_artifact(model["file"]), increment_dir)
+
+
+def _unpickle(path: Path, data: bytes, increment_dir: Path):
+    """Unpickle verified bytes; the increment's own modules are importable while they load."""
+    import pickle
+
     from ..linked_code import ensure_package
 
-    ensure_package(path.parent.parent)
+    ensure_package(increment_dir)
     try:
         return pickle.loads(data)
     except (ImportError, AttributeError, pickle.UnpicklingError, EOFError) as err:

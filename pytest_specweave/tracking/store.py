@@ -322,6 +322,28 @@ class ExperimentRecord:
     def succeeded(self) -> bool:
         return self.status == "succeeded"
 
+    def read_artifact(self, name: str) -> bytes:
+        """An artifact's bytes ('model.pkl', 'model-selection.json'), checked against the sha256 that
+        meta.json recorded when it was saved; StoreError when it is not recorded, missing or changed."""
+        import hashlib
+
+        artifacts = self.meta.get("artifacts") if isinstance(self.meta.get("artifacts"), dict) else {}
+        entry = artifacts.get(name)
+        expected = entry.get("sha256") if isinstance(entry, dict) else None
+        if not isinstance(expected, str):
+            recorded = ", ".join(sorted(artifacts)) or "none"
+            raise StoreError(f"{self.path / 'meta.json'} records no artifact {name!r} (recorded: {recorded})")
+        path = self.path / name
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            raise store_error("read", path, err) from err
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != expected:
+            raise StoreError(f"refusing to read {path}: its sha256 {digest} differs from {expected} recorded in"
+                             f" {self.path / 'meta.json'} (the file changed after it was saved)")
+        return data
+
 
 # ----------------------------------------------------------------------------------------------
 # The store
