@@ -6,6 +6,7 @@ A canonical name is lower case, uses `_` as its only separator and writes rankin
 
 from __future__ import annotations
 
+import functools
 import re
 
 _WRAPPING = " \t\r\n*`'\"_.,;:!?"
@@ -110,6 +111,7 @@ _PERCENT_OF_WORD = {
 }
 
 
+@functools.lru_cache(maxsize=4096)  # reports ask for the same few names thousands of times
 def canonical(name: str) -> str:
     """'Precision@10', 'precision_at_10', 'Precision-At-10' -> 'precision@10'; 'AUC' -> 'roc_auc'; 'R²' -> 'r2'."""
     text = name.strip(_WRAPPING).lower().replace("²", "2").replace("^", "")

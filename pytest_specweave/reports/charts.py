@@ -237,21 +237,10 @@ def _variants(context, primary: str) -> list[str]:
     counts: dict[str, int] = {}
     for record in context.succeeded:
         for key in record.metrics:
-            name = _canonical(key)
+            name = metric_names.canonical(key)
             if name != primary and name.endswith(primary) and name[: -len(primary)].endswith(("_", "-")):
                 counts[name] = counts.get(name, 0) + 1
     return sorted(counts, key=lambda m: (-counts[m], m))[: MAX_SERIES - 1]
-
-
-_CANONICAL: dict[str, str] = {}
-
-
-def _canonical(name: str) -> str:
-    try:
-        return _CANONICAL[name]
-    except KeyError:
-        _CANONICAL[name] = found = metric_names.canonical(name)
-        return found
 
 
 def _metric_by_experiment(data, canvas, notes):
@@ -450,7 +439,7 @@ def _curve_records(data) -> list:
 
 
 def _group(metric: str) -> str:
-    name = _canonical(metric)
+    name = metric_names.canonical(metric)
     for prefix in SPLIT_PREFIXES:
         if name.startswith(prefix) and len(name) > len(prefix):
             return name[len(prefix):]
@@ -487,13 +476,13 @@ def _learning_curves(data, canvas, notes):
     judged = data.judged
     for group in chosen[:MAX_CURVE_CHARTS]:
         lines = groups[group][:MAX_LINES]
-        metrics = list(dict.fromkeys(_canonical(m) for _, m, _ in lines))
+        metrics = list(dict.fromkeys(metric_names.canonical(m) for _, m, _ in lines))
         records = list(dict.fromkeys(r.folder for r, _, _ in lines))
         fig = canvas.figure(7.5, 4.2)
         ax = fig.add_subplot()
         for record, metric, points in lines:
             colour = colours.setdefault(record.folder, f"C{len(colours) % 10}")
-            name = _canonical(metric)
+            name = metric_names.canonical(metric)
             style = next((s for p, s in styles.items() if name.startswith(p)), "-")
             steps = [s for s, _ in points]
             values = [_shown(metric, v) if _finite(v) else float("nan") for _, v in points]

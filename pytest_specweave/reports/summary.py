@@ -112,7 +112,7 @@ class SummaryData:
         counts: dict[str, int] = {}
         for record in self.context.records:
             for key in record.metrics:
-                name = _canonical(key)
+                name = metric_names.canonical(key)
                 counts[name] = counts.get(name, 0) + 1
         return counts
 
@@ -153,17 +153,6 @@ class SummaryData:
     @property
     def problem_source(self) -> str:
         return self._problem[1]
-
-
-_CANONICAL: dict[str, str] = {}
-
-
-def _canonical(name: str) -> str:
-    try:
-        return _CANONICAL[name]
-    except KeyError:
-        _CANONICAL[name] = found = metric_names.canonical(name)
-        return found
 
 
 def _thresholded(increment):
@@ -213,7 +202,7 @@ def _problem_type(data: SummaryData) -> tuple[str | None, str]:
             if found:
                 return found, "spec.md `Problem type:`"
     records = [data.judged] if data.judged is not None else data.context.succeeded
-    names = {_SPLITS.sub("", _canonical(k)) for r in records for k in r.metrics}
+    names = {_SPLITS.sub("", metric_names.canonical(k)) for r in records for k in r.metrics}
     if any("@" in n or n in ("mrr", "ndcg", "map") for n in names):
         return "recommendation", "inferred from the ranking metrics logged"
     if names & {"mase", "smape"}:
@@ -387,7 +376,7 @@ def _duration(seconds: float) -> str:
 def _training_time(record) -> tuple[float, str] | None:
     """(seconds, metric name) of a fit/training-time metric the record logged."""
     for key, value in record.metrics.items():
-        match = TRAINING_TIME.match(_canonical(key))
+        match = TRAINING_TIME.match(metric_names.canonical(key))
         if match:
             scale = {"ms": 0.001, "min": 60.0}.get(match.group(1) or "", 1.0)
             return value.value * scale, key
@@ -582,7 +571,7 @@ def _measured_record(data: SummaryData, rows: list[Judgement], prefix: str):
             if found is not None:
                 return found
     context = data.context
-    logging = [r for r in context.candidates if any(_canonical(k).startswith(prefix) for k in r.metrics)]
+    logging = [r for r in context.candidates if any(metric_names.canonical(k).startswith(prefix) for k in r.metrics)]
     if data.judged is not None and data.judged in logging:
         return data.judged
     return max(logging, key=lambda r: (r.started or "", r.number)) if logging else None
@@ -598,7 +587,7 @@ def _latency_line(data: SummaryData) -> tuple[str, str]:
         return ICONS[FAILED], f"Inference latency: not measured {how}"
     values = {}
     for key in record.metrics:
-        name = _canonical(key)
+        name = metric_names.canonical(key)
         if name.startswith("latency_"):
             values[name] = (key, record.metrics[key])
     order = sorted(values, key=lambda n: (n != "latency_p95_ms", n not in ("latency_p50_ms", "latency_p99_ms"), n))
@@ -629,9 +618,9 @@ def _throughput_line(data: SummaryData) -> tuple[str, str]:
         if rows:
             return ICONS[FAILED], f"Throughput: not measured ({_targets_text(rows)}) {how}"
         return ICONS[FAILED], f"Throughput: not measured {how}"
-    values = [(k, v) for k, v in record.metrics.items() if _canonical(k).startswith("throughput")]
-    values.sort(key=lambda kv: (_canonical(kv[0]) != "throughput_rps", kv[0]))
-    shown = ", ".join(f"{_with_unit(k, v)}" + ("" if _canonical(k) == "throughput_rps" else f" ({k})") for k, v in values)
+    values = [(k, v) for k, v in record.metrics.items() if metric_names.canonical(k).startswith("throughput")]
+    values.sort(key=lambda kv: (metric_names.canonical(kv[0]) != "throughput_rps", kv[0]))
+    shown = ", ".join(f"{_with_unit(k, v)}" + ("" if metric_names.canonical(k) == "throughput_rps" else f" ({k})") for k, v in values)
     text = f"Throughput: {shown}"
     if rows:
         text += f" ({_targets_text(rows)})"
