@@ -32,6 +32,7 @@ class Outcome:
 
     outcome: str  # passed | failed | skipped | inconclusive
     message: str = ""
+    verdict: str | None = None  # a metric's or criterion's verdict (inconclusive fails under --sw-done)
 
 
 def completion_problems(increment, outcomes: dict[str, Outcome]) -> list[str]:
@@ -46,7 +47,7 @@ def completion_problems(increment, outcomes: dict[str, Outcome]) -> list[str]:
         elif result.outcome == "passed" or (
                 result.outcome == "skipped" and not tracked and result.message.startswith(NOTHING_TRACKED)):
             return
-        elif result.outcome == "failed" and "inconclusive fails under" in result.message:
+        elif result.outcome == "failed" and result.verdict == "inconclusive":
             problems.append(f"{item} inconclusive")
         elif result.outcome == "failed":
             problems.append(f"{item} failed")
@@ -154,7 +155,8 @@ def finish_done(config, rows) -> list[str]:
 
     by_increment: dict[Path, dict[str, Outcome]] = {}
     for row in rows:
-        by_increment.setdefault(row.increment, {})[row.id] = Outcome(row.result.outcome, row.result.message or "")
+        by_increment.setdefault(row.increment, {})[row.id] = Outcome(row.result.outcome, row.result.message or "",
+                                                                    row.properties.get("verdict"))
     lines = []
     for folder, outcomes in sorted(by_increment.items()):
         try:
