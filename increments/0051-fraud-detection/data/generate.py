@@ -257,7 +257,6 @@ def generate(seed: int = SEED) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame
     cat_median = np.array([c[3] for c in CATEGORIES])
     cat_sigma = np.array([c[4] for c in CATEGORIES])
     cat_online = np.array([c[5] for c in CATEGORIES])
-    online_cats = np.flatnonzero(cat_channel != "pos")
     seconds_total = DAYS * 86_400
 
     # Opaque ids: shops (per city and category for terminals, per category online), devices.
