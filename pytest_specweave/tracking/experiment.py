@@ -38,6 +38,7 @@ from ._files import (
     tag_float,
     write_all,
 )
+from .ledger import EVAL_TARGETS_ROLE, LEDGER, append_evaluation, evaluation_entry
 from .store import JOURNAL, TrackingWarning, encode_metric, metrics_document, utc_now
 
 FINAL_STATUSES = ("succeeded", "failed")
@@ -183,6 +184,7 @@ class Experiment:
         self._journal = self.path / JOURNAL
         self._broken = False  # a journal write was cut short: start the next line on a new one
         self._notes_started = False
+        self._evaluated: set[str] = set()  # eval_targets hashes this run put in the evaluation ledger
         self._owner = os.getpid()
         self._fd = open_append(self._journal)
         _runinfo.OPEN_RUNS[str(self.path)] = self
@@ -549,7 +551,25 @@ class Experiment:
             ]
             inputs.append(entry)
             self._update_meta(inputs=inputs)
+        if entry["role"] == EVAL_TARGETS_ROLE:
+            self._note_evaluation(digest, entry["logged"])
         return digest
+
+    def _note_evaluation(self, digest: str, when: str) -> None:
+        """One line in experiments/evaluations.jsonl per hash of evaluation data this run scored.
+
+        Never breaks the run: a ledger that cannot be written is a TrackingWarning.
+        """
+        with self._lock:
+            if digest in self._evaluated:
+                return
+            self._evaluated.add(digest)
+            try:
+                append_evaluation(self.store.root, evaluation_entry(self, digest, when))
+            except Exception as err:  # noqa: BLE001 - the ledger never breaks tracking
+                self._evaluated.discard(digest)
+                warnings.warn(f"{self.folder}: could not record the evaluation in {LEDGER}: {err}",
+                              TrackingWarning, stacklevel=4)
 
     def _record_artifact(self, rel: str, digest: str, size: int, **extra) -> None:
         with self._lock:

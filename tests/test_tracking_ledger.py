@@ -1,0 +1,208 @@
+"""The evaluation ledger (how often the test data was scored) and the targets record (targets fixed in advance)."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pytest_specweave import track_experiment
+from pytest_specweave.evaluation.metrics import compute_metrics
+from pytest_specweave.tracking import ledger, targets
+from pytest_specweave.tracking.ledger import (
+    Evaluation,
+    evaluation_counts,
+    evaluations_since,
+    read_evaluations,
+    test_data_use,
+)
+from pytest_specweave.tracking.store import ExperimentStore, TrackingWarning
+from pytest_specweave.tracking.targets import Target, record_targets, target_statuses
+
+Y = np.array([1, 0, 1, 1, 0, 0, 1, 0])
+SCORES = np.array([0.9, 0.4, 0.35, 0.8, 0.1, 0.6, 0.7, 0.2])
+
+
+@pytest.fixture
+def inc(tmp_path) -> Path:
+    path = tmp_path / "increments" / "0042-demo"
+    path.mkdir(parents=True)
+    (path / "spec.md").write_text("# Demo\n")
+    return path
+
+
+def ledger_lines(inc: Path) -> list[dict]:
+    return [json.loads(line) for line in (inc / "experiments" / "evaluations.jsonl").read_text().splitlines()]
+
+
+# ----------------------------------------------------------------------------------------------
+# The ledger
+
+
+def test_each_run_scoring_the_test_data_adds_one_line_failed_and_overwritten_runs_included(inc):
+    with track_experiment("xgboost", increment=inc) as exp:
+        compute_metrics("classification", Y, y_score=SCORES, experiment=exp)
+    with pytest.raises(RuntimeError):
+        with track_experiment("lightgbm", increment=inc) as exp:
+            compute_metrics("classification", Y, y_score=SCORES, experiment=exp)
+            raise RuntimeError("diverged")
+    with track_experiment("xgboost", increment=inc) as exp:  # re-run: the first run moves to history/
+        compute_metrics("classification", Y, y_score=SCORES, experiment=exp)
+    sha = exp.meta["inputs"][-1]["sha256"]
+
+    lines = ledger_lines(inc)
+    assert [line["experiment"] for line in lines] == ["exp-001-xgboost", "exp-002-lightgbm", "exp-001-xgboost"]
+    assert {line["sha256"] for line in lines} == {sha}
+    assert lines[0]["run_started"] != lines[2]["run_started"]  # two runs of one folder, told apart
+    assert lines[2]["run_started"] == exp.meta["started"] and lines[0]["baseline"] is False
+    assert evaluation_counts(inc) == {sha: 3}
+    use = test_data_use(inc, sha, since=lines[1]["time"])
+    assert (use.count, use.experiments, use.since) == (3, 2, 2)
+    assert ExperimentStore(inc).find("xgboost").run == 2
+
+
+def test_the_same_hash_twice_in_one_run_is_one_line_another_hash_another(inc):
+    with track_experiment("baseline-random", baseline=True, increment=inc) as exp:
+        compute_metrics("classification", Y, y_score=SCORES, experiment=exp)
+        compute_metrics("classification", list(Y), y_score=SCORES, experiment=exp)  # same targets, other container
+        exp.log_input(Y.astype(np.float64), role="eval_targets")
+        exp.log_input(np.array([1.0, 0.0]), role="eval_targets")  # another test set
+        exp.log_input(np.array([5.0]), role="train")  # not evaluation data
+    lines = ledger_lines(inc)
+    assert len(lines) == 2 and lines[0]["sha256"] != lines[1]["sha256"]
+    assert all(line["baseline"] is True for line in lines)
+
+
+def test_a_torn_or_garbage_line_is_skipped_and_the_next_line_starts_afresh(inc):
+    with track_experiment("a", increment=inc) as exp:
+        exp.log_input(np.array([1.0]), role="eval_targets")
+    path = inc / "experiments" / "evaluations.jsonl"
+    with open(path, "ab") as f:
+        f.write(b'not json\n[1, 2]\n{"experiment": "no hash"}\n"text"\n{"sha256": "abc", "experi')  # torn: no newline
+    assert len(read_evaluations(inc)) == 1
+    with track_experiment("b", increment=inc) as exp:
+        exp.log_input(np.array([1.0]), role="eval_targets")
+    found = read_evaluations(inc)
+    assert [e.experiment for e in found] == ["exp-001-a", "exp-002-b"]
+    assert isinstance(found[0], Evaluation) and found[0].sha256 == found[1].sha256
+    assert read_evaluations(inc / "nowhere") == [] and evaluation_counts(inc / "nowhere") == {}
+
+
+def test_a_ledger_that_cannot_be_written_warns_and_the_run_goes_on(inc):
+    (inc / "experiments").mkdir()
+    (inc / "experiments" / "evaluations.jsonl").mkdir()  # a folder in the way
+    with pytest.warns(TrackingWarning, match="evaluations.jsonl"):
+        with track_experiment("a", increment=inc) as exp:
+            digest = exp.log_input(np.array([1.0]), role="eval_targets")
+            exp.log_metric("accuracy", 0.9)
+    record = ExperimentStore(inc).find("a")
+    assert record.status == "succeeded" and record.meta["inputs"][0]["sha256"] == digest
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="symlinks")
+def test_a_ledger_symlinked_out_of_the_store_is_not_written_through(inc, tmp_path):
+    outside = tmp_path / "outside.jsonl"
+    outside.write_text("")
+    (inc / "experiments").mkdir()
+    try:
+        os.symlink(outside, inc / "experiments" / "evaluations.jsonl")
+    except OSError:
+        pytest.skip("cannot create symlinks here")
+    with pytest.warns(TrackingWarning, match="outside"):
+        with track_experiment("a", increment=inc) as exp:
+            exp.log_input(np.array([1.0]), role="eval_targets")
+    assert outside.read_text() == ""
+
+
+def _append_many(args) -> None:
+    root, worker, n = args
+    for i in range(n):
+        ledger.append_evaluation(Path(root), {"sha256": f"{worker:02d}-{i:03d}", "experiment": f"exp-{worker:03d}-w",
+                                               "run_started": None, "time": "2025-01-01T00:00:00+00:00",
+                                               "baseline": False, "pad": "x" * 300})
+
+
+def test_concurrent_appends_from_several_processes_lose_nothing(inc):
+    root = inc / "experiments"
+    root.mkdir()
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        pool.map(_append_many, [(str(root), w, 50) for w in range(4)])
+    lines = (root / "evaluations.jsonl").read_bytes().splitlines()
+    assert len(lines) == 200
+    assert sorted(json.loads(line)["sha256"] for line in lines) == sorted(f"{w:02d}-{i:03d}" for w in range(4) for i in range(50))
+
+
+def test_counting_since_a_time(tmp_path):
+    entries = [Evaluation("h", "exp-001-a", None, "2025-01-01T10:00:00.000+00:00", False),
+               Evaluation("h", "exp-002-b", None, "2025-01-03T10:00:00.000+00:00", False),
+               Evaluation("h", "exp-002-b", None, None, False),  # no time: counted
+               Evaluation("other", "exp-003-c", None, "2025-01-04T10:00:00.000+00:00", False)]
+    assert evaluations_since(entries, "h", "2025-01-02T00:00:00+00:00") == 2
+    use = test_data_use(entries, "h", "2025-01-02T00:00:00+00:00")
+    assert use.as_json() == {"sha256": "h", "count": 3, "experiments": 2, "since_targets_fixed": 2}
+    assert test_data_use(entries, "h").since is None
+
+
+# ----------------------------------------------------------------------------------------------
+# The targets record
+
+
+def test_a_target_is_recorded_once_and_an_edit_shows_as_changed(inc):
+    first = record_targets(inc, [Target("SM-1", "ROC AUC >= 0.85", "spec.md", 8), ("TC-001", "latency < 50ms", "tests.md", 2)],
+                           now="2025-01-02T10:00:00.000+00:00")
+    assert [(s.id, s.changed, s.first_judged) for s in first] == [("SM-1", False, "2025-01-02T10:00:00.000+00:00"),
+                                                                  ("TC-001", False, "2025-01-02T10:00:00.000+00:00")]
+    doc = json.loads((inc / "experiments" / "targets.json").read_text())
+    assert doc["schema"] == "pytest-specweave/targets/1"
+    assert doc["targets"]["SM-1"] | {"sha256": None} == {"text": "ROC AUC >= 0.85", "sha256": None,
+                                                          "first_judged": "2025-01-02T10:00:00.000+00:00",
+                                                          "file": "spec.md", "line": 8}
+    before = (inc / "experiments" / "targets.json").read_bytes()
+
+    later = record_targets(inc, [("SM-1", "ROC  AUC >=\t0.85 ", "spec.md", 9), ("TC-001", "latency < 80ms", "tests.md", 2)],
+                           now="2025-02-01T00:00:00+00:00")
+    assert later[0].changed is False  # whitespace only
+    assert later[1].changed is True and later[1].first_text == "latency < 50ms" and later[1].text == "latency < 80ms"
+    assert later[1].first_judged == "2025-01-02T10:00:00.000+00:00"
+    assert (inc / "experiments" / "targets.json").read_bytes() == before  # nothing new: not rewritten
+
+    removed = record_targets(inc, [("SM-2", "F1 > 0.6", "spec.md", 9)], now="2025-03-01T00:00:00+00:00")
+    assert removed[0].first_judged == "2025-03-01T00:00:00+00:00"
+    assert set(json.loads((inc / "experiments" / "targets.json").read_text())["targets"]) == {"SM-1", "TC-001", "SM-2"}
+    assert target_statuses(inc, [("SM-1", "ROC AUC >= 0.9", "spec.md", 8), ("SM-9", "x", "spec.md", 1)]) == [
+        targets.TargetStatus("SM-1", "ROC AUC >= 0.9", "ROC AUC >= 0.85", "2025-01-02T10:00:00.000+00:00", True),
+        targets.TargetStatus("SM-9", "x", None, None, False)]
+
+
+@pytest.mark.parametrize("garbage", [b"{not json", b"[1, 2]", b'{"schema": "other/1", "targets": {}}', b"\xff\xfe"])
+def test_an_unreadable_targets_file_is_kept_aside_and_rewritten(inc, garbage):
+    (inc / "experiments").mkdir()
+    path = inc / "experiments" / "targets.json"
+    path.write_bytes(garbage)
+    with pytest.warns(TrackingWarning, match="could not be read"):
+        statuses = record_targets(inc, [("SM-1", "accuracy > 0.8", "spec.md", 3)])
+    assert statuses[0].changed is False and statuses[0].first_text == "accuracy > 0.8"
+    (aside,) = (inc / "experiments").glob("targets.json.unreadable-*")
+    assert aside.read_bytes() == garbage
+    assert json.loads(path.read_text())["targets"]["SM-1"]["text"] == "accuracy > 0.8"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        record_targets(inc, [("SM-1", "accuracy > 0.8", "spec.md", 3)])  # readable now: no warning
+
+
+def test_a_bad_entry_is_recorded_again_and_the_file_kept_aside(inc):
+    (inc / "experiments").mkdir()
+    path = inc / "experiments" / "targets.json"
+    good = {"text": "a > 1", "sha256": targets.text_hash("a > 1"), "first_judged": "2025-01-01T00:00:00+00:00",
+            "file": "spec.md", "line": 1}
+    path.write_text(json.dumps({"schema": targets.TARGETS_SCHEMA, "targets": {"SM-1": good, "SM-2": "garbage"}}))
+    with pytest.warns(TrackingWarning, match="SM-2"):
+        statuses = record_targets(inc, [("SM-1", "a > 2", "spec.md", 1), ("SM-2", "b > 1", "spec.md", 2)])
+    assert statuses[0].changed and statuses[0].first_text == "a > 1"
+    assert statuses[1].first_text == "b > 1"
+    assert len(list((inc / "experiments").glob("targets.json.unreadable-*"))) == 1
