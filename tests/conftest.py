@@ -107,3 +107,50 @@ def demo_files(accuracy: float = 0.9) -> dict[str, str]:
 def demo(pytester: pytest.Pytester) -> Path:
     """A small tracked increment, increments/0001-demo, whose model meets its spec."""
     return write_increment(pytester.path, "0001-demo", demo_files())
+
+
+SCORED_SPEC = """
+---
+primary_metric: accuracy
+---
+# Scored classifier
+
+## ML Problem Definition
+- Success metrics: accuracy > 0.6
+"""
+
+SCORED_TASKS = """
+# Tasks
+
+- [ ] T-001: Train baseline — `pipeline.py::train_baseline`
+- [ ] T-002: Train model — `pipeline.py::train_model`
+"""
+
+SCORED_TESTS = """
+## Evaluation Criteria
+- TC-001: accuracy >= {target}
+"""
+
+SCORED_PIPELINE = """
+import numpy as np
+
+from pytest_specweave import compute_metrics, track_experiment
+
+Y_TEST = np.array([1, 0, 1, 1, 0, 0, 1, 0])
+SCORES = np.array([0.9, 0.4, 0.35, 0.8, 0.1, 0.6, 0.7, 0.2])
+
+
+def train_baseline():
+    with track_experiment("baseline-majority", baseline=True) as exp:
+        compute_metrics("classification", Y_TEST, np.zeros(8, dtype=int), experiment=exp)
+
+
+def train_model(experiment):
+    compute_metrics("classification", Y_TEST, y_score=SCORES, experiment=experiment)
+"""
+
+
+def scored_files(target: str = "0.7") -> dict[str, str]:
+    """An increment whose two tasks score the same test data through compute_metrics (accuracy 0.5 and 0.75)."""
+    return {"spec.md": SCORED_SPEC, "tasks.md": SCORED_TASKS, "tests.md": SCORED_TESTS.format(target=target),
+            "pipeline.py": SCORED_PIPELINE}

@@ -206,3 +206,62 @@ def test_a_bad_entry_is_recorded_again_and_the_file_kept_aside(inc):
     assert statuses[0].changed and statuses[0].first_text == "a > 1"
     assert statuses[1].first_text == "b > 1"
     assert len(list((inc / "experiments").glob("targets.json.unreadable-*"))) == 1
+
+
+# ----------------------------------------------------------------------------------------------
+# Through pytest: the summary section and the JSON report
+
+
+def test_a_target_edited_between_runs_shows_changed_and_every_scoring_is_counted(pytester):
+    from conftest import scored_files, write_increment
+
+    folder = write_increment(pytester.path, "0001-scored", scored_files("0.7"))
+    first = pytester.runpytest_subprocess("increments", "-p", "no:cacheprovider")
+    first.assert_outcomes(passed=4)
+    text = (folder / "COMPLETION-SUMMARY.md").read_text(encoding="utf-8")
+    part = text[text.index("## Targets and test-data use"):]
+    part = part[:part.index("\n## ")]
+    assert text.index("## Evaluation Criteria") < text.index("## Targets and test-data use") < text.index(
+        "## Deployment Readiness")
+    recorded = json.loads((folder / "experiments" / "targets.json").read_text())["targets"]
+    day = recorded["TC-001"]["first_judged"][:10]
+    assert recorded["TC-001"]["text"] == "accuracy >= 0.7" and recorded["SM-1"]["line"] == 7
+    assert f"| SM-1 | accuracy > 0.6 | unchanged since {day} |" in part
+    assert f"| TC-001 | accuracy >= 0.7 | unchanged since {day} |" in part
+    evaluations = read_evaluations(folder)
+    sha = evaluations[0].sha256
+    assert f"The test data (sha256 {sha[:12]}…) was scored 2 times by 2 experiments; 0 of those since the targets" \
+           " were first fixed." in part
+
+    (folder / "tests.md").write_text("## Evaluation Criteria\n- TC-001: accuracy >= 0.72\n", encoding="utf-8")
+    second = pytester.runpytest_subprocess("increments", "-p", "no:cacheprovider", "--sw-json", "report.json")
+    second.assert_outcomes(passed=4)
+    text = (folder / "COMPLETION-SUMMARY.md").read_text(encoding="utf-8")
+    assert f"| TC-001 | accuracy >= 0.72 | **changed** — first judged as `accuracy >= 0.7` on {day} |" in text
+    assert f"| SM-1 | accuracy > 0.6 | unchanged since {day} |" in text
+    # both runs of both experiments count, the first runs now in history/
+    assert "was scored 4 times by 2 experiments; 2 of those since the targets were first fixed." in text
+    assert json.loads((folder / "experiments" / "targets.json").read_text())["targets"]["TC-001"]["text"] == \
+        "accuracy >= 0.7"
+
+    (entry,) = json.loads((pytester.path / "report.json").read_text())["increments"]
+    assert [(t["id"], t["changed"], t["first_text"]) for t in entry["targets"]] == [
+        ("SM-1", False, "accuracy > 0.6"), ("TC-001", True, "accuracy >= 0.7")]
+    assert entry["test_data_evaluations"] == {"sha256": sha, "count": 4, "experiments": 2, "since_targets_fixed": 2}
+
+
+def test_the_summary_command_reads_the_record_without_writing_it(pytester):
+    from conftest import scored_files, write_increment
+
+    from pytest_specweave.evaluation.judge import JudgeContext
+    from pytest_specweave.model.increment import Increment
+    from pytest_specweave.reports.summary import write_summary
+
+    folder = write_increment(pytester.path, "0001-scored", scored_files("0.7"))
+    pytester.runpytest_subprocess("increments", "-p", "no:cacheprovider", "--sw-no-report").assert_outcomes(passed=4)
+    assert not (folder / "experiments" / "targets.json").exists()
+    increment = Increment.load(folder)
+    text = write_summary(increment, None, JudgeContext.for_increment(increment), charts=False).read_text()
+    assert "| TC-001 | accuracy >= 0.7 | not on record yet (recorded when pytest next judges it) |" in text
+    assert "was scored 2 times by 2 experiments; no target is on record yet." in text
+    assert not (folder / "experiments" / "targets.json").exists()

@@ -103,8 +103,9 @@ def write_reports(config, reports) -> None:
     from ..evaluation.judge import JudgeContext
     from ..model.increment import Increment
     from ..reports.comparison import write_comparison
-    from ..reports.summary import write_summary
+    from ..reports.summary import targets_of, write_summary
     from ..tracking.models import promote_best_model
+    from ..tracking.targets import record_targets
 
     by_increment: dict[Path, dict[str, ItemResult]] = {}
     for nodeid, result in _item_results(reports).items():
@@ -125,9 +126,16 @@ def write_reports(config, reports) -> None:
                     promoted.append((folder / "models" / metadata["file"], metadata["source_experiment"]))
             except (SpecweaveError, OSError) as error:
                 config.stash[_PROMOTE_ERRORS] = config.stash.get(_PROMOTE_ERRORS, []) + [f"{folder.name}: {error}"]
+            statuses = None
             if (folder / "experiments").is_dir():  # nothing tracked yet (a fixture failed first): nothing to compare
                 write_comparison(increment, context)
-            written.append(write_summary(increment, session, context))
+                try:  # the targets as judged now: recorded the first time, flagged when edited since
+                    statuses = record_targets(folder, targets_of(increment))
+                    config.stash.setdefault(_TARGETS, {})[folder] = statuses
+                except (SpecweaveError, OSError) as error:
+                    config.stash[_WRITE_ERRORS] = config.stash.get(_WRITE_ERRORS, []) + [
+                        f"{folder.name}: targets not recorded: {error}"]
+            written.append(write_summary(increment, session, context, targets=statuses))
         except (SpecweaveError, OSError) as error:
             config.stash[_WRITE_ERRORS] = config.stash.get(_WRITE_ERRORS, []) + [f"{folder.name}: {error}"]
     config.stash[_WRITTEN] = written
@@ -136,6 +144,7 @@ def write_reports(config, reports) -> None:
 
 _WRITTEN = pytest.StashKey[list]()
 _CONTEXTS = pytest.StashKey[dict]()  # increment folder -> the JudgeContext the reports were built from
+_TARGETS = pytest.StashKey[dict]()  # increment folder -> the TargetStatus list record_targets returned
 _MODE_LINES = pytest.StashKey[list]()
 _WRITE_ERRORS = pytest.StashKey[list]()
 _PROMOTED = pytest.StashKey[list]()
@@ -227,6 +236,8 @@ def json_report(config, reports) -> dict:
     from ..errors import SpecweaveError
     from ..evaluation.judge import JudgeContext
     from ..model.increment import Increment
+    from ..reports.summary import judged_test_data, targets_of
+    from ..tracking.targets import target_statuses
 
     by_increment: dict[Path, list[ItemRow]] = {}
     for row in item_rows(config, reports):
@@ -234,7 +245,8 @@ def json_report(config, reports) -> dict:
     increments = []
     for folder, rows in sorted(by_increment.items()):
         entry = {"name": folder.name, "path": _relative(config, folder), "status": _increment_status(rows),
-                 "primary_metric": None, "judged_experiment": None, "items": [], "experiments": []}
+                 "primary_metric": None, "judged_experiment": None, "items": [], "experiments": [],
+                 "targets": [], "test_data_evaluations": None}
         for row in rows:
             props = row.properties
             interval = props.get("interval")
@@ -258,6 +270,12 @@ def json_report(config, reports) -> dict:
                     "status": r.status, "task": r.task,
                     "metrics": {k: _json_number(v.value) for k, v in r.metrics.items()},
                 } for r in context.records]
+                statuses = config.stash.get(_TARGETS, {}).get(folder)
+                if statuses is None:
+                    statuses = target_statuses(folder, targets_of(increment))
+                entry["targets"] = [s.as_json() for s in statuses]
+                use = judged_test_data(folder, judged, statuses)
+                entry["test_data_evaluations"] = use.as_json() if use is not None else None
         except (SpecweaveError, OSError):
             pass
         increments.append(entry)

@@ -2,7 +2,9 @@
 
 Sections, in order: the header (status, primary metric, problem type), Experiments Run (the best
 marked), Best Model (algorithm, promoted version, metrics, training time, size), Success Metrics
-and Evaluation Criteria (each measured value and verdict), Deployment Readiness (latency,
+and Evaluation Criteria (each measured value and verdict), Targets and test-data use (each target
+unchanged since first judged, or changed; how often the judged experiment's test data was scored,
+from experiments/targets.json and experiments/evaluations.jsonl), Deployment Readiness (latency,
 throughput, model size, explainability, A/B test plan), Charts (PNG files in
 `charts/` beside the summary, see charts.py, linked relative to the summary), Tasks (and the acceptance
 criteria they satisfy).
@@ -63,6 +65,23 @@ class SummaryData:
     session: dict[str, ItemResult] = field(default_factory=dict)  # item id -> result
     charts: ChartSet | None = None  # None: charts not written in this rendering
     status: str | None = None  # shown instead of the computed status (e.g. "COMPLETE" under --sw-done)
+    targets: list | None = None  # TargetStatus of every target (record_targets); None: read from targets.json
+
+    @cached_property
+    def target_rows(self) -> list:
+        """Every target's status: as recorded this session, else compared with targets.json without writing."""
+        if self.targets is not None:
+            return list(self.targets)
+        if not self.increment.tracks_experiments:
+            return []
+        from ..tracking.targets import target_statuses
+
+        return target_statuses(self.increment.path, targets_of(self.increment))
+
+    @cached_property
+    def test_data(self):
+        """How often the judged experiment's evaluation data was scored (TestDataUse), or None."""
+        return judged_test_data(self.increment.path, self.judged, self.target_rows)
 
     @cached_property
     def judged(self):
@@ -159,6 +178,48 @@ def _thresholded(increment):
     elements = list(increment.spec.metrics) if increment.spec else []
     elements += list(increment.criteria.criteria) if increment.criteria else []
     return [e for e in elements if getattr(e, "threshold", None) is not None]
+
+
+def targets_of(increment) -> list:
+    """The targets to record: every success metric of spec.md, and every criterion of tests.md with a threshold
+    (its `Metric:` field when it has one), as Target(id, text as written, file name, line)."""
+    from ..tracking.targets import Target
+
+    found = []
+    if increment.spec is not None:
+        found += [Target(m.id, m.text, Path(m.path).name, m.line) for m in increment.spec.metrics]
+    if increment.criteria is not None:
+        found += [Target(c.id, c.metric_text or c.title, Path(c.path).name, c.metric_line or c.line)
+                  for c in increment.criteria.criteria if c.threshold is not None]
+    return found
+
+
+def eval_data_hash(record) -> str | None:
+    """The sha256 of the evaluation targets a record scored (its meta.json input of role "eval_targets")."""
+    from ..tracking.ledger import EVAL_TARGETS_ROLE
+
+    inputs = record.meta.get("inputs") if record is not None else None
+    hashes = [e["sha256"] for e in inputs or [] if isinstance(e, dict) and e.get("role") == EVAL_TARGETS_ROLE
+              and isinstance(e.get("sha256"), str)]
+    return hashes[-1] if hashes else None
+
+
+def targets_fixed(statuses) -> str | None:
+    """When the first of the targets was recorded (ISO), or None when none is on record."""
+    from ..tracking.store import parse_iso
+
+    times = [s.first_judged for s in statuses if s.first_judged and parse_iso(s.first_judged) is not None]
+    return min(times, key=parse_iso) if times else None
+
+
+def judged_test_data(increment_dir, record, statuses):
+    """TestDataUse of the judged experiment's evaluation data (the ledger read once), or None without one."""
+    from ..tracking.ledger import read_evaluations, test_data_use
+
+    sha = eval_data_hash(record)
+    if sha is None:
+        return None
+    return test_data_use(read_evaluations(increment_dir), sha, targets_fixed(statuses))
 
 
 def _epoch(iso: str) -> float:
@@ -271,6 +332,7 @@ def render_summary(data: SummaryData) -> str:
     lines += _judgement_section("Success Metrics (spec.md)", data.metric_rows)
     lines += _judgement_section("Evaluation Criteria (tests.md)", data.criteria_rows)
     if increment.tracks_experiments:
+        lines += _targets_section(data)
         lines += _deployment_section(data)
     lines += _charts_section(data)
     lines += _tasks_section(data)
@@ -530,6 +592,54 @@ def _judgement_section(title: str, rows: list[Judgement]) -> list[str]:
         detail = "" if quiet else f" — {_escape(verdict.message)}"
         lines.append(f"| {row.id} | {_escape(row.text)} | {measured} | {verdict.experiment or ''} | {mark}{detail} |")
     lines.append("")
+    return lines
+
+
+# ----------------------------------------------------------------------------------------------
+# Targets and test-data use
+
+
+def _times(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _test_data_line(data: SummaryData) -> str | None:
+    judged = data.judged
+    if judged is None:
+        return None
+    use = data.test_data
+    if use is None:
+        return (f"The judged experiment {judged.folder} recorded no hash of its test data, so how often that data "
+                "was scored cannot be told (`compute_metrics(..., experiment=exp)` records it).")
+    shown = f"The test data (sha256 {use.sha256[:12]}…)"
+    if use.count == 0:
+        return f"{shown} has no scoring on record in experiments/evaluations.jsonl (runs before it existed are not counted)."
+    text = f"{shown} was scored {_times(use.count, 'time')} by {_times(use.experiments, 'experiment')}"
+    if use.since is None:
+        return text + "; no target is on record yet."
+    return text + f"; {use.since} of those since the targets were first fixed."
+
+
+def _targets_section(data: SummaryData) -> list[str]:
+    rows = data.target_rows
+    line = _test_data_line(data)
+    if not rows and line is None:
+        return []
+    lines = ["## Targets and test-data use", ""]
+    if rows:
+        lines += ["| id | target | since first judged |", "|---|---|---|"]
+        for row in rows:
+            if row.first_judged is None:
+                state = "not on record yet (recorded when pytest next judges it)"
+            elif row.changed:
+                first = _escape(row.first_text or "").replace("`", "'")
+                state = f"**changed** — first judged as `{first}` on {row.first_judged[:10]}"
+            else:
+                state = f"unchanged since {row.first_judged[:10]}"
+            lines.append(f"| {row.id} | {_escape(row.text)} | {state} |")
+        lines.append("")
+    if line is not None:
+        lines += [line, ""]
     return lines
 
 
@@ -798,13 +908,14 @@ def _escape(text: str) -> str:
 
 
 def write_summary(increment, session: dict[str, ItemResult] | None = None, context: JudgeContext | None = None,
-                  *, charts: bool = True, status: str | None = None) -> Path:
+                  *, charts: bool = True, status: str | None = None, targets: list | None = None) -> Path:
     """Write COMPLETION-SUMMARY.md (and, with `charts`, the PNG charts it links) from the store.
 
     status: shown instead of the computed status (the modes pass "COMPLETE" when --sw-done passed).
+    targets: the TargetStatus list record_targets returned; None: compared with experiments/targets.json.
     """
     context = context or JudgeContext.for_increment(increment)
-    data = SummaryData(increment, context, session or {}, status=status)
+    data = SummaryData(increment, context, session or {}, status=status, targets=targets)
     if charts and increment.tracks_experiments:
         from .charts import write_charts
 
