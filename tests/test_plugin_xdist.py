@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from conftest import demo_files, write_increment
+from conftest import demo_files, scored_files, write_increment
 
 pytest.importorskip("xdist")
 
@@ -60,6 +60,33 @@ def test_plain_test_runs_keep_xdists_own_scheduler(pytester):
     pytester.makepyfile(test_a="def test_a():\n    pass\n")
     result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+
+
+def _targets_section(text: str) -> str:
+    start = text.index("## Targets and test-data use")
+    return re.sub(r"\d{4}-\d{2}-\d{2}", "<date>", text[start:text.index("\n## ", start)])
+
+
+def test_the_targets_and_test_data_section_is_the_same_under_xdist(pytester):
+    for name in ("0001-scored", "0002-scored"):
+        write_increment(pytester.path, name, scored_files())
+    shutil.copytree(pytester.path / "increments", pytester.path / "single" / "increments")
+    parallel = pytester.runpytest_subprocess("-n", "2", "increments", "-p", "no:cacheprovider", "--sw-json", "parallel.json")
+    parallel.assert_outcomes(passed=8)
+    serial = pytester.runpytest_subprocess("single/increments", "-p", "no:cacheprovider", "--sw-json", "serial.json")
+    serial.assert_outcomes(passed=8)
+    for name in ("0001-scored", "0002-scored"):
+        ours = _targets_section((pytester.path / "increments" / name / "COMPLETION-SUMMARY.md").read_text())
+        theirs = _targets_section((pytester.path / "single" / "increments" / name / "COMPLETION-SUMMARY.md").read_text())
+        assert ours == theirs
+        assert "| TC-001 | accuracy >= 0.7 | unchanged since <date> |" in ours
+        assert "was scored 2 times by 2 experiments; 0 of those since the targets were first fixed." in ours
+    import json
+
+    for report in ("parallel.json", "serial.json"):
+        for entry in json.loads((pytester.path / report).read_text())["increments"]:
+            assert entry["test_data_evaluations"]["count"] == 2
+            assert [t["id"] for t in entry["targets"]] == ["SM-1", "TC-001"]
 
 
 def _items(report: dict) -> list:
