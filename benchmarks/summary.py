@@ -4,9 +4,10 @@ Budgets (issue "Reports"): under 0.5 s without charts, under 3 s with them. The 
 in the same run, is the time to just read the store (ExperimentStore.records()); the report
 figures are printed as ratios against it too. The store is built in a temporary folder through
 the real tracker: 5 baselines and 995 candidates of a binary classifier, each logging 20 final
-metrics (one of them, `loss`, over 10 steps), the best one with a model, a predictions artifact
-(20,000 rows) and feature_importance.csv, as the evaluation helpers write them. Figures are
-medians of --repeats rounds; each round rebuilds the reports from the store on disk, as
+metrics (one of them, `loss`, over 10 steps) and the hash of the same evaluation data (1,000 lines
+in the evaluation ledger; the targets are recorded as a session does), the best one with a model,
+a predictions artifact (20,000 rows) and feature_importance.csv, as the evaluation helpers write
+them. Figures are medians of --repeats rounds; each round rebuilds the reports from the store on disk, as
 `pytest-specweave summary` does.
 
 Usage: python benchmarks/summary.py [--experiments 1000] [--repeats 5] [--keep DIR]
@@ -74,6 +75,7 @@ def build_store(root: Path, n_experiments: int) -> Path:
     rng = np.random.default_rng(0)
     n_baselines = 5
     best = n_experiments - 7
+    eval_targets = rng.integers(0, 2, 2_000).astype(float)
     for i in range(n_experiments):
         baseline = i < n_baselines
         name = ("baseline-random" if i == 0 else f"baseline-{i}") if baseline else f"candidate-{i:04d}"
@@ -89,6 +91,7 @@ def build_store(root: Path, n_experiments: int) -> Path:
             for key in METRICS:
                 values[key] = float(rng.random()) * (100 if key.endswith("_ms") or key.endswith("rps") else 1)
             exp.log_metrics(values)
+            exp.log_input(eval_targets, role="eval_targets")  # as compute_metrics does: one ledger line each
             if i == best:
                 _best_artifacts(exp, rng)
     return folder
@@ -127,8 +130,9 @@ def main(argv=None) -> int:
 
     from pytest_specweave.evaluation.judge import JudgeContext
     from pytest_specweave.model.increment import Increment
-    from pytest_specweave.reports.summary import write_summary
+    from pytest_specweave.reports.summary import targets_of, write_summary
     from pytest_specweave.tracking.store import ExperimentStore
+    from pytest_specweave.tracking.targets import record_targets
 
     with tempfile.TemporaryDirectory() as tmp:
         root = args.keep or Path(tmp)
@@ -136,6 +140,7 @@ def main(argv=None) -> int:
             root.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
         folder = build_store(root, args.experiments)
+        record_targets(folder, targets_of(Increment.load(folder)))  # as a pytest session does after its run
         print(f"store: {args.experiments} experiments x 20 metrics built in {time.perf_counter() - started:.1f} s ({folder})")
         warnings.simplefilter("ignore")
 
