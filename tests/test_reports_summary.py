@@ -255,3 +255,28 @@ def test_a_model_not_promoted_names_where_it_is(tmp_path):
     assert ("- Version: not promoted yet — its model file is exp-001-xgboost/model.pkl (a pytest run promotes it "
             "to models/model-vN.pkl)") in best
     assert "- Algorithm: Model" in best
+
+
+def test_targets_and_test_data_use_follow_the_verdicts(tmp_path):
+    from pytest_specweave.reports.summary import targets_of
+    from pytest_specweave.tracking.targets import record_targets
+
+    folder = full_store(make_increment(tmp_path))
+    text = summary_of(folder, charts=False)
+    part = section(text, "Targets and test-data use")
+    assert text.index("## Evaluation Criteria") < text.index("## Targets and test-data use") < text.index(
+        "## Deployment Readiness")
+    assert "| SM-1 | ROC AUC >= 0.8 | not on record yet (recorded when pytest next judges it) |" in part
+    assert "| TC-002 |" in part  # an artifact check has a threshold too
+    assert "The judged experiment exp-003-xgboost recorded no hash of its test data" in part
+
+    statuses = record_targets(folder, targets_of(Increment.load(folder)), now="2025-01-02T10:00:00+00:00")
+    (folder / "tests.md").write_text(TESTS.replace("0.85", "0.9"), encoding="utf-8")
+    with track_experiment("xgboost", increment=folder, task="T-001") as exp:  # re-run: scores the test data
+        exp.log_metric("roc_auc", 0.92)
+        exp.log_input(b"the test labels", role="eval_targets")
+    text = summary_of(folder, charts=False, targets=statuses)
+    assert "| TC-001 | roc_auc >= 0.85 | unchanged since 2025-01-02 |" in text  # as recorded by the session
+    part = section(summary_of(folder, charts=False), "Targets and test-data use")
+    assert "| TC-001 | roc_auc >= 0.9 | **changed** — first judged as `roc_auc >= 0.85` on 2025-01-02 |" in part
+    assert "was scored 1 time by 1 experiment; 1 of those since the targets were first fixed." in part

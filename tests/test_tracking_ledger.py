@@ -265,3 +265,14 @@ def test_the_summary_command_reads_the_record_without_writing_it(pytester):
     assert "| TC-001 | accuracy >= 0.7 | not on record yet (recorded when pytest next judges it) |" in text
     assert "was scored 2 times by 2 experiments; no target is on record yet." in text
     assert not (folder / "experiments" / "targets.json").exists()
+
+
+def test_the_ledger_and_targets_modules_import_nothing_from_evaluation_or_heavy_libraries():
+    import subprocess
+    import sys
+
+    code = ("import sys\nimport pytest_specweave.tracking.ledger, pytest_specweave.tracking.targets\n"
+            "print(sorted(m for m in sys.modules if m.startswith('pytest_specweave.evaluation')"
+            " or m in ('numpy', 'pandas', 'pytest')))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
