@@ -13,7 +13,9 @@ Layout of one experiment folder (the latest run of that name)::
       <artifacts>        anything else: save_artifact, log_artifact, save_report (this run's only)
 
 Beside the folders: `.counter` (the last number given: numbers are never reused, even after a
-folder is deleted) and `.lock` (the inter-process lock taken to give numbers and archive runs).
+folder is deleted), `.lock` (the inter-process lock taken to give numbers and archive runs),
+`evaluations.jsonl` (every scoring of evaluation data, see ledger.py) and `targets.json` (each
+target's text as first judged, see targets.py).
 
 METRICS SCHEMA ("pytest-specweave/metrics/1")::
 
