@@ -6,7 +6,8 @@
   through `Experiment.log_cv` (mean, std and a t-interval on the mean).
 - `bootstrap_ci` resamples the evaluation rows (users, for ranking) to put a percentile
   interval around a metric, and logs it with `ci=`. A metric that is a function of means of
-  per-row values (accuracy, precision, recall, f1, rmse, mae, mape, r2, precision@k, ndcg@k, ...)
+  per-row values (accuracy, precision, recall, f1, rmse, mae, mape, r2, precision@k, hit_rate@k,
+  ndcg@k, ...)
   is never recomputed: each row's contribution is computed once, and the resampled means come
   from index matrices, in chunks. roc_auc and pr_auc come from per-resample counts of positives and
   negatives at each distinct score. Anything else (coverage, macro averages, a callable) is
