@@ -275,3 +275,29 @@ def test_a_subprocess_of_a_task_naming_its_increment_keeps_the_task(tmp_path, mo
     monkeypatch.chdir(tmp_path)
     with track_experiment("eda", increment="increments/0001-demo") as exp:
         assert exp.task == "T-007"
+
+
+def test_exact_metrics_round_trip_and_old_files_read(project):
+    with track_experiment("exact", increment="0042") as exp:
+        exp.log_metric("n_rows", 1200, exact=True)
+        exp.log_metric("accuracy", 0.9)
+        with pytest.raises(ValueError, match="exact.*ci"):
+            exp.log_metric("n_rows", 1200, ci=(1100, 1300), exact=True)
+    rec = ExperimentStore(project).records()[0]
+    assert rec.metrics["n_rows"].exact and rec.metrics["n_rows"].value == 1200
+    assert not rec.metrics["accuracy"].exact
+    document = json.loads((rec.path / "metrics.json").read_text())["metrics"]
+    assert document["n_rows"] == {"value": 1200.0, "exact": True} and document["accuracy"] == 0.9
+    journal = [json.loads(line) for line in (rec.path / "logs" / "metrics.jsonl").read_text().splitlines()]
+    assert [line.get("exact") for line in journal] == [True, None]
+    # replaying the journal (a crashed run) keeps the flag
+    from pytest_specweave.tracking.store import replay_journal
+
+    assert replay_journal(rec.path / "logs" / "metrics.jsonl")[0]["n_rows"].exact
+    # a metrics.json written before the flag existed still reads, every metric not exact
+    (rec.path / "metrics.json").write_text(json.dumps({"schema": "pytest-specweave/metrics/1", "metrics": {
+        "n_rows": 1200, "rmse": {"value": 1.2, "ci": [1.1, 1.3], "level": 0.95},
+        "acc": {"value": 0.8, "folds": [0.79, 0.81, 0.8], "std": 0.01}}}))
+    old = ExperimentStore(project).records()[0].metrics
+    assert not any(m.exact for m in old.values()) and old["rmse"].ci == (1.1, 1.3)
+    assert old["acc"].folds == (0.79, 0.81, 0.8) and old["acc"].test_train_ratio is None

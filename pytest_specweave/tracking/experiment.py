@@ -333,10 +333,13 @@ class Experiment:
         kj = self._keyjson[key] = json.dumps(key)
         return kj
 
-    def log_metric(self, key, value, step=None, *, ci=None, level=None) -> None:
+    def log_metric(self, key, value, step=None, *, ci=None, level=None, exact=False) -> None:
         """Log one value. The line reaches the OS before this returns; the last value of a key is final.
 
         `ci=(low, high)` (with `level`, default 0.95) makes verdicts on this metric interval-aware.
+        `exact=True` declares that the value has no sampling error (a size in bytes, a parameter
+        count, a count of rows): stored as "exact": true, so that a gate asking for an interval
+        can judge it on its value; it cannot be combined with ci.
         NaN and infinities are stored (as the JSON strings "NaN", "Infinity", "-Infinity").
         """
         try:
@@ -352,7 +355,14 @@ class Experiment:
                 step = _step(key, step)
             sj = repr(step)
         vj = repr(value) if value - value == 0.0 else _float_json(value)
-        if ci is None:
+        if exact:
+            if exact is not True:
+                raise TypeError(f"metric {key!r}: exact must be True or False, got {exact!r:.60}")
+            if ci is not None or level is not None:
+                raise ValueError(f"metric {key!r}: an exact value has no sampling error: give exact=True or ci, not both")
+            line = f'{{"key":{kj},"value":{vj},"step":{sj},"time":{_now()!r},"exact":true}}\n'
+            entry = (value, step, None, None, None, None, None, True)
+        elif ci is None:
             if level is not None:
                 raise ValueError(f"metric {key!r}: level given without ci")
             line = f'{{"key":{kj},"value":{vj},"step":{sj},"time":{_now()!r}}}\n'
