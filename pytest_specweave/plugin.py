@@ -35,7 +35,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--sw-strict", action="store_true", default=False,
                     help="an inconclusive verdict (an interval straddling its threshold) fails")
     group.addoption("--sw-confidence", type=float, default=None, metavar="LEVEL",
-                    help="level of the intervals the plugin computes (per-fold t-intervals, bootstrap); default 0.95")
+                    help="level of the intervals the plugin computes (corrected per-fold t-intervals, bootstrap); default 0.95")
     group.addoption("--sw-json", default=None, metavar="PATH",
                     help="write a machine-readable report of the increments' verdicts and experiments (docs/reports.md)")
     group.addoption("--sw-no-report", action="store_true", default=False,

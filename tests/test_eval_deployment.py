@@ -110,3 +110,68 @@ def test_model_size_and_training_time(inc, tmp_path):
     assert measure_training_time(lambda a, b: a + b, 2, 3).result == 5
     with pytest.raises(TypeError, match="no fit method and is not callable"):
         measure_training_time(object())
+
+
+def test_quantile_interval_from_order_statistics():
+    from scipy import stats
+
+    from pytest_specweave.evaluation.deployment import quantile_interval
+
+    sample = np.arange(1.0, 201.0)  # sorted ranks 1..200: the interval's bounds are order statistics
+    low, high = quantile_interval(sample, 0.95, 0.95)
+    ranks = int(low), int(high)
+    # P(l <= Binom(200, 0.95) < u) covers at least 95%, and neither tail is above 2.5%
+    assert stats.binom.cdf(ranks[1] - 1, 200, 0.95) - stats.binom.cdf(ranks[0] - 1, 200, 0.95) >= 0.95
+    assert stats.binom.cdf(ranks[0] - 1, 200, 0.95) <= 0.025 and stats.binom.sf(ranks[1] - 1, 200, 0.95) <= 0.025
+    assert low <= np.percentile(sample, 95) <= high
+    # too few values for a 95% interval around p99: 0.99^200 = 13% of samples have every value below it
+    assert quantile_interval(sample, 0.99, 0.95) is None
+    assert quantile_interval(np.arange(1.0, 501.0), 0.99, 0.95) is not None
+
+
+def test_quantile_interval_covers_the_true_quantile():
+    from pytest_specweave.evaluation.deployment import quantile_interval
+
+    rng = np.random.default_rng(0)
+    true_p95 = -np.log(0.05)  # exponential(1)
+    hits = [lo <= true_p95 <= hi for lo, hi in (quantile_interval(rng.exponential(size=200), 0.95, 0.95)
+                                               for _ in range(400))]
+    assert np.mean(hits) >= 0.93
+
+
+def test_latency_and_throughput_are_logged_with_intervals(inc):
+    model = Sleeper()
+    with track_experiment("serve", increment=inc) as exp:
+        latency = measure_latency(model, np.zeros((7, 3)), n_requests=120, warmup=2, experiment=exp)
+        throughput = measure_throughput(model, np.zeros((100, 2)), n_requests=40, batch_size=50, n_batches=8,
+                                        rounds=4, warmup=2, experiment=exp)
+    metrics = ExperimentStore(inc).records()[0].metrics
+    p95 = metrics["latency_p95_ms"]
+    assert p95.ci is not None and p95.ci[0] <= latency.p95_ms <= p95.ci[1] and p95.level == 0.95
+    assert p95.ci == latency.intervals["latency_p95_ms"]
+    assert metrics["latency_p50_ms"].ci[0] <= latency.p50_ms <= metrics["latency_p50_ms"].ci[1]
+    mean = metrics["latency_mean_ms"]
+    assert mean.ci[0] <= latency.mean_ms <= mean.ci[1]
+    assert metrics["latency_p99_ms"].ci is None  # 120 requests are too few for p99 at 95%
+    for key in ("throughput_rps", "throughput_rows_per_s"):
+        assert metrics[key].ci is not None and metrics[key].ci[0] <= metrics[key].value <= metrics[key].ci[1]
+    assert throughput.rounds == 4 and 100 < throughput.throughput_rps <= 500
+
+
+def test_too_few_requests_for_an_interval_warn_and_say_why(inc):
+    with track_experiment("serve", increment=inc) as exp:
+        with pytest.warns(UserWarning, match=r"latency_p99_ms.*no interval.*at least \d+ requests"):
+            measure_latency(X=np.zeros((3, 2)), predict=lambda X: X, n_requests=50, warmup=0, experiment=exp)
+    metrics = ExperimentStore(inc).records()[0].metrics
+    assert metrics["latency_p99_ms"].ci is None and metrics["latency_p50_ms"].ci is not None
+
+
+def test_the_model_size_is_logged_as_exact(inc):
+    from pytest_specweave.model.metric_names import is_exact
+
+    with track_experiment("size", increment=inc) as exp:
+        measure_model_size(LogisticRegression(), experiment=exp)
+    record = ExperimentStore(inc).records()[0]
+    assert record.metrics["model_size_bytes"].exact and record.metrics["model_size_bytes"].ci is None
+    assert is_exact("model_size_bytes") and is_exact("Model size (MB)") and is_exact("n_parameters")
+    assert not is_exact("latency_p95_ms") and not is_exact("accuracy") and not is_exact("batch_size")

@@ -102,3 +102,39 @@ def test_too_short_lists_duplicates_and_flat_relevance():
         R.precision_at_k([1, 2, 3], [[1], [2], [3]], k=1)
     with pytest.raises(ValueError, match="no user has a relevant item"):
         R.precision_at_k([set(), set()], [[1], [2]], k=1)
+
+
+def test_hit_rate_by_hand_through_every_path(tmp_path):
+    from pytest_specweave.evaluation.metrics import metric_value, row_decomposition
+    from pytest_specweave.evaluation.validation import bootstrap_ci
+    from pytest_specweave.model import metric_names
+    from pytest_specweave.model.thresholds import parse_threshold
+
+    # top-1: user 0 hits (1), user 1 misses (4), user 3 misses (7); user 2 has nothing to find (left out)
+    # top-3: users 0, 1 and 3 all hit
+    got = compute_metrics("ranking", RELEVANT, RECOMMENDED, k=[1, 3])
+    assert got["hit_rate@1"] == pytest.approx(1 / 3)
+    assert got["hit_rate@3"] == pytest.approx(1.0)
+    lists = R.RankedLists(RELEVANT, RECOMMENDED)
+    assert lists.per_user("hit_rate", 1).tolist() == [1.0, 0.0, 0.0]
+    assert R.hit_rate_at_k(RELEVANT, RECOMMENDED, k=2) == pytest.approx(2 / 3)  # user 1 hits 3 at rank 2
+    for spelling in ("hit_rate@2", "HR@2", "hit rate@2", "HitRate@2"):
+        assert metric_value(spelling, RELEVANT, RECOMMENDED) == pytest.approx(2 / 3)
+    decomposition = row_decomposition("hit_rate@2", RELEVANT, RECOMMENDED)
+    assert decomposition.columns[:, 0].tolist() == [1.0, 1.0, 0.0] and decomposition.value() == pytest.approx(2 / 3)
+    result = bootstrap_ci("HR@2", RELEVANT, RECOMMENDED, n_resamples=200)
+    assert result.value == pytest.approx(2 / 3) and result.method == "per-row contributions"
+    assert 0.0 <= result.low <= result.value <= result.high <= 1.0
+    threshold = parse_threshold("hit_rate@10 > 0.5")
+    assert metric_names.canonical(threshold.metric) == "hit_rate@10"
+    assert metric_names.direction("HR@10") == "higher" and metric_names.is_percent_like("hit rate@10")
+
+
+def test_hit_rate_matches_a_plain_loop():
+    rng = np.random.default_rng(3)
+    relevant = [set(rng.choice(50, size=rng.integers(0, 4), replace=False).tolist()) for _ in range(200)]
+    recommended = [rng.permutation(50)[:10].tolist() for _ in range(200)]
+    judged = [(rel, rec) for rel, rec in zip(relevant, recommended) if rel]
+    for k in (1, 5, 10):
+        expected = sum(bool(rel & set(rec[:k])) for rel, rec in judged) / len(judged)
+        assert R.RankedLists(relevant, recommended).metric("hit_rate", k) == pytest.approx(expected)

@@ -133,3 +133,18 @@ def test_rows_per_second_throughput_stays_apart_from_requests_per_second():
 def test_catalogue_coverage_is_coverage():
     assert canonical("Catalogue coverage@10") == "coverage@10"
     assert canonical("catalog coverage") == "coverage"
+
+
+@pytest.mark.parametrize("name", ["model_size_bytes", "Model size (MB)", "model_size_kb", "n_parameters",
+                                  "n_trainable_parameters"])
+def test_built_in_sizes_and_parameter_counts_are_exact(name):
+    from pytest_specweave.model.metric_names import is_exact
+
+    assert is_exact(name)
+
+
+@pytest.mark.parametrize("name", ["latency_p95_ms", "accuracy", "batch_size", "training_time_s", "throughput"])
+def test_measured_metrics_are_not_exact(name):
+    from pytest_specweave.model.metric_names import is_exact
+
+    assert not is_exact(name)

@@ -148,14 +148,28 @@ def test_artifacts_are_copied_pickled_and_hashed(project, tmp_path):
 def test_log_cv_and_the_interval_hook(project, monkeypatch):
     with track_experiment("cv", increment="0042") as exp:
         exp.log_cv("roc_auc", [0.90, 0.92, 0.94])
-        monkeypatch.setattr(experiment_module, "cv_interval", lambda folds, mean, std, level=0.95: (mean - 0.05, mean + 0.05, 0.9))
+        exp.log_cv("recall", [0.90, 0.92, 0.94], test_train_ratio=0.25)
+        monkeypatch.setattr(experiment_module, "cv_interval",
+                            lambda folds, mean, std, level=0.95, test_train_ratio=None: (mean - 0.05, mean + 0.05, 0.9))
         exp.log_cv("f1", [0.5, 0.7])
-    m = ExperimentStore(project).records()[0].metrics
+        with pytest.raises(ValueError, match="test_train_ratio"):
+            exp.log_cv("f1", [0.5, 0.7], test_train_ratio=-1)
+    rec = ExperimentStore(project).records()[0]
+    m = rec.metrics
     assert m["roc_auc"].value == pytest.approx(0.92) and m["roc_auc"].std == pytest.approx(0.02)
     assert m["roc_auc"].folds == (0.90, 0.92, 0.94)
-    # the default hook: a 95% t-interval on the mean, 0.92 ± t(0.975, 2) · 0.02 / √3
-    assert m["roc_auc"].ci == pytest.approx((0.92 - 0.049683, 0.92 + 0.049683), abs=1e-6) and m["roc_auc"].level == 0.95
+    # the default hook: the Nadeau–Bengio corrected 95% t-interval, k-fold ratio 1/(3 - 1):
+    # 0.92 ± t(0.975, 2) · √((1/3 + 1/2) · 0.02²)
+    assert m["roc_auc"].ci == pytest.approx((0.92 - 0.0785553, 0.92 + 0.0785553), abs=1e-6) and m["roc_auc"].level == 0.95
+    assert m["roc_auc"].test_train_ratio is None  # not given: the k-fold default, not stored
+    # 0.92 ± t(0.975, 2) · √((1/3 + 1/4) · 0.02²)
+    assert m["recall"].ci == pytest.approx((0.92 - 0.0657241, 0.92 + 0.0657241), abs=1e-6)
+    assert m["recall"].test_train_ratio == 0.25
     assert m["f1"].ci == pytest.approx((0.55, 0.65)) and m["f1"].level == 0.9
+    document = json.loads((rec.path / "metrics.json").read_text())["metrics"]
+    assert document["recall"]["test_train_ratio"] == 0.25 and "test_train_ratio" not in document["roc_auc"]
+    journal = [json.loads(line) for line in (rec.path / "logs" / "metrics.jsonl").read_text().splitlines()]
+    assert [line.get("test_train_ratio") for line in journal if line["key"] == "recall"] == [0.25]
 
 
 def test_log_input_hashes_files_folders_and_arrays(project, tmp_path):
@@ -261,3 +275,29 @@ def test_a_subprocess_of_a_task_naming_its_increment_keeps_the_task(tmp_path, mo
     monkeypatch.chdir(tmp_path)
     with track_experiment("eda", increment="increments/0001-demo") as exp:
         assert exp.task == "T-007"
+
+
+def test_exact_metrics_round_trip_and_old_files_read(project):
+    with track_experiment("exact", increment="0042") as exp:
+        exp.log_metric("n_rows", 1200, exact=True)
+        exp.log_metric("accuracy", 0.9)
+        with pytest.raises(ValueError, match="exact.*ci"):
+            exp.log_metric("n_rows", 1200, ci=(1100, 1300), exact=True)
+    rec = ExperimentStore(project).records()[0]
+    assert rec.metrics["n_rows"].exact and rec.metrics["n_rows"].value == 1200
+    assert not rec.metrics["accuracy"].exact
+    document = json.loads((rec.path / "metrics.json").read_text())["metrics"]
+    assert document["n_rows"] == {"value": 1200.0, "exact": True} and document["accuracy"] == 0.9
+    journal = [json.loads(line) for line in (rec.path / "logs" / "metrics.jsonl").read_text().splitlines()]
+    assert [line.get("exact") for line in journal] == [True, None]
+    # replaying the journal (a crashed run) keeps the flag
+    from pytest_specweave.tracking.store import replay_journal
+
+    assert replay_journal(rec.path / "logs" / "metrics.jsonl")[0]["n_rows"].exact
+    # a metrics.json written before the flag existed still reads, every metric not exact
+    (rec.path / "metrics.json").write_text(json.dumps({"schema": "pytest-specweave/metrics/1", "metrics": {
+        "n_rows": 1200, "rmse": {"value": 1.2, "ci": [1.1, 1.3], "level": 0.95},
+        "acc": {"value": 0.8, "folds": [0.79, 0.81, 0.8], "std": 0.01}}}))
+    old = ExperimentStore(project).records()[0].metrics
+    assert not any(m.exact for m in old.values()) and old["rmse"].ci == (1.1, 1.3)
+    assert old["acc"].folds == (0.79, 0.81, 0.8) and old["acc"].test_train_ratio is None

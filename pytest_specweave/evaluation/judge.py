@@ -311,14 +311,21 @@ def _decide(metric, record, measured, op, target, threshold, context) -> Verdict
 
 
 def _fold_interval(measured):
-    """The t-interval of per-fold values at the run's confidence level (`--sw-confidence`)."""
+    """The Nadeau–Bengio corrected interval of per-fold values at the run's confidence level (`--sw-confidence`).
+
+    Uses the n_test / n_train ratio stored with the folds (k-fold's 1 / (folds - 1) when absent).
+    """
     from ..settings import confidence_level
     from ..tracking.experiment import cv_interval
 
     folds = [float(f) for f in measured.folds]
     mean = sum(folds) / len(folds)
     std = math.sqrt(sum((f - mean) ** 2 for f in folds) / (len(folds) - 1))
-    found = cv_interval(folds, mean, std, confidence_level())
+    ratio = getattr(measured, "test_train_ratio", None)
+    try:
+        found = cv_interval(folds, mean, std, confidence_level(), test_train_ratio=ratio)
+    except ValueError:  # a hand-edited ratio that is not a positive number: the k-fold default
+        found = cv_interval(folds, mean, std, confidence_level())
     return ((found[0], found[1]), found[2]) if found else None
 
 

@@ -4,7 +4,7 @@ classification  accuracy, precision, recall, f1 (labels, or scores cut at a deci
                 roc_auc, pr_auc (scores)
 regression      rmse, mae, r2, mape
 forecasting     mape, smape, mase (against the training series), rmse, mae
-ranking         precision@k, recall@k, ndcg@k, map@k, mrr, coverage@k (see ranking.py)
+ranking         precision@k, recall@k, hit_rate@k, ndcg@k, map@k, mrr, coverage@k (see ranking.py)
 
 Rates are fractions (mape 0.1 is 10%). scikit-learn computes what it has; numpy and scikit-learn
 are imported inside the functions. `row_decomposition` says how a metric is a function of means
@@ -325,7 +325,8 @@ def compute_metrics(
     regression: rmse, mae, r2, mape (left out, with a MetricWarning, when a target is 0).
     forecasting: mape, smape, rmse, mae, and mase when `y_train` is given (`season_length`).
     ranking: y_true = relevant items per user, y_pred = ranked lists (n_users, >= k);
-      precision@k, recall@k, ndcg@k, map@k (`k` an int or several), mrr, coverage@k with `catalogue`.
+      precision@k, recall@k, hit_rate@k, ndcg@k, map@k (`k` an int or several), mrr, coverage@k with
+      `catalogue`.
 
     `experiment`: the metrics are logged into it (names prefixed by `prefix`), with the hash of
     y_true recorded as its "eval_targets" input, and (`log_predictions`, not for ranking) the
@@ -428,7 +429,7 @@ METRIC_FUNCTIONS = {
     "smape": smape,
     "mase": mase,
 }
-RANKING = ("precision", "recall", "ndcg", "map", "mrr", "coverage")
+RANKING = ("precision", "recall", "hit_rate", "ndcg", "map", "mrr", "coverage")
 
 
 def split_cut_off(name: str) -> tuple[str, int | None]:
@@ -510,7 +511,7 @@ def row_decomposition(name: str, y_true, y_pred=None, *, y_score=None, **options
 
     base, k = split_cut_off(name)
     if k is not None or base == "mrr":
-        if base not in ("precision", "recall", "ndcg", "map", "mrr"):
+        if base not in ("precision", "recall", "hit_rate", "ndcg", "map", "mrr"):
             return None
         from .ranking import RankedLists
 

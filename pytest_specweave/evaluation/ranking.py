@@ -1,4 +1,4 @@
-"""Ranking metrics over recommendation lists: precision@k, recall@k, ndcg@k, map@k, mrr, coverage@k.
+"""Ranking metrics over recommendation lists: precision@k, recall@k, hit_rate@k, ndcg@k, map@k, mrr, coverage@k.
 
 For n users:
 
@@ -12,7 +12,8 @@ For n users:
 Users with no relevant item are left out of every average (they have nothing to find), as
 libraries such as RecBole and implicit do; coverage counts every user's list. Each user's list
 must hold distinct items. ndcg uses linear gains and the log2 discount (scikit-learn's
-`ndcg_score` convention); map@k divides by min(|relevant|, k); mrr looks at the whole list.
+`ndcg_score` convention); map@k divides by min(|relevant|, k); mrr looks at the whole list; hit_rate@k is 1 for a user
+when any of the top-k items is relevant, else 0 (so it is the share of users served a hit).
 
 Every metric is the mean over users of a per-user value (`RankedLists.per_user`), which is
 what bootstrap intervals resample. numpy is imported inside the functions.
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-PER_USER = ("precision", "recall", "ndcg", "map", "mrr")
+PER_USER = ("precision", "recall", "hit_rate", "ndcg", "map", "mrr")
 SHAPE = "(n_users, k): one ranked list of item ids per user, best first"
 
 
@@ -222,6 +223,8 @@ class RankedLists:
             return hits.sum(axis=1) / k
         if metric == "recall":
             return hits.sum(axis=1) / n_rel
+        if metric == "hit_rate":
+            return hits.any(axis=1).astype(float)
         if metric == "map":
             precision_at_i = np.cumsum(hits, axis=1) / np.arange(1, k + 1)
             return (precision_at_i * hits).sum(axis=1) / np.minimum(n_rel, k)
@@ -266,6 +269,11 @@ def precision_at_k(relevant, recommended, k: int = 10) -> float:
 def recall_at_k(relevant, recommended, k: int = 10) -> float:
     """Mean over users of |top-k ∩ relevant| / |relevant|."""
     return _lists(relevant, recommended).metric("recall", k)
+
+
+def hit_rate_at_k(relevant, recommended, k: int = 10) -> float:
+    """Share of users with at least one relevant item in their top k (per user: 1 on a hit, else 0)."""
+    return _lists(relevant, recommended).metric("hit_rate", k)
 
 
 def ndcg_at_k(relevant, recommended, k: int = 10) -> float:
@@ -344,12 +352,12 @@ def top_k_items(scores, k: int = 10, *, exclude=None, items=None):
 
 
 def ranking_metrics(relevant, recommended, *, k=10, catalogue=None) -> dict[str, float]:
-    """precision@k, recall@k, ndcg@k, map@k (for each k), mrr, and coverage@k when `catalogue` is given."""
+    """precision@k, recall@k, hit_rate@k, ndcg@k, map@k (for each k), mrr, and coverage@k when `catalogue` is given."""
     lists = _lists(relevant, recommended)
     ks = [k] if isinstance(k, int) else list(k)
     out: dict[str, float] = {}
     for cut in ks:
-        for name in ("precision", "recall", "ndcg", "map"):
+        for name in ("precision", "recall", "hit_rate", "ndcg", "map"):
             out[f"{name}@{cut}"] = lists.metric(name, cut)
     out["mrr"] = lists.metric("mrr")
     if catalogue is not None:

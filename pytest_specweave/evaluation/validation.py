@@ -3,10 +3,12 @@
 - `cross_validate` fits a fresh copy of a model on each fold (stratified k-fold for
   classification, group k-fold when `groups` are given, shuffled k-fold for regression,
   time-series splits, and only those, for forecasting) and logs every metric's per-fold values
-  through `Experiment.log_cv` (mean, std and a t-interval on the mean).
+  through `Experiment.log_cv` (mean, std and the Nadeau–Bengio corrected t-interval on the mean,
+  with the splits' real n_test / n_train).
 - `bootstrap_ci` resamples the evaluation rows (users, for ranking) to put a percentile
   interval around a metric, and logs it with `ci=`. A metric that is a function of means of
-  per-row values (accuracy, precision, recall, f1, rmse, mae, mape, r2, precision@k, ndcg@k, ...)
+  per-row values (accuracy, precision, recall, f1, rmse, mae, mape, r2, precision@k, hit_rate@k,
+  ndcg@k, ...)
   is never recomputed: each row's contribution is computed once, and the resampled means come
   from index matrices, in chunks. roc_auc and pr_auc come from per-resample counts of positives and
   negatives at each distinct score. Anything else (coverage, macro averages, a callable) is
@@ -509,6 +511,7 @@ class CVResult:
     mean: dict[str, float] = field(default_factory=dict)
     std: dict[str, float] = field(default_factory=dict)
     ci: dict[str, tuple[float, float] | None] = field(default_factory=dict)
+    test_train_ratio: float | None = None  # mean test size / mean training size over the splits
 
 
 SPLITTERS = ("stratified", "group", "time_series", "kfold")
@@ -593,7 +596,10 @@ def cross_validate(
     scikit-learn splitter, or (train, test) index pairs. For forecasting any split whose training
     rows do not all come before its test rows is refused, and mase is scaled on each training fold.
     metrics: names to keep (default: all of compute_metrics). experiment: each metric goes through
-    log_cv (`prefix` + name), which stores its folds, mean, std and t-interval.
+    log_cv (`prefix` + name), which stores its folds, mean, std and interval. The interval (in
+    `CVResult.ci` and logged) is the Nadeau–Bengio corrected t-interval (see cv_interval), at the
+    run's confidence level, with n_test / n_train the mean test size over the mean training size
+    of the splits (`CVResult.test_train_ratio`).
     Classification scores come from predict_proba when the model has it (roc_auc, pr_auc).
     """
     import numpy as np
@@ -610,6 +616,9 @@ def cross_validate(
     pairs, label = _splits(kind, cv, n_splits, y, groups, seed, n)
     keep = None if metrics is None else [canonical(m) for m in metrics]
     per_fold: list[dict[str, float]] = []
+    sizes = [(len(train), len(test)) for train, test in pairs]
+    n_train, n_test = (sum(size[i] for size in sizes) / max(len(sizes), 1) for i in (0, 1))
+    ratio = n_test / n_train if n_train > 0 and n_test > 0 else None
     for train, test in pairs:
         fitted = _fresh(model)
         fitted.fit(_take(X, train), _take(y, train), **(fit_params or {}))
@@ -639,15 +648,15 @@ def cross_validate(
             raise ValueError(f"metrics not computed for {kind}: {', '.join(absent)}")
     from ..tracking.experiment import cv_interval
 
-    result = CVResult({k: [fold[k] for fold in per_fold] for k in names}, len(pairs), label)
+    result = CVResult({k: [fold[k] for fold in per_fold] for k in names}, len(pairs), label, test_train_ratio=ratio)
     for key, values in result.folds.items():
         arr = np.asarray(values, dtype=float)
         result.mean[key] = float(arr.mean())
         result.std[key] = float(arr.std(ddof=1)) if len(arr) > 1 else 0.0
-        interval = cv_interval(values, result.mean[key], result.std[key])
+        interval = cv_interval(values, result.mean[key], result.std[key], confidence_level(), test_train_ratio=ratio)
         result.ci[key] = None if interval is None else (interval[0], interval[1])
         if experiment is not None:
-            experiment.log_cv(f"{prefix}{key}", values)
+            experiment.log_cv(f"{prefix}{key}", values, test_train_ratio=ratio)
     if experiment is not None:
         experiment.log_params({"cv": label, "cv_folds": len(pairs)})
     return result

@@ -182,3 +182,22 @@ def _last_word_says(base: str, table: dict, f_beta):
         if _F_BETA.fullmatch(word):
             return f_beta
     return None
+
+
+# Built-in metrics that are counted or measured exactly (no sampling error): sizes and parameter counts.
+_EXACT_NAMES = {"model_size_bytes", "n_parameters", "n_trainable_parameters", "parameter_count", "num_parameters"}
+_SIZE_UNITS = {"bytes", "b", "kb", "mb", "gb", "kib", "mib", "gib"}
+_PARAMETER_WORDS = {"parameters", "params"}
+_COUNT_WORDS = {"n", "num", "number", "count", "trainable"}
+
+
+def is_exact(metric: str) -> bool:
+    """Whether a built-in metric has no sampling error: model sizes (`model_size_bytes`, `*_size_mb` ...)
+    and parameter counts (`n_parameters`). Other metrics are exact only when logged with exact=True."""
+    base = _CUT_OFF.sub("", canonical(metric))
+    if base in _EXACT_NAMES:
+        return True
+    words = base.split("_")
+    if "size" in words and words[-1] in _SIZE_UNITS:
+        return True
+    return bool(_PARAMETER_WORDS.intersection(words) and _COUNT_WORDS.intersection(words))

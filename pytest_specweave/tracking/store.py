@@ -22,19 +22,25 @@ METRICS SCHEMA ("pytest-specweave/metrics/1")::
     {"schema": "pytest-specweave/metrics/1",
      "metrics": {"precision@10": 0.26,
                  "rmse": {"value": 1.2, "ci": [1.1, 1.3], "level": 0.95},
-                 "acc":  {"value": 0.8, "folds": [0.79, 0.81, 0.80], "std": 0.01},
-                 "loss": {"value": 0.31, "step": 99}}}
+                 "acc":  {"value": 0.8, "folds": [0.79, 0.81, 0.80], "std": 0.01,
+                          "ci": [0.77, 0.83], "level": 0.95, "test_train_ratio": 0.25},
+                 "loss": {"value": 0.31, "step": 99},
+                 "model_size_bytes": {"value": 48213, "exact": true}}}
 
 A metric is a number, or an object holding "value" and any of "ci" ([low, high]), "level" (of ci;
 0.95 when absent), "folds" (per-fold values), "std" (sample std of the folds), "step" (the step
-of the final value). Non-finite numbers anywhere are the strings "NaN", "Infinity", "-Infinity";
+of the final value), "test_train_ratio" (with folds: n_test / n_train of the splits, from which
+the fold interval is recomputed at any level; absent means k-fold, 1 / (folds - 1)), "exact" (true:
+the value has no sampling error, such as a size in bytes; absent means false). Non-finite numbers anywhere are the strings "NaN", "Infinity", "-Infinity";
 readers turn them back into floats. A file without "schema" is read as a flat {name: metric} map.
 
 JOURNAL FORMAT (logs/metrics.jsonl), one line per call, appended with O_APPEND::
 
     {"key": "loss", "value": 0.31, "step": 99, "time": 1732621234.123}
     {"key": "rmse", "value": 1.2, "step": null, "time": ..., "ci": [1.1, 1.3], "level": 0.95}
-    {"key": "acc", "value": 0.8, "step": null, "time": ..., "folds": [...], "std": 0.01}
+    {"key": "model_size_bytes", "value": 48213.0, "step": null, "time": ..., "exact": true}
+    {"key": "acc", "value": 0.8, "step": null, "time": ..., "folds": [...], "std": 0.01, "ci": [...],
+     "level": 0.95, "test_train_ratio": 0.25}
 
 The last line of a key gives its final value: metrics.json is exactly the replay of the journal.
 """
@@ -109,14 +115,17 @@ class MetricValue:
     folds: tuple[float, ...] | None = None
     step: int | None = None  # the step of the final value, if logged with steps
     std: float | None = None  # sample std (ddof=1) of the folds, when folds were logged
+    test_train_ratio: float | None = None  # n_test / n_train of the folds' splits; None: k-fold, 1/(folds - 1)
+    exact: bool = False  # the value has no sampling error (a size in bytes, a parameter count)
 
     def __float__(self) -> float:
         return self.value
 
 
-def encode_metric(value: float, step=None, ci=None, level=None, folds=None, std=None):
+def encode_metric(value: float, step=None, ci=None, level=None, folds=None, std=None, test_train_ratio=None,
+                  exact=False):
     """The metrics.json form of one final value: a number, or an object when it carries more."""
-    if step is None and ci is None and folds is None:
+    if step is None and ci is None and folds is None and not exact:
         return tag_float(value)
     obj: dict = {"value": tag_float(value)}
     if ci is not None:
@@ -126,8 +135,12 @@ def encode_metric(value: float, step=None, ci=None, level=None, folds=None, std=
         obj["folds"] = [tag_float(v) for v in folds]
         if std is not None:
             obj["std"] = tag_float(std)
+        if test_train_ratio is not None:
+            obj["test_train_ratio"] = tag_float(test_train_ratio)
     if step is not None:
         obj["step"] = step
+    if exact:
+        obj["exact"] = True
     return obj
 
 
@@ -155,7 +168,12 @@ def decode_metric(obj) -> MetricValue:
     step = obj.get("step")
     if step is not None and (not isinstance(step, int) or isinstance(step, bool)):
         step = int(step)
-    return MetricValue(value, ci, level, folds, step, std)
+    ratio = obj.get("test_train_ratio")
+    ratio = None if ratio is None else untag_float(ratio)
+    exact = obj.get("exact", False)
+    if not isinstance(exact, bool):
+        raise TypeError(f"exact must be true or false, got {exact!r}")
+    return MetricValue(value, ci, level, folds, step, std, ratio, exact)
 
 
 def metrics_document(encoded: dict) -> bytes:
@@ -562,7 +580,8 @@ class ExperimentStore:
         journal = path / JOURNAL
         metrics, last_time, bad = replay_journal(journal)
         encoded = {
-            k: encode_metric(m.value, m.step, m.ci, m.level, m.folds, m.std) for k, m in metrics.items()
+            k: encode_metric(m.value, m.step, m.ci, m.level, m.folds, m.std, m.test_train_ratio, m.exact)
+            for k, m in metrics.items()
         }
         atomic_write(path / "metrics.json", metrics_document(encoded))
         signs = [last_time or 0.0]
