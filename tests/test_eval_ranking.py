@@ -123,7 +123,7 @@ def test_hit_rate_by_hand_through_every_path(tmp_path):
     decomposition = row_decomposition("hit_rate@2", RELEVANT, RECOMMENDED)
     assert decomposition.columns[:, 0].tolist() == [1.0, 1.0, 0.0] and decomposition.value() == pytest.approx(2 / 3)
     result = bootstrap_ci("HR@2", RELEVANT, RECOMMENDED, n_resamples=200)
-    assert result.value == pytest.approx(2 / 3) and result.method == "per-row contributions"
+    assert result.value == pytest.approx(2 / 3) and result.method.startswith("exact (Clopper-Pearson)")
     assert 0.0 <= result.low <= result.value <= result.high <= 1.0
     threshold = parse_threshold("hit_rate@10 > 0.5")
     assert metric_names.canonical(threshold.metric) == "hit_rate@10"

@@ -42,63 +42,84 @@ def _binary(n=600, seed=0):
     return y, s
 
 
-def _naive(metric, n, n_resamples, seed):
-    """The percentile interval from recomputing `metric(rows)` on the same resampled rows."""
-    values = []
-    for _, idx in _index_chunks(np.random.default_rng(seed), n, n_resamples):
-        values.extend(metric(rows) for rows in idx)
-    values = np.array(values)
-    return tuple(np.quantile(values[np.isfinite(values)], [0.025, 0.975]))
+def _scipy_bca(metric, n, seed=5):
+    """scipy.stats.bootstrap's BCa interval, recomputing `metric(rows)` on each resample: the reference."""
+    from scipy.stats import bootstrap
+
+    found = bootstrap((np.arange(n),), metric, vectorized=False, n_resamples=4000, method="BCa",
+                      random_state=np.random.default_rng(seed))
+    return found.confidence_interval.low, found.confidence_interval.high
 
 
-@pytest.mark.parametrize("name", ["accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc"])
-def test_fast_bootstrap_equals_recomputing_classification_metrics(name):
+def _close(got, reference, tolerance=0.12):
+    """Both endpoints within `tolerance` of the reference interval's width (Monte Carlo error of two bootstraps)."""
+    width = reference[1] - reference[0]
+    return abs(got[0] - reference[0]) <= tolerance * width and abs(got[1] - reference[1]) <= tolerance * width
+
+
+@pytest.mark.parametrize("name", ["accuracy", "precision", "recall"])
+def test_a_proportion_of_rows_gets_the_exact_interval(name):
+    from scipy.stats import binomtest
+
     y, s = _binary()
     labels = (s >= 0.5).astype(int)
-    sk = {"accuracy": skm.accuracy_score, "precision": skm.precision_score, "recall": skm.recall_score,
-          "f1": skm.f1_score, "roc_auc": skm.roc_auc_score, "pr_auc": skm.average_precision_score}[name]
+    got = bootstrap_ci(name, y, labels)
+    successes, trials = {"accuracy": ((y == labels).sum(), len(y)),
+                         "precision": (((labels == 1) & (y == 1)).sum(), (labels == 1).sum()),
+                         "recall": (((labels == 1) & (y == 1)).sum(), (y == 1).sum())}[name]
+    exact = binomtest(int(successes), int(trials)).proportion_ci(0.95, method="exact")
+    assert got.value == pytest.approx(successes / trials)
+    assert got.ci == pytest.approx((exact.low, exact.high)) and got.method.startswith("exact (Clopper-Pearson)")
+
+
+@pytest.mark.parametrize("name", ["f1", "roc_auc", "pr_auc"])
+def test_other_classification_metrics_get_the_bca_interval(name):
+    y, s = _binary()
+    labels = (s >= 0.5).astype(int)
+    sk = {"f1": skm.f1_score, "roc_auc": skm.roc_auc_score, "pr_auc": skm.average_precision_score}[name]
     pred = s if name in ("roc_auc", "pr_auc") else labels
-    got = bootstrap_ci(name, y, pred, n_resamples=200, seed=5)
-    assert got.value == pytest.approx(sk(y, pred))
-    assert got.ci == pytest.approx(_naive(lambda r: sk(y[r], pred[r]), len(y), 200, 5))
-    assert got.method == ("rank counts" if name in ("roc_auc", "pr_auc") else "per-row contributions")
+    got = bootstrap_ci(name, y, pred, seed=5)
+    assert got.value == pytest.approx(sk(y, pred)) and "BCa" in got.method
+    assert _close(got.ci, _scipy_bca(lambda r: sk(y[r], pred[r]), len(y)))
 
 
 @pytest.mark.parametrize("name", ["rmse", "mae", "r2", "mape"])
-def test_fast_bootstrap_equals_recomputing_regression_metrics(name):
+def test_regression_intervals_equal_scipys_bca(name):
     rng = np.random.default_rng(1)
     y = rng.normal(10, 3, 400)
     p = y + rng.normal(0, 1.5, 400)
     sk = {"rmse": lambda a, b: math.sqrt(skm.mean_squared_error(a, b)), "mae": skm.mean_absolute_error,
           "r2": skm.r2_score, "mape": skm.mean_absolute_percentage_error}[name]
-    got = bootstrap_ci(name, y, p, n_resamples=200, seed=9)
+    got = bootstrap_ci(name, y, p, seed=9)
     assert got.value == pytest.approx(sk(y, p))
-    assert got.ci == pytest.approx(_naive(lambda r: sk(y[r], p[r]), len(y), 200, 9))
+    assert _close(got.ci, _scipy_bca(lambda r: sk(y[r], p[r]), len(y)))
 
 
 @pytest.mark.parametrize("name", ["precision@5", "ndcg@5", "map@5", "mrr"])
-def test_fast_bootstrap_equals_recomputing_ranking_metrics(name):
+def test_ranking_intervals_resample_users_as_scipys_bca_does(name):
     rng = np.random.default_rng(4)
     relevant = [set(rng.choice(40, rng.integers(1, 6), replace=False).tolist()) for _ in range(150)]
     recommended = np.array([rng.choice(40, 8, replace=False) for _ in range(150)])
     base, _, k = name.partition("@")
     k = int(k) if k else None
-    got = bootstrap_ci(name, relevant, recommended, n_resamples=100, seed=2)
-    naive = _naive(lambda r: R.RankedLists([relevant[i] for i in r], recommended[r]).metric(base, k), 150, 100, 2)
-    assert got.ci == pytest.approx(naive)
+    got = bootstrap_ci(name, relevant, recommended, seed=2)
+    reference = _scipy_bca(lambda r: R.RankedLists([relevant[i] for i in r], recommended[r]).metric(base, k), 150)
+    assert _close(got.ci, reference)
 
 
 def test_coverage_and_callables_are_recomputed(inc):
     rng = np.random.default_rng(0)
     relevant = [{int(rng.integers(0, 30))} for _ in range(60)]
-    recommended = np.array([rng.choice(30, 5, replace=False) for _ in range(60)])
-    got = bootstrap_ci("coverage@5", relevant, recommended, catalogue=30, n_resamples=50)
-    assert got.method == "recomputed per resample" and got.low <= got.value <= got.high + 1e-9
+    recommended = np.array([rng.choice(400, 5, replace=False) for _ in range(60)])
+    with pytest.raises(ValueError, match="coverage@5: the bootstrap is degenerate"):
+        # every resample repeats users, so it covers fewer items than the data: no honest bootstrap interval
+        bootstrap_ci("coverage@5", relevant, recommended, catalogue=400, n_resamples=200)
     with track_experiment("cand", increment=inc) as exp:
         custom = bootstrap_ci(lambda a, b: float(np.mean(np.asarray(a) == np.asarray(b))), [1, 0, 1, 1] * 10,
-                              [1, 0, 0, 1] * 10, n_resamples=50, name="agreement", experiment=exp, level=0.9)
+                              [1, 0, 0, 1] * 10, n_resamples=200, name="agreement", experiment=exp, level=0.9)
     m = ExperimentStore(inc).records()[0].metrics["agreement"]
     assert m.value == pytest.approx(0.75) and m.ci == pytest.approx(custom.ci) and m.level == 0.9
+    assert custom.method == "BCa bootstrap (recomputed per resample)" and custom.low < 0.75 < custom.high
 
 
 def test_level_is_a_parameter_and_logged(inc):

@@ -49,7 +49,7 @@ def test_a_pending_task_without_code_fails_as_not_done_and_blocks_completion(pyt
 
 
 def test_an_inconclusive_criterion_fails_under_done_and_blocks_completion(pytester):
-    pipeline = PIPELINE.replace('return {{"accuracy": ACCURACY}}', 'experiment.log_metric("accuracy", 0.86, ci=(0.78, 0.93))')
+    pipeline = PIPELINE.replace('experiment.log_metric("accuracy", ACCURACY, ci=(ACCURACY - 0.02, min(1.0, ACCURACY + 0.02)))', 'experiment.log_metric("accuracy", 0.86, ci=(0.78, 0.93))')
     folder = write_complete(pytester.path, changes={"pipeline.py": pipeline.format(accuracy=0.9)})
     plain = pytester.runpytest("increments", "-p", "no:cacheprovider")
     plain.stdout.fnmatch_lines(["*inconclusive*"])
@@ -57,7 +57,7 @@ def test_an_inconclusive_criterion_fails_under_done_and_blocks_completion(pytest
     result = pytester.runpytest("increments", "--sw-done", "-p", "no:cacheprovider")
     assert result.ret == 1
     result.stdout.fnmatch_lines([
-        "spec.md:7: accuracy = 0.86 ?0.78, 0.93? * the interval straddles 0.8 (inconclusive fails under --sw-done)",
+        "spec.md:7: accuracy = 0.86 ?0.78, 0.93? * the interval straddles 0.8; about 1.8× the evaluation data would settle it at the measured value (inconclusive fails under --sw-done)",
         "SM-1 * FAIL (inconclusive)",
         "specweave: 0001-churn: not complete, metadata.json unchanged: SM-1 inconclusive; TC-001 inconclusive",
     ])

@@ -69,8 +69,8 @@ def test_a_missed_threshold_fails_with_one_line_naming_file_line_value_and_exper
     result = pytester.runpytest("increments", "-p", "no:cacheprovider")
     assert result.ret == 1
     result.stdout.fnmatch_lines([
-        "spec.md:8: accuracy = 0.7 (exp-002-t-002-train-model) is not > 0.8",
-        "tests.md:2: accuracy = 0.7 (exp-002-t-002-train-model) is not >= 0.85",
+        "spec.md:8: accuracy = 0.7 (exp-002-t-002-train-model) is not > 0.8 — no interval (a point value)",
+        "tests.md:2: accuracy = 0.7 (exp-002-t-002-train-model) is not >= 0.85 — no interval (a point value)",
     ])
     assert "pytest_specweave" not in result.stdout.str()
     assert "Traceback" not in result.stdout.str()

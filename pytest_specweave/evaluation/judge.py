@@ -13,6 +13,9 @@ from pathlib import Path
 
 from ..model import metric_names
 from ..model.thresholds import Threshold, compare
+from ..settings import confidence_level
+from . import evidence as evidence_module
+from .intervals import Estimate, NoInterval, data_factor, sidak_level
 
 PASSED, FAILED, INCONCLUSIVE, SKIPPED = "passed", "failed", "inconclusive", "skipped"
 
@@ -32,16 +35,31 @@ class Verdict:
     experiment: str | None = None
     reference: str | None = None
     notes: list[str] = field(default_factory=list)
+    basis: str | None = None  # interval | point (no interval) | exact (no sampling error)
+    level: float | None = None  # of the interval judged
+    method: str | None = None  # how the interval was made ("exact (Clopper-Pearson) over 812 rows")
+    selection: str | None = None  # how the judged experiment was chosen, when that matters
+    ratio: tuple[float, float, float] | None = None  # a ratio verdict: (ratio, low, high), judged against `target`
+    data_factor: float | None = None  # inconclusive: ~ times the evaluation units that would settle it
+
+    @property
+    def point(self) -> bool:
+        """Judged on a value with no interval (and with sampling error): a strict gate does not accept it."""
+        return self.basis == "point"
 
     def properties(self) -> list[tuple[str, object]]:
         """Builtin-typed (metric, value, threshold, verdict, experiment) pairs for JUnit and xdist."""
         props: list[tuple[str, object]] = []
-        for key in ("metric", "value", "threshold", "target", "experiment", "reference"):
+        for key in ("metric", "value", "threshold", "target", "experiment", "reference", "basis", "level", "method",
+                    "selection", "data_factor"):
             value = getattr(self, key)
             if value is not None:
-                props.append((key, float(value) if isinstance(value, float) else str(value)))
+                props.append((key, float(value) if isinstance(value, (float, int)) and not isinstance(value, bool)
+                              else str(value)))
         if self.interval is not None:
             props.append(("interval", f"[{self.interval[0]:.4g}, {self.interval[1]:.4g}]"))
+        if self.ratio is not None:
+            props.append(("ratio", f"{self.ratio[0]:.4g}× [{self.ratio[1]:.4g}, {self.ratio[2]:.4g}]"))
         props.append(("verdict", self.outcome))
         return props
 
@@ -55,6 +73,7 @@ class JudgeContext:
     directions: dict[str, str] = field(default_factory=dict)
     increment_dir: Path | None = None
     load_other_increment: object = None  # callable(id) -> (JudgeContext, name) for "x increment 0041"
+    level: float = field(default_factory=confidence_level)  # the confidence the verdicts are asked at
 
     @classmethod
     def for_increment(cls, increment) -> "JudgeContext":
@@ -85,8 +104,18 @@ class JudgeContext:
     def baselines(self) -> list:
         return [r for r in self.succeeded if r.baseline]
 
-    def best(self, records: list, metric: str | None):
-        """The best of `records` by `metric` (its direction; higher when unknown); None if none logged it."""
+    def best(self, records: list, metric: str | None, *, key=None):
+        """The best of `records` by `metric` (its direction; higher when unknown); None if none logged it.
+
+        key: a function giving the name of the metric to rank each record by (its validation score).
+        """
+        if key is not None:
+            ranked = [(r, r.metric(key(r)).value) for r in records]
+            ranked = [(r, v) for r, v in ranked if _finite(v)]
+            if not ranked:
+                return None
+            sign = -1 if self.direction(self.primary_metric or "") == "lower" else 1
+            return max(ranked, key=lambda rv: (sign * rv[1], rv[0].number))[0]
         if metric is None:
             return None
         logged = [(r, r.metric(metric)) for r in records]
@@ -97,8 +126,31 @@ class JudgeContext:
         return max(logged, key=lambda rv: (sign * rv[1], rv[0].number))[0]
 
     def judged_experiment(self):
-        """The best succeeded candidate by the primary metric."""
-        return self.best(self.candidates, self.primary_metric)
+        """The candidate the verdicts judge: chosen on validation data when candidates logged it (see selection)."""
+        return self.selection()[0]
+
+    def selection(self) -> tuple:
+        """(judged record, how it was chosen, K): the best candidate by the validation score of the primary
+        metric (`val_<metric>`) when any candidate logged one (K = 1: the test data chose nothing), else
+        the best by the primary metric itself, chosen among K candidates scored on the same test data."""
+        cached = getattr(self, "_selection", None)
+        if cached is not None:
+            return cached
+        metric = self.primary_metric
+        logged = [r for r in self.candidates if metric is not None and r.metric(metric) is not None
+                  and _finite(r.metric(metric).value)]
+        validated = [(r, validation_metric(r, metric)) for r in logged]
+        validated = [(r, key) for r, key in validated if key is not None]
+        if validated:
+            keys = {r.folder: key for r, key in validated}
+            judged = self.best([r for r, _ in validated], None, key=lambda r: keys[r.folder])
+            found = (judged, f"chosen on validation ({keys[judged.folder]})", 1)
+        else:
+            judged = self.best(logged, metric)
+            peers = [r for r in logged if judged is not None and not _different_evaluation_data(r, judged)]
+            found = (judged, f"chosen among {len(peers)} on test" if len(peers) > 1 else None, max(1, len(peers)))
+        self._selection = found
+        return found
 
     def explaining(self, record) -> list:
         """`record` and the succeeded experiments whose param `explains` names it (explanation tasks)."""
@@ -136,6 +188,22 @@ def _sibling_context(increment_dir: Path, ident: str):
     return JudgeContext.for_increment(Increment.load(folder)), folder.name
 
 
+VALIDATION_PREFIXES = ("val_", "valid_", "validation_")
+
+
+def validation_metric(record, metric: str | None) -> str | None:
+    """The key under which `record` logged `metric` scored on validation data (`val_precision@10`), if it did."""
+    if metric is None:
+        return None
+    for key in record.metrics:
+        lowered = key.lower()
+        for prefix in VALIDATION_PREFIXES:
+            if lowered.startswith(prefix) and metric_names.same_metric(key[len(prefix):], metric) \
+                    and _finite(record.metrics[key].value):
+                return key
+    return None
+
+
 def judge(threshold: Threshold, context: JudgeContext) -> Verdict:
     if threshold.kind == "explainability":
         return _judge_explainability(threshold, context)
@@ -150,10 +218,28 @@ def judge(threshold: Threshold, context: JudgeContext) -> Verdict:
     record, problem = _measured_record(threshold, metric, context)
     if record is None:
         return Verdict(FAILED, problem, metric=metric, threshold=threshold.describe())
+    level, selection = context.level, None
+    judged, how, compared = context.selection()
+    if not threshold.experiment and record is judged and how:
+        selection = how
+        if compared > 1:
+            level = sidak_level(context.level, compared)
     measured = record.metric(metric)
     if threshold.kind == "ratio":
-        return _judge_ratio(threshold, metric, record, measured, context)
-    return _decide(metric, record, measured, threshold.op, threshold.value, threshold, context)
+        verdict = _judge_ratio(threshold, metric, record, measured, context, level)
+    else:
+        verdict = _decide(metric, record, measured, threshold.op, threshold.value, threshold, level)
+    verdict.selection = selection
+    if selection and compared > 1 and verdict.basis == "interval":
+        verdict.message += (f" — {selection}: the interval is widened to {_percent(level)} for the {compared}"
+                            " candidates compared on it (Šidák)")
+    elif selection and compared > 1 and verdict.point:
+        verdict.message += f" — {selection}"
+    return verdict
+
+
+def _percent(level: float) -> str:
+    return f"{level * 100:.3g}%"
 
 
 def _measured_record(threshold: Threshold, metric: str, context: JudgeContext):
@@ -182,7 +268,150 @@ def _measured_record(threshold: Threshold, metric: str, context: JudgeContext):
     return None, f"no experiment logged {metric} (metrics on record: {', '.join(logged) or 'none'})"
 
 
-def _judge_ratio(threshold, metric, record, measured, context) -> Verdict:
+# -- the interval of one measured value --------------------------------------------------------------
+
+
+ZERO_WIDTH = "zero width"
+
+
+@dataclass
+class _Found:
+    estimate: Estimate | None = None
+    problem: str | None = None  # why there is no usable interval
+    blocks: bool = False  # the problem makes the verdict inconclusive (a level or width that cannot be trusted)
+
+
+def measured_interval(metric: str, record, measured, level: float, target: float | None = None) -> _Found:
+    """The interval of `record`'s `metric` at `level`: from its per-unit evidence, its folds, or the interval
+    logged with it (when that was made at `level` or wider)."""
+    problem = None
+    found = evidence_module.load(record, metric)
+    if found is not None:
+        if _agrees(found.value(), measured.value):
+            try:
+                return _Found(evidence_module.estimate(found, level, target=target))
+            except NoInterval as err:
+                problem = str(err)
+        else:
+            problem = (f"its evidence gives {found.value():.6g}, not the logged {measured.value:.6g}, so it was "
+                       "not used")
+    if measured.folds and len(measured.folds) >= 2:
+        interval = _fold_interval(measured, level)
+        if interval is not None:
+            (low, high), used = interval
+            return _Found(Estimate(measured.value, low, high, used, "Nadeau-Bengio corrected t", len(measured.folds),
+                                   "folds"))
+    if measured.ci is not None:
+        low, high = measured.ci
+        stored = measured.level or 0.95
+        if not high > low:
+            return _Found(problem=f"the interval on record has {ZERO_WIDTH}: it cannot show the target is met",
+                          blocks=True)
+        if stored + 1e-9 >= level:
+            return _Found(Estimate(measured.value, low, high, stored, "interval on record", 0, ""))
+        return _Found(problem=(f"the interval on record is at {_percent(stored)}, the verdict needs {_percent(level)}:"
+                               " log per-unit evidence (compute_metrics, bootstrap_ci or log_evidence with"
+                               " experiment=) so that it can be recomputed at any level"), blocks=True)
+    if problem and found is not None and ZERO_WIDTH in problem:
+        return _Found(problem=problem, blocks=True)
+    return _Found(problem=problem)
+
+
+def _agrees(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)
+
+
+def _fold_interval(measured, level: float):
+    """((low, high), level) of per-fold values at `level`."""
+    from ..tracking.experiment import cv_interval
+
+    folds = [float(f) for f in measured.folds]
+    if not all(math.isfinite(f) for f in folds):
+        return None
+    mean = sum(folds) / len(folds)
+    std = math.sqrt(sum((f - mean) ** 2 for f in folds) / (len(folds) - 1))
+    ratio = getattr(measured, "test_train_ratio", None)
+    try:
+        found = cv_interval(folds, mean, std, level, test_train_ratio=ratio)
+    except ValueError:  # a hand-edited ratio that is not a positive number: the k-fold default
+        found = cv_interval(folds, mean, std, level)
+    return ((found[0], found[1]), found[2]) if found else None
+
+
+def _decide(metric, record, measured, op, target, threshold, level) -> Verdict:
+    value = measured.value
+    base = Verdict(FAILED, "", metric=metric, value=value, op=op, target=target,
+                   threshold=threshold.describe(), experiment=record.folder)
+    unit = display_unit(metric, threshold)
+    shown_target = format_value(metric, target, unit)
+    if not _finite(value):
+        base.message = f"{metric} = {value} ({record.folder}) is not a finite number"
+        return base
+    found = measured_interval(metric, record, measured, level, target)
+    if found.estimate is not None:
+        e = found.estimate
+        span = (f"{format_value(metric, value, unit)} [{format_value(metric, e.low, unit)}, "
+                f"{format_value(metric, e.high, unit)}] ({_percent(e.level)} interval, {record.folder})")
+        return _interval_outcome(base, e, op, target, f"{metric} = {span}", shown_target, metric, unit)
+    shown = f"{metric} = {format_value(metric, value, unit)} ({record.folder})"
+    return _point_outcome(base, found, compare(op, value, target), shown, op, shown_target,
+                          exact=_exact(metric, measured))
+
+
+def _exact(metric: str, measured) -> bool:
+    return bool(getattr(measured, "exact", False)) or bool(getattr(metric_names, "is_exact", lambda m: False)(metric))
+
+
+def _interval_outcome(base: Verdict, e: Estimate, op, target, span: str, shown_target: str, metric, unit,
+                      joiner: str = " is ") -> Verdict:
+    base.interval, base.level, base.basis = (e.low, e.high), e.level, "interval"
+    base.method = e.describe() if e.n_units else e.method
+    lows, highs = compare(op, e.low, target), compare(op, e.high, target)
+    if lows and highs:
+        base.outcome, base.message = PASSED, f"{span}{joiner}{op} {shown_target}"
+    elif not lows and not highs:
+        base.message = f"{span}{joiner}not {op} {shown_target}"
+    else:
+        base.outcome = INCONCLUSIVE
+        base.message = f"{span}: the interval straddles {shown_target}"
+        factor = data_factor(e.value, e.low, e.high, target)
+        base.data_factor = factor
+        base.message += "; " + more_data_sentence(factor, e)
+    return base
+
+
+def _point_outcome(base: Verdict, found: _Found, met: bool, shown: str, op, shown_target, *, exact: bool,
+                   joiner: str = " is ") -> Verdict:
+    if found.blocks:
+        base.outcome, base.basis = INCONCLUSIVE, "point"
+        base.message = f"{shown}: {found.problem}"
+        return base
+    base.basis = "exact" if exact else "point"
+    label = "" if exact else " — no interval (a point value" + (f"; {found.problem}" if found.problem else "") + ")"
+    if met:
+        base.outcome, base.message = PASSED, f"{shown}{joiner}{op} {shown_target}{label}"
+    else:
+        base.message = f"{shown}{joiner}not {op} {shown_target}{label}"
+    return base
+
+
+MORE_DATA_LIMIT = 100.0
+
+
+def more_data_sentence(factor: float | None, e: Estimate) -> str:
+    """'about 2.3x the evaluation data (~14,000 users) would settle it', or why no amount would."""
+    if factor is None or factor > MORE_DATA_LIMIT:
+        return "no realistic amount of evaluation data would settle it: the measured value sits too close to the target"
+    if e.n_units:
+        return (f"about {factor:.2g}× the evaluation data (~{math.ceil(factor * e.n_units):,} {e.unit}) would settle"
+                " it at the measured value")
+    return f"about {factor:.2g}× the evaluation data would settle it at the measured value"
+
+
+# -- a ratio to a reference ----------------------------------------------------------------------------
+
+
+def _judge_ratio(threshold, metric, record, measured, context, level) -> Verdict:
     ref = threshold.reference
     ref_value, ref_label, problem, ref_record = _reference_value(ref, metric, context)
     if not problem and ref_record is not None:
@@ -190,11 +419,88 @@ def _judge_ratio(threshold, metric, record, measured, context) -> Verdict:
     if problem:
         return Verdict(FAILED, problem, metric=metric, experiment=record.folder, threshold=threshold.describe())
     higher = context.direction(metric) != "lower"
-    op, target = threshold.bound(ref_value, higher)
-    verdict = _decide(metric, record, measured, op, target, threshold, context)
-    verdict.reference = f"{ref_label} {metric} = {format_value(metric, ref_value, display_unit(metric, threshold))}"
-    verdict.message += f" [{verdict.reference}]"
-    return verdict
+    op, factor = threshold.bound(1.0, higher)
+    unit = display_unit(metric, threshold)
+    base = Verdict(FAILED, "", metric=metric, value=measured.value, op=op, target=factor,
+                   threshold=threshold.describe(), experiment=record.folder)
+    base.reference = f"{ref_label} {metric} = {format_value(metric, ref_value, unit)}"
+    if not (_finite(measured.value) and _finite(ref_value)) or ref_value == 0:
+        base.message = (f"{metric} = {format_value(metric, measured.value, unit)} ({record.folder}) cannot be compared "
+                        f"as a ratio to {base.reference}")
+        return base
+    ratio = measured.value / ref_value
+    shown = (f"{metric} = {format_value(metric, measured.value, unit)} ({record.folder}) is {ratio:.4g}× "
+             f"{ref_label} ({metric} = {format_value(metric, ref_value, unit)})")
+    target_text = f"{factor:.4g}×"
+    estimate, found, against_point = _ratio_interval(metric, record, measured, ref_record, ref_value, level, factor)
+    if estimate is not None:
+        base.ratio = (ratio, estimate.low, estimate.high)
+        span = (f"{shown}; the ratio is {ratio:.4g} [{estimate.low:.4g}, {estimate.high:.4g}] "
+                f"({_percent(estimate.level)} {estimate.method})")
+        verdict = _interval_outcome(base, estimate, op, factor, span, target_text, metric, unit, joiner=", which is ")
+        verdict.interval = None  # the interval judged is the ratio's
+        if against_point:
+            verdict.basis = "point"
+        return verdict
+    return _point_outcome(base, found, compare(op, ratio, factor), shown, op, target_text,
+                          exact=False, joiner=", which is ")
+
+
+def _ratio_interval(metric, record, measured, ref_record, ref_value, level, factor):
+    """(Estimate of candidate / reference, None, against a point) or (None, _Found saying why there is none, False).
+
+    Paired when both experiments kept per-unit evidence on the same units (a resample takes the same
+    users for both); else both uncertainties combined conservatively: each interval at the level
+    1 - (1 - level)/2 and the ratio's extremes between them (joint coverage at least `level`).
+    """
+    ours = evidence_module.load(record, metric)
+    theirs = evidence_module.load(ref_record, metric) if ref_record is not None else None
+    notes = []
+    if ours is not None and theirs is not None and _agrees(ours.value(), measured.value) \
+            and _agrees(theirs.value(), ref_value):
+        if ours.units is None and theirs.units is None and not _same_evaluation_data(record, ref_record):
+            notes.append("no unit ids and no common evaluation-data hash to pair them by")
+        else:
+            try:
+                return evidence_module.paired_ratio(ours, theirs, level, target=factor), None, False
+            except (evidence_module.NotPaired, NoInterval) as err:
+                notes.append(str(err))
+    half = 1.0 - (1.0 - level) / 2.0
+    ref_measured = ref_record.metric(metric) if ref_record is not None else None
+    reference = measured_interval(metric, ref_record, ref_measured, half) if ref_record is not None else _Found()
+    constant = reference.blocks and ZERO_WIDTH in (reference.problem or "")  # e.g. a constant guess's AUC: exact
+    if reference.estimate is None and (not reference.blocks or constant):
+        # the reference is a value without an interval: the candidate's interval against it, said so
+        mine = measured_interval(metric, record, measured, level, factor * ref_value)
+        if mine.estimate is None:
+            return None, _Found(problem=mine.problem, blocks=mine.blocks), False
+        a = mine.estimate
+        exact = constant or (ref_measured is not None and _exact(metric, ref_measured))
+        note = "" if exact else "; the reference has no interval, so its own uncertainty is not counted"
+        return Estimate(a.value / ref_value, a.low / ref_value, a.high / ref_value, a.level, a.method + note,
+                        a.n_units, a.unit, a.resamples), None, not exact
+    mine = measured_interval(metric, record, measured, half)
+    if mine.estimate is None or reference.estimate is None:
+        missing = "the reference" if reference.estimate is None else "the candidate"
+        why = (reference if reference.estimate is None else mine).problem
+        return None, _Found(problem=f"{missing} has no interval" + (f" ({why})" if why else ""),
+                            blocks=mine.blocks or reference.blocks), False
+    a, b = mine.estimate, reference.estimate
+    if b.low <= 0 or a.low < 0:
+        return None, _Found(problem="the reference's interval reaches 0: no ratio interval", blocks=True), False
+    corners = (a.low / b.high, a.high / b.low)
+    why = "; ".join(notes) or "not paired"
+    return Estimate(a.value / b.value, min(corners), max(corners), level,
+                    f"unpaired: both intervals at {_percent(half)}, combined ({why})", 0, ""), None, False
+
+
+def _same_evaluation_data(a, b) -> bool:
+    """Both recorded the same evaluation targets (or neither recorded any: nothing says they differ)."""
+    ours, theirs = _evaluation_hashes(a), _evaluation_hashes(b)
+    role = "eval_targets"
+    if role in ours and role in theirs:
+        return bool(ours[role] & theirs[role])
+    return role not in ours and role not in theirs
 
 
 def _reference_value(ref, metric, context: JudgeContext):
@@ -274,59 +580,6 @@ def _promoted_value(metric, context: JudgeContext):
             value = value.get("value") if isinstance(value, dict) else value
             return float(value), f"promoted model-v{number}", None
     return None, None, f"promoted model-v{number} recorded no {metric} (it has: {', '.join(metrics) or 'none'})"
-
-
-def _decide(metric, record, measured, op, target, threshold, context) -> Verdict:
-    value = measured.value
-    base = Verdict(FAILED, "", metric=metric, value=value, op=op, target=target,
-                   threshold=threshold.describe(), experiment=record.folder)
-    unit = display_unit(metric, threshold)
-    shown_target = format_value(metric, target, unit)
-    if not _finite(value):
-        base.message = f"{metric} = {value} ({record.folder}) is not a finite number"
-        return base
-    interval, level = measured.ci, measured.level or 0.95
-    if measured.folds and len(measured.folds) >= 2:
-        interval, level = _fold_interval(measured) or (interval, level)
-    if interval is not None:
-        low, high = interval
-        base.interval = (low, high)
-        span = f"{format_value(metric, value, unit)} [{format_value(metric, low, unit)}, " \
-               f"{format_value(metric, high, unit)}] ({level * 100:.4g}% interval, {record.folder})"
-        lows, highs = compare(op, low, target), compare(op, high, target)
-        if lows and highs:
-            base.outcome, base.message = PASSED, f"{metric} = {span} is {op} {shown_target}"
-        elif not lows and not highs:
-            base.message = f"{metric} = {span} is not {op} {shown_target}"
-        else:
-            base.outcome = INCONCLUSIVE
-            base.message = f"{metric} = {span}: the interval straddles {shown_target}"
-        return base
-    shown = f"{metric} = {format_value(metric, value, unit)} ({record.folder})"
-    if compare(op, value, target):
-        base.outcome, base.message = PASSED, f"{shown} is {op} {shown_target}"
-    else:
-        base.message = f"{shown} is not {op} {shown_target}"
-    return base
-
-
-def _fold_interval(measured):
-    """The Nadeau–Bengio corrected interval of per-fold values at the run's confidence level (`--sw-confidence`).
-
-    Uses the n_test / n_train ratio stored with the folds (k-fold's 1 / (folds - 1) when absent).
-    """
-    from ..settings import confidence_level
-    from ..tracking.experiment import cv_interval
-
-    folds = [float(f) for f in measured.folds]
-    mean = sum(folds) / len(folds)
-    std = math.sqrt(sum((f - mean) ** 2 for f in folds) / (len(folds) - 1))
-    ratio = getattr(measured, "test_train_ratio", None)
-    try:
-        found = cv_interval(folds, mean, std, confidence_level(), test_train_ratio=ratio)
-    except ValueError:  # a hand-edited ratio that is not a positive number: the k-fold default
-        found = cv_interval(folds, mean, std, confidence_level())
-    return ((found[0], found[1]), found[2]) if found else None
 
 
 def _judge_explainability(threshold, context) -> Verdict:

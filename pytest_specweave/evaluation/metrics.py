@@ -314,6 +314,9 @@ def compute_metrics(
     prefix: str = "",
     log_predictions: bool = True,
     index=None,
+    units=None,
+    groups=None,
+    block_length=None,
 ) -> dict[str, float]:
     """The standard metrics of a problem type, under canonical names, as {name: float}.
 
@@ -333,6 +336,12 @@ def compute_metrics(
     rows as `<prefix>predictions.npz` (Experiment.log_predictions: y_true, the labels or values
     judged, the scores, and `index`, the rows' time index for a forecast) from which the
     report draws the confusion matrix, PR curve, residuals or forecast chart.
+
+    With `experiment`, each metric's per-unit evidence is logged too (Experiment.log_evidence), so
+    that verdicts put an interval on it and compare experiments pair by pair: `units` names the
+    rows (an id per row; users for ranking, in the order of y_true), `groups` clusters them (a card,
+    a customer), and a forecast's rows, which are time-ordered, are kept only with `block_length`
+    (rows resampled in blocks of that many).
     """
     kind = problem_type(problem)
     if kind == "ranking":
@@ -362,12 +371,33 @@ def compute_metrics(
     if experiment is not None:
         experiment.log_metrics(out)
         record_eval_targets(experiment, y_true)
+        if kind != "forecasting" or block_length:
+            _log_evidence(experiment, out, prefix, y_true, labels if kind == "classification" else y_pred, y_score,
+                          dict(threshold=None, pos_label=pos_label, average=average, y_train=y_train,
+                               season_length=season_length),
+                          units=units, groups=groups, block_length=block_length)
         if log_predictions and kind != "ranking":
             judged = labels if kind == "classification" else y_pred
             joiner = "_" if prefix and not prefix.endswith(("_", "-", ".")) else ""
             save_predictions(experiment, y_true, judged, y_score=y_score, index=index,
                              name=f"{prefix}{joiner}predictions")
     return out
+
+
+def _log_evidence(experiment, metrics, prefix, y_true, y_pred, y_score, options, **ids) -> None:
+    """Each metric's per-unit evidence; a metric without any (coverage, macro averages) is skipped."""
+    from . import evidence
+
+    options = {key: value for key, value in options.items() if value is not None}
+    for name in metrics:
+        base = name[len(prefix):]
+        try:
+            found = evidence.from_predictions(base, y_true, y_pred, y_score=y_score, **ids, **options)
+        except (ValueError, TypeError):
+            found = None
+        if found is not None:
+            found.metric = name
+            evidence.save(experiment, found)
 
 
 def save_predictions(experiment, y_true, y_pred=None, *, y_score=None, index=None, name="predictions") -> None:
@@ -484,25 +514,23 @@ def _required(options, key, name):
 class RowDecomposition:
     """A metric as `combine(means of the columns of per-row values)`: resampling rows resamples it exactly.
 
-    columns: (n, K) float array; combine: (B, K) column means -> (B,) metric values.
+    columns: (n, K) float array; combine: the combiner's name (see evidence.py: mean, ratio, f1,
+    sqrt_mean, r2), whose function maps (B, K) column means to (B,) metric values.
     """
 
-    def __init__(self, columns, combine):
+    def __init__(self, columns, combine: str):
+        from .evidence import _combiner
+
         self.columns = columns
         self.combine = combine
+        self.combine_values = _combiner(combine)
 
     @property
     def n_rows(self) -> int:
         return self.columns.shape[0]
 
     def value(self) -> float:
-        return float(self.combine(self.columns.mean(axis=0)[None, :])[0])
-
-
-def _ratio(num, den):
-    import numpy as np
-
-    return np.divide(num, den, out=np.zeros_like(num, dtype=float), where=den != 0)
+        return float(self.combine_values(self.columns.mean(axis=0)[None, :])[0])
 
 
 def row_decomposition(name: str, y_true, y_pred=None, *, y_score=None, **options) -> RowDecomposition | None:
@@ -511,12 +539,12 @@ def row_decomposition(name: str, y_true, y_pred=None, *, y_score=None, **options
 
     base, k = split_cut_off(name)
     if k is not None or base == "mrr":
-        if base not in ("precision", "recall", "hit_rate", "ndcg", "map", "mrr"):
+        if base not in ("precision", "recall", "ndcg", "map", "mrr", "hit_rate"):
             return None
         from .ranking import RankedLists
 
         per_user = RankedLists(y_true, y_pred).per_user(base, k)
-        return RowDecomposition(per_user[:, None], lambda m: m[:, 0])
+        return RowDecomposition(np.asarray(per_user, dtype=float)[:, None], "mean")
     if base in ("accuracy", "precision", "recall", "f1"):
         threshold = options.get("threshold")
         pos_label = options.get("pos_label", 1)
@@ -524,41 +552,35 @@ def row_decomposition(name: str, y_true, y_pred=None, *, y_score=None, **options
             y_pred, threshold = y_score, 0.5 if threshold is None else threshold
         yt, yp = _labels(y_true, y_pred, threshold, pos_label)
         if base == "accuracy":
-            return RowDecomposition((yt == yp).astype(float)[:, None], lambda m: m[:, 0])
+            return RowDecomposition((yt == yp).astype(float)[:, None], "mean")
         if _average(yt, yp, options.get("average")) != "binary":
             return None
         tp = ((yp == pos_label) & (yt == pos_label)).astype(float)
         predicted = (yp == pos_label).astype(float)
         actual = (yt == pos_label).astype(float)
         if base == "precision":
-            return RowDecomposition(np.column_stack([tp, predicted]), lambda m: _ratio(m[:, 0], m[:, 1]))
+            return RowDecomposition(np.column_stack([tp, predicted]), "ratio")
         if base == "recall":
-            return RowDecomposition(np.column_stack([tp, actual]), lambda m: _ratio(m[:, 0], m[:, 1]))
-        return RowDecomposition(np.column_stack([tp, predicted, actual]), lambda m: _ratio(2 * m[:, 0], m[:, 1] + m[:, 2]))
+            return RowDecomposition(np.column_stack([tp, actual]), "ratio")
+        return RowDecomposition(np.column_stack([tp, predicted, actual]), "f1")
     if base in ("rmse", "mse", "mae", "r2", "mape", "smape", "mase"):
         yt, yp = _numeric(y_true, y_pred)
         err = yp - yt
         if base == "rmse":
-            return RowDecomposition((err**2)[:, None], lambda m: np.sqrt(m[:, 0]))
+            return RowDecomposition((err**2)[:, None], "sqrt_mean")
         if base == "mse":
-            return RowDecomposition((err**2)[:, None], lambda m: m[:, 0])
+            return RowDecomposition((err**2)[:, None], "mean")
         if base == "mae":
-            return RowDecomposition(np.abs(err)[:, None], lambda m: m[:, 0])
+            return RowDecomposition(np.abs(err)[:, None], "mean")
         if base == "mape":
             _no_zero_targets(yt)
-            return RowDecomposition((np.abs(err) / np.abs(yt))[:, None], lambda m: m[:, 0])
+            return RowDecomposition((np.abs(err) / np.abs(yt))[:, None], "mean")
         if base == "smape":
-            return RowDecomposition(_smape_rows(yt, yp)[:, None], lambda m: m[:, 0])
+            return RowDecomposition(_smape_rows(yt, yp)[:, None], "mean")
         if base == "mase":
             scale = mase_scale(_required(options, "y_train", name), options.get("season_length", 1))
-            return RowDecomposition((np.abs(err) / scale)[:, None], lambda m: m[:, 0])
-
-        def r2_of(m):
-            variance = m[:, 2] - m[:, 1] ** 2
-            with np.errstate(divide="ignore", invalid="ignore"):
-                return np.where(variance > 1e-12 * np.maximum(m[:, 2], 1e-300), 1.0 - m[:, 0] / variance, np.nan)
-
-        return RowDecomposition(np.column_stack([err**2, yt, yt**2]), r2_of)
+            return RowDecomposition((np.abs(err) / scale)[:, None], "mean")
+        return RowDecomposition(np.column_stack([err**2, yt, yt**2]), "r2")
     return None
 
 

@@ -121,7 +121,7 @@ class _PerRowMeans:
         import numpy as np
 
         self.columns = [np.ascontiguousarray(c) for c in decomposition.columns.T]
-        self.combine = decomposition.combine
+        self.combine = decomposition.combine_values
         self.n = decomposition.n_rows
         self.value = decomposition.value()
 
@@ -336,46 +336,138 @@ def bootstrap_ci(
     y_pred=None,
     *,
     y_score=None,
-    n_resamples: int = 1000,
+    n_resamples: int = 2000,
     level: float | None = None,
     seed=0,
     experiment=None,
     name: str | None = None,
     log_predictions: bool = True,
+    units=None,
+    groups=None,
+    block_length: int | None = None,
     **options,
 ) -> BootstrapResult:
-    """The metric on all rows, and a percentile bootstrap interval at `level` (resampling rows, or users for ranking).
+    """The metric on all rows, and its confidence interval at `level` (the run's, 0.95 unless set).
 
     metric: a name ('accuracy', 'rmse', 'precision@10', 'roc_auc' ...) or a callable(y_true, y_pred).
     y_pred: labels, values, or ranked lists (n_users, k); for roc_auc/pr_auc the scores (or y_score=).
     options: threshold=, pos_label=, average=, y_train=/season_length= (mase), catalogue= (coverage@k).
-    seed: an int or a numpy Generator (the default 0 makes intervals reproducible).
+
+    Which interval: a proportion of independent rows (accuracy, precision, recall, hit_rate@k)
+    gets the exact Clopper–Pearson interval, which never collapses at 0 or 1; anything else a
+    BCa bootstrap (at least `n_resamples` resamples, more when an endpoint is close to a
+    decision). units: an id per row (user, customer): experiments evaluated on the same ids are
+    compared pair by pair. groups: a cluster id per row (card, household): rows of a cluster are
+    resampled together. block_length: the rows are a time series in time order, resampled in
+    blocks of that many consecutive rows; a time series (a date index, mase, y_train=) is never
+    resampled row by row and is refused without it.
+    seed: an int (the default 0 makes intervals reproducible).
     experiment: logs `name` (default: the metric's canonical name) with ci=(low, high) and level,
-    and records the hash of y_true as its "eval_targets" input; with `log_predictions` (not for
-    ranking metrics) the rows are saved as predictions.npz for the report's charts (see
-    metrics.compute_metrics).
+    its per-unit evidence (Experiment.log_evidence), the hash of y_true as its "eval_targets"
+    input, and with `log_predictions` (not for ranking metrics) the rows as predictions.npz for
+    the report's charts (see metrics.compute_metrics).
     """
+    from . import evidence as evidence_module
+    from .intervals import NoInterval
+
     level = _check_level(level)
     n_resamples = _check_resamples(n_resamples)
     label = _metric_label(metric, name)
-    stat = _statistic(metric, y_true, y_pred, y_score, options)
-    value = _finite_value(label, stat.value)
-    if stat.n < 2:
-        raise ValueError(f"bootstrap needs at least 2 rows, got {stat.n}")
-    import numpy as np
+    _refuse_iid_time_series(metric, y_true, block_length, options)
+    if callable(metric):
+        if groups is not None or block_length:
+            raise ValueError("a callable metric is resampled row by row only: log per-unit values with"
+                             " experiment.log_evidence(..., groups=) for clustered or time-ordered rows")
+        return _scipy_bca(metric, label, y_true, y_pred, level, n_resamples, seed, experiment)
+    evidence = evidence_module.from_predictions(metric, y_true, y_pred, y_score=y_score, units=units, groups=groups,
+                                                block_length=block_length, **options)
+    if evidence is None:
+        if groups is not None or block_length:
+            raise ValueError(f"{label} does not decompose over rows: it cannot be resampled by clusters or blocks")
+        name_ = canonical(metric)
 
-    values = np.empty(n_resamples)
-    for start, idx in _index_chunks(_rng(seed), stat.n, n_resamples):
-        values[start:start + len(idx)] = stat.resample(idx)
-    low, high, se, undefined = _percentiles(values, level)
-    result = BootstrapResult(label, value, low, high, level, n_resamples, stat.n, se, stat.method, undefined)
+        def func(yt, yp):
+            return metric_value(name_, yt, yp, y_score=None, **options)
+
+        return _scipy_bca(func, label, y_true, y_pred if y_score is None else y_score, level, n_resamples, seed,
+                          experiment)
+    evidence.metric = label
+    try:
+        found = evidence_module.estimate(evidence, level, seed=int(seed) if not hasattr(seed, "integers") else 0)
+    except NoInterval as err:
+        raise ValueError(f"{label}: {err}") from None
+    value = _finite_value(label, found.value)
+    result = BootstrapResult(label, value, found.low, found.high, level, found.resamples, evidence.n_rows,
+                             _std_error(found), found.describe())
     if experiment is not None:
-        interval = result.interval
-        experiment.log_metric(label, value, ci=interval.ci, level=interval.level)
+        experiment.log_metric(label, value, ci=(found.low, found.high), level=level)
+        evidence_module.save(experiment, evidence)
         record_eval_targets(experiment, y_true)
         if log_predictions:
             _save_predictions(metric, experiment, y_true, y_pred, y_score, options)
     return result
+
+
+def _std_error(found) -> float:
+    from scipy.stats import norm
+
+    return (found.high - found.low) / (2.0 * float(norm.ppf(0.5 + found.level / 2.0)))
+
+
+def _refuse_iid_time_series(metric, y_true, block_length, options) -> None:
+    if block_length:
+        return
+    index = getattr(y_true, "index", None)
+    dated = type(index).__name__ in ("DatetimeIndex", "PeriodIndex")
+    forecast = not callable(metric) and canonical(metric).startswith("mase") or options.get("y_train") is not None
+    if dated or forecast:
+        what = "a date index" if dated else "a forecast (mase / y_train=)"
+        raise ValueError(
+            f"these rows are a time series ({what}): neighbouring values are not independent, so they are not"
+            " resampled one by one. Pass block_length= (a season, say 12 months) for a block bootstrap, or"
+            " judge the forecast over rolling-origin folds with cross_validate(cv='time_series') / log_cv"
+        )
+
+
+def _scipy_bca(func, label, y_true, y_pred, level, n_resamples, seed, experiment) -> BootstrapResult:
+    """Any metric as a function of the rows: scipy.stats.bootstrap's BCa over rows, recomputing it each time."""
+    import numpy as np
+    from scipy.stats import bootstrap
+
+    yt, yp = _as_rows(y_true), _as_rows(y_pred)
+    n = _n_rows(yt)
+    if n < 2:
+        raise ValueError(f"bootstrap needs at least 2 rows, got {n}")
+    value = _finite_value(label, float(func(yt, yp)))
+    rows = np.arange(n)
+
+    def statistic(idx):
+        try:
+            return float(func(_take(yt, idx), _take(yp, idx)))
+        except ValueError:
+            return np.nan
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        found = bootstrap((rows,), statistic, vectorized=False, n_resamples=n_resamples, confidence_level=level,
+                          method="BCa", random_state=np.random.default_rng(seed))
+    low, high = float(found.confidence_interval.low), float(found.confidence_interval.high)
+    if not (math.isfinite(low) and math.isfinite(high)) or not high > low:
+        raise ValueError(f"{label}: the bootstrap is degenerate on these rows (no interval of non-zero width)")
+    result = BootstrapResult(label, value, low, high, level, n_resamples, n, float(found.standard_error),
+                             "BCa bootstrap (recomputed per resample)")
+    if experiment is not None:
+        experiment.log_metric(label, value, ci=(low, high), level=level)
+        record_eval_targets(experiment, y_true)
+    return result
+
+
+def _as_rows(values):
+    import numpy as np
+
+    if values is None or hasattr(values, "iloc") or hasattr(values, "shape"):
+        return values
+    return np.asarray(values, dtype=object) if values and not np.isscalar(values[0]) else np.asarray(values)
 
 
 def _save_predictions(metric, experiment, y_true, y_pred, y_score, options) -> None:

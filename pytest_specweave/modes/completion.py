@@ -49,6 +49,8 @@ def completion_problems(increment, outcomes: dict[str, Outcome]) -> list[str]:
             return
         elif result.outcome == "failed" and result.verdict == "inconclusive":
             problems.append(f"{item} inconclusive")
+        elif result.outcome == "failed" and result.verdict == "passed":
+            problems.append(f"{item} has no interval")
         elif result.outcome == "failed":
             problems.append(f"{item} failed")
         else:

@@ -345,13 +345,16 @@ class JudgeItem(IncrementItemMixin, pytest.Item):
         verdict = judge(element.threshold, judge_context(self.config, self.sw_increment))
         self.user_properties.extend(verdict.properties())
         self.user_properties.append(("message", verdict.message))
+        strict = "--sw-strict" if self.config.getoption("sw_strict") else "--sw-done" if done_mode(self.config) else None
         if verdict.outcome == PASSED:
+            if verdict.point and strict:
+                raise VerdictFailure(f"{verdict.message} (a value without an interval fails under {strict}: it cannot"
+                                     " show the target is met beyond chance; log the metric with its per-unit"
+                                     " evidence or an interval)")
             return
         if verdict.outcome == INCONCLUSIVE:
-            if self.config.getoption("sw_strict"):
-                raise VerdictFailure(f"{verdict.message} (inconclusive fails under --sw-strict)")
-            if done_mode(self.config):
-                raise VerdictFailure(f"{verdict.message} (inconclusive fails under --sw-done)")
+            if strict:
+                raise VerdictFailure(f"{verdict.message} (inconclusive fails under {strict})")
             skip_here(f"inconclusive: {verdict.message}")
         if verdict.outcome == FAILED or done_mode(self.config):
             raise VerdictFailure(verdict.message)

@@ -169,6 +169,10 @@ def terminal_summary(terminalreporter, reports) -> None:
             word = VERDICT_WORDS.get(outcome, outcome.upper())
             if outcome == "failed" and props.get("verdict") == "inconclusive":  # failed by --sw-strict or --sw-done
                 word = "FAIL (inconclusive)"
+            elif outcome == "failed" and props.get("verdict") == "passed":  # a point value, under a strict gate
+                word = "FAIL (no interval)"
+            elif outcome == "passed" and props.get("basis") == "point":
+                word = "PASS (no interval)"
             threshold = _clip(str(props.get("threshold", "")), 44)
             line = f"{row.id:<8} {threshold:<44} {_measured(props):<22} {_clip(str(props.get('experiment', '')), 30):<30} {word}"
             markup = {"red": True} if outcome == "failed" else {"yellow": True} if outcome == "inconclusive" else {"green": True}
@@ -209,6 +213,8 @@ def _measured(props: dict) -> str:
     shown = f"{value:.4g}" if isinstance(value, float) else ""
     if props.get("interval"):
         shown += f" {props['interval']}"
+    if props.get("ratio"):
+        shown += f" ({props['ratio']})"
     return shown
 
 
@@ -256,7 +262,9 @@ def json_report(config, reports) -> dict:
                 "metric": props.get("metric"), "value": props.get("value"),
                 "interval": [float(x) for x in interval.strip("[]").split(",")] if interval else None,
                 "threshold": props.get("threshold"), "experiment": props.get("experiment"),
-                "reference": props.get("reference"),
+                "reference": props.get("reference"), "basis": props.get("basis"), "level": props.get("level"),
+                "method": props.get("method"), "selection": props.get("selection"), "ratio": props.get("ratio"),
+                "data_factor": props.get("data_factor"),
             })
         try:
             increment = Increment.load(folder)

@@ -503,7 +503,8 @@ def _best_model_section(data: SummaryData) -> list[str]:
 
     if model and model.get("framework") in FRAMEWORKS:
         details.append(str(model["framework"]))
-    lines.append(f"- Experiment: `{best.folder}` (task {best.task or '—'}; best succeeded candidate by {primary})")
+    how = data.context.selection()[1] or f"best succeeded candidate by {primary}"
+    lines.append(f"- Experiment: `{best.folder}` (task {best.task or '—'}; {how})")
     lines.append(f"- Algorithm: {shown}" + (f" ({', '.join(details)})" if details else ""))
     ours, latest = _promoted(data.increment.path, best)
     if ours is not None:
@@ -570,6 +571,9 @@ def _measured(verdict: Verdict, unit: str | None) -> str:
     text = format_value(metric, verdict.value, shown_unit)
     if verdict.interval is not None:
         text += f" [{format_value(metric, verdict.interval[0], shown_unit)}, {format_value(metric, verdict.interval[1], shown_unit)}]"
+    if verdict.ratio is not None:
+        ratio, low, high = verdict.ratio
+        text += f" ({ratio:.3g}× [{low:.3g}, {high:.3g}])"
     if unit and shown_unit is None and unit != "x":
         text += f" {unit}"
     if verdict.value is not None and not math.isfinite(verdict.value):
@@ -590,6 +594,10 @@ def _judgement_section(title: str, rows: list[Judgement]) -> list[str]:
         mark = MARKS.get(verdict.outcome, verdict.outcome)
         quiet = verdict.outcome == PASSED and verdict.value is not None or not verdict.message
         detail = "" if quiet else f" — {_escape(verdict.message)}"
+        if quiet and verdict.point:
+            detail = " (no interval)"
+        elif quiet and verdict.selection:
+            detail = f" — {_escape(verdict.selection)}"
         lines.append(f"| {row.id} | {_escape(row.text)} | {measured} | {verdict.experiment or ''} | {mark}{detail} |")
     lines.append("")
     return lines

@@ -309,7 +309,7 @@ def slugify(name: str) -> str:
     return slug
 
 
-RESERVED = frozenset({"params.json", "metrics.json", "meta.json", "notes.md", "logs", "history"})
+RESERVED = frozenset({"params.json", "metrics.json", "meta.json", "notes.md", "logs", "history", "evidence"})
 
 
 def safe_relpath(filename) -> str:

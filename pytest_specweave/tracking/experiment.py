@@ -34,6 +34,7 @@ from ._files import (
     safe_relpath,
     sha256_file,
     sha256_tree,
+    slugify,
     store_error,
     tag_float,
     write_all,
@@ -42,6 +43,9 @@ from .ledger import EVAL_TARGETS_ROLE, LEDGER, append_evaluation, evaluation_ent
 from .store import JOURNAL, TrackingWarning, encode_metric, metrics_document, utc_now
 
 FINAL_STATUSES = ("succeeded", "failed")
+# How per-unit evidence columns make a metric (evaluation/evidence.py computes them).
+EVIDENCE_FOLDER = "evidence"  # the store's own: per-unit evidence, never listed as an artifact
+EVIDENCE_COMBINES = ("mean", "ratio", "f1", "sqrt_mean", "r2", "roc_auc", "pr_auc")
 INPUT_EXAMPLE = "input_example.pkl"
 
 # Called as callback(experiment) after finish() (or the crash record written at exit); a callback
@@ -775,6 +779,76 @@ class Experiment:
 
         self._record_artifact(rel, hashlib.sha256(data).hexdigest(), len(data), kind="predictions",
                               rows=int(len(arrays["y_true"])), rows_total=int(total))
+        return dest
+
+    def log_evidence(self, metric, values, *, combine="mean", units=None, groups=None, block_length=None,
+                     unit="rows") -> Path:
+        """Keep the per-unit values a metric was computed from, so that verdicts can put an interval on it.
+
+        values: (n,) per-unit values whose mean is the metric (combine="mean"), or (n, c) columns
+        for another combiner (EVIDENCE_COMBINES: ratio = sum of column 0 / sum of column 1, as
+        precision is; sqrt_mean as rmse; f1; r2; roc_auc/pr_auc with columns (is positive, score)).
+        units: an id per unit (user, customer, row id): two experiments evaluated on the same ids
+        are compared pair by pair. groups: a cluster id per unit (card, household) when units of
+        one cluster are not independent: intervals then resample clusters. block_length: the
+        rows are a time series in time order, resampled in blocks of this many consecutive rows.
+        unit: what a row is, for the report ("users", "customers"). The metric's value itself is
+        logged as usual with log_metric; written as evidence/<metric>.npz.
+        """
+        import io
+
+        import numpy as np
+
+        self._key(metric)
+        key = metric
+        if combine not in EVIDENCE_COMBINES:
+            raise ValueError(f"log_evidence {key!r}: combine must be one of {', '.join(EVIDENCE_COMBINES)}, got {combine!r}")
+        try:
+            columns = np.asarray(values, dtype=float)
+        except (TypeError, ValueError):
+            raise TypeError(f"log_evidence {key!r}: values must be numbers, one per unit") from None
+        if columns.ndim == 1:
+            columns = columns[:, None]
+        if columns.ndim != 2 or columns.shape[0] == 0:
+            raise ValueError(f"log_evidence {key!r}: values must be (n,) or (n, columns) with n > 0, got shape {columns.shape}")
+        if not np.all(np.isfinite(columns)):
+            raise ValueError(f"log_evidence {key!r}: values must be finite (found NaN or infinity)")
+        arrays = {"columns": columns}
+        if np.all((columns == 0) | (columns == 1)):
+            arrays["columns"] = columns.astype(np.bool_)
+        for name, ids in (("units", units), ("groups", groups)):
+            if ids is None:
+                continue
+            ids = np.asarray(ids.to_numpy() if hasattr(ids, "to_numpy") else ids)
+            if ids.ndim != 1 or len(ids) != columns.shape[0]:
+                raise ValueError(f"log_evidence {key!r}: {name} must hold one id per unit ({columns.shape[0]}), "
+                                 f"got shape {ids.shape}")
+            if ids.dtype == object or ids.dtype.kind not in "biuUS":
+                ids = ids.astype(str)
+            arrays[name] = ids
+        if block_length is not None:
+            block_length = _step(key, block_length)
+            if block_length < 1:
+                raise ValueError(f"log_evidence {key!r}: block_length must be at least 1, got {block_length}")
+        header = {"metric": key, "combine": combine, "block_length": block_length, "unit": str(unit),
+                  "rows": int(columns.shape[0])}
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, header=np.array(json.dumps(header)), **arrays)
+        data = buffer.getvalue()
+        rel = f"{EVIDENCE_FOLDER}/{slugify(key)}.npz"
+        dest = inside(self.path, rel)
+        try:
+            dest.parent.mkdir(exist_ok=True)
+        except OSError as err:
+            raise store_error("create", dest.parent, err) from err
+        atomic_write(dest, data)
+        import hashlib
+
+        with self._lock:
+            kept = dict(self._meta.get("evidence", {}))
+            kept[rel] = {"metric": key, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),
+                         "rows": int(columns.shape[0])}
+            self._update_meta(evidence=kept)
         return dest
 
     # -- notes -------------------------------------------------------------------------------------

@@ -528,7 +528,7 @@ class ExperimentStore:
         try:
             dest.mkdir(parents=True)
             atomic_write(dest / "meta.json", dump_json(meta))
-            for name in ("params.json", "metrics.json", "notes.md", "logs"):
+            for name in ("params.json", "metrics.json", "notes.md", "logs", "evidence"):
                 src = path / name
                 if src.exists():
                     os.replace(src, dest / name)

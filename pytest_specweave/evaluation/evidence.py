@@ -1,0 +1,354 @@
+"""Per-unit evidence: what a verdict needs to put an interval on a metric, or on a ratio of two experiments' metrics.
+
+A metric is stored as per-row columns and a combiner — the metric is `combine(column means)` —
+with the rows' unit ids (for pairing two experiments row by row), optional cluster ids
+(`groups`: rows that are not independent, such as the transactions of one card) and, for a time
+series, a block length. `Experiment.log_evidence` writes it as a compressed numpy archive in the
+experiment's `evidence/` folder; `compute_metrics`, `bootstrap_ci` and the baselines do so for
+every metric they compute.
+
+| combine     | columns                     | metric                         |
+|-------------|-----------------------------|--------------------------------|
+| mean        | value                       | mean (accuracy, mae, precision@k, a user's own metric) |
+| ratio       | numerator, denominator      | sum / sum (precision, recall)  |
+| f1          | tp, predicted, actual       | 2 tp / (predicted + actual)    |
+| sqrt_mean   | squared error               | sqrt(mean) (rmse)              |
+| r2          | squared error, y, y²        | 1 - SSE / SST                  |
+| roc_auc, pr_auc | is positive, score      | ranked: not a function of means |
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import intervals
+from .intervals import Estimate, NoInterval
+
+RANKED = ("roc_auc", "pr_auc")
+
+
+def _combiner(name: str):
+    import numpy as np
+
+    def ratio(num, den):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(den != 0, num / np.where(den != 0, den, 1.0), np.nan)
+
+    if name == "mean":
+        return lambda m: m[:, 0]
+    if name == "ratio":
+        return lambda m: ratio(m[:, 0], m[:, 1])
+    if name == "f1":
+        return lambda m: ratio(2.0 * m[:, 0], m[:, 1] + m[:, 2])
+    if name == "sqrt_mean":
+        return lambda m: np.sqrt(np.maximum(m[:, 0], 0.0))
+    if name == "r2":
+        def r2(m):
+            variance = m[:, 2] - m[:, 1] ** 2
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.where(variance > 1e-12 * np.maximum(np.abs(m[:, 2]), 1e-300), 1.0 - m[:, 0] / variance, np.nan)
+        return r2
+    raise ValueError(f"unknown combine {name!r}")
+
+
+@dataclass
+class Evidence:
+    metric: str
+    columns: object  # (n, c) float array
+    combine: str = "mean"
+    units: object = None  # (n,) unit ids, or None: rows in order
+    groups: object = None  # (n,) cluster ids, or None
+    block_length: int | None = None
+    unit: str = "rows"
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.columns.shape[0])
+
+    @property
+    def ranked(self) -> bool:
+        return self.combine in RANKED
+
+    def value(self) -> float:
+        import numpy as np
+
+        if self.ranked:
+            return float(_rank_statistic(self.combine, self.columns[:, 0], self.columns[:, 1]))
+        return float(_combiner(self.combine)(self.columns.mean(axis=0)[None, :])[0]) if self.n_rows else math.nan
+
+    def proportion(self) -> tuple[int, int] | None:
+        """(successes, trials) when the metric is an exact proportion of independent rows; else None."""
+        import numpy as np
+
+        if self.groups is not None or self.block_length or self.ranked:
+            return None
+        cols = self.columns
+        if not np.all((cols == 0) | (cols == 1)):
+            return None
+        if self.combine == "mean" and cols.shape[1] == 1:
+            return int(cols[:, 0].sum()), self.n_rows
+        if self.combine == "ratio" and np.all(cols[:, 0] <= cols[:, 1]):
+            return int(cols[:, 0].sum()), int(cols[:, 1].sum())
+        return None
+
+    def sorted_by_unit(self) -> "Evidence":
+        import numpy as np
+
+        if self.units is None:
+            return self
+        order = np.argsort(self.units, kind="stable")
+        return Evidence(self.metric, self.columns[order], self.combine, self.units[order],
+                        None if self.groups is None else self.groups[order], self.block_length, self.unit)
+
+
+# -- from predictions ----------------------------------------------------------------------------------
+
+
+def from_predictions(metric: str, y_true, y_pred=None, *, y_score=None, units=None, groups=None, block_length=None,
+                     **options) -> Evidence | None:
+    """The evidence of a named metric computed on these rows (users, for ranking), or None when it has none."""
+    import numpy as np
+
+    from .metrics import _array, _pair, _positive_scores, row_decomposition, split_cut_off
+
+    base, k = split_cut_off(metric)
+    if base in RANKED:
+        scores = _array(y_score if y_score is not None else y_pred, "y_score")
+        if scores.ndim == 2 and scores.shape[1] > 2:
+            return None
+        yt, s = _pair(y_true, scores, "y_score")
+        positive = (yt == options.get("pos_label", 1)).astype(float)
+        columns = np.column_stack([positive, _positive_scores(s.astype(float))])
+        return _with_ids(Evidence(base, columns, base), units, groups, block_length)
+    decomposition = row_decomposition(metric, y_true, y_pred, y_score=y_score, **options)
+    if decomposition is None:
+        return None
+    evidence = Evidence(metric, np.asarray(decomposition.columns, dtype=float), decomposition.combine)
+    if k is not None or base == "mrr":
+        from .ranking import RankedLists
+
+        evaluated = np.flatnonzero(RankedLists(y_true, y_pred).evaluated)  # the users the mean is over
+        evidence.unit = "users"
+        if units is not None:
+            units = np.asarray(units)[evaluated]
+        else:
+            units = evaluated
+        if groups is not None:
+            groups = np.asarray(groups)[evaluated]
+    return _with_ids(evidence, units, groups, block_length)
+
+
+def _with_ids(evidence: Evidence, units, groups, block_length) -> Evidence:
+    import numpy as np
+
+    n = evidence.n_rows
+    for name, ids in (("units", units), ("groups", groups)):
+        if ids is not None and len(ids) != n:
+            raise ValueError(f"{name} has {len(ids)} entries but the metric has {n} {evidence.unit}")
+    evidence.units = None if units is None else np.asarray(units)
+    evidence.groups = None if groups is None else np.asarray(groups)
+    evidence.block_length = int(block_length) if block_length else None
+    return evidence
+
+
+# -- stored ---------------------------------------------------------------------------------------------
+
+def save(experiment, evidence: Evidence) -> None:
+    """Experiment.log_evidence for an Evidence (the library's own metrics)."""
+    experiment.log_evidence(evidence.metric, evidence.columns, combine=evidence.combine, units=evidence.units,
+                            groups=evidence.groups, block_length=evidence.block_length, unit=evidence.unit)
+
+
+def decode(data: bytes) -> Evidence:
+    import numpy as np
+
+    with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+        header = json.loads(str(archive["header"]))
+        columns = np.asarray(archive["columns"], dtype=float)
+        if columns.ndim == 1:
+            columns = columns[:, None]
+        units = archive["units"] if "units" in archive.files else None
+        groups = archive["groups"] if "groups" in archive.files else None
+    return Evidence(str(header["metric"]), columns, str(header.get("combine", "mean")), units, groups,
+                    header.get("block_length"), str(header.get("unit", "rows")))
+
+
+_LOADED: dict = {}
+
+
+def load(record, metric: str) -> Evidence | None:
+    """The evidence `record` holds for `metric` (same-metric spelling), checked against its recorded sha256."""
+    from ..model.metric_names import same_metric
+
+    import hashlib
+
+    kept = record.meta.get("evidence") if isinstance(record.meta.get("evidence"), dict) else {}
+    for rel, info in kept.items():
+        if not isinstance(info, dict) or not same_metric(str(info.get("metric", "")), metric):
+            continue
+        key = (str(record.path), rel, info.get("sha256"))
+        if key not in _LOADED:
+            try:
+                data = (record.path / rel).read_bytes() if not Path(rel).is_absolute() and ".." not in rel else b""
+                _LOADED[key] = decode(data) if hashlib.sha256(data).hexdigest() == info.get("sha256") else None
+            except Exception:  # noqa: BLE001 - unreadable or changed evidence is no evidence
+                _LOADED[key] = None
+        return _LOADED[key]
+    return None
+
+
+# -- intervals --------------------------------------------------------------------------------------------
+
+_ESTIMATES: dict = {}
+
+
+def estimate(evidence: Evidence, level: float, *, seed: int = 0, target: float | None = None) -> Estimate:
+    """The metric's value and its interval at `level`: exact for a proportion of independent rows, else BCa."""
+    key = (id(evidence), level, seed, target)
+    found = _ESTIMATES.get(key)
+    if found is not None and found[0] is evidence:
+        return found[1]
+    result = _estimate(evidence, level, seed, target)
+    if len(_ESTIMATES) > 512:
+        _ESTIMATES.clear()
+    _ESTIMATES[key] = (evidence, result)
+    return result
+
+
+def _estimate(evidence: Evidence, level: float, seed: int, target) -> Estimate:
+    value = evidence.value()
+    if not math.isfinite(value):
+        raise NoInterval(f"{evidence.metric} is {value} on its evidence")
+    counted = evidence.proportion()
+    if counted is not None:
+        low, high = intervals.exact_proportion(*counted, level)
+        return Estimate(value, low, high, level, "exact (Clopper-Pearson)", counted[1], evidence.unit)
+    if evidence.ranked:
+        return _ranked_estimate(evidence, value, level, seed, target)
+    units = intervals.resampling_units(evidence.columns, groups=evidence.groups, block_length=evidence.block_length,
+                                       unit=_unit_name(evidence), seed=seed)
+    try:
+        low, high, b = intervals.bca_interval(units, _combiner(evidence.combine), value, level, seed=seed, target=target)
+    except NoInterval:
+        fallback = _clustered_proportion(evidence, units, value, level)
+        if fallback is None:
+            raise
+        return fallback
+    _check_width(evidence.metric, low, high)
+    return Estimate(value, low, high, level, "BCa bootstrap", units.n_units, units.unit, b)
+
+
+def _unit_name(evidence: Evidence) -> str:
+    if evidence.groups is not None:
+        return f"clusters of {evidence.unit}"
+    return evidence.unit
+
+
+def _check_width(metric: str, low: float, high: float) -> None:
+    if not high > low:
+        raise NoInterval(f"the interval of {metric} has zero width: the data show no variation to measure its"
+                         " uncertainty from")
+
+
+def _clustered_proportion(evidence: Evidence, units, value: float, level: float) -> Estimate | None:
+    """A degenerate cluster bootstrap of a 0/1 proportion (all hits, say): exact, on one trial per cluster."""
+    import numpy as np
+
+    cols = evidence.columns
+    if evidence.combine not in ("mean", "ratio") or not np.all((cols == 0) | (cols == 1)) or not 0 <= value <= 1:
+        return None
+    trials = units.n_units
+    low, high = intervals.exact_proportion(round(value * trials), trials, level)
+    return Estimate(value, low, high, level, "exact (Clopper-Pearson, one trial per cluster)", trials, units.unit)
+
+
+def _rank_statistic(kind: str, positive, scores, weights=None):
+    import numpy as np
+
+    from .validation import _RankCounts
+
+    stat = _RankCounts(kind, positive.astype(np.int64), scores, 1)
+    return stat.value
+
+
+def _ranked_estimate(evidence: Evidence, value: float, level: float, seed: int, target) -> Estimate:
+    """roc_auc / pr_auc: BCa over rows from per-resample rank counts; exact on min(positives, negatives) at 0 or 1."""
+    import numpy as np
+
+    from .validation import _RankCounts
+
+    if evidence.groups is not None or evidence.block_length:
+        raise NoInterval(f"{evidence.combine} intervals over clusters or blocks are not computed: log its interval"
+                         " with ci= from your own cluster bootstrap")
+    positive = evidence.columns[:, 0].astype(np.int64)
+    n_pos, n_neg = int(positive.sum()), int(len(positive) - positive.sum())
+    stat = _RankCounts(evidence.combine, positive, evidence.columns[:, 1], 1)
+    rng = np.random.default_rng([seed, stat.n])
+    replicates = np.concatenate([stat.resample(idx) for _, idx in _chunks(rng, stat.n, intervals.MIN_RESAMPLES)])
+    groups = np.random.default_rng(seed).permutation(stat.n) % min(stat.n, 200)
+    jack = []
+    for g in range(int(groups.max()) + 1):
+        keep = groups != g
+        try:
+            jack.append(_RankCounts(evidence.combine, positive[keep], evidence.columns[keep, 1], 1).value)
+        except ValueError:
+            continue
+    try:
+        low, high = intervals._bca_bounds(replicates, np.asarray(jack), value, level)
+        _check_width(evidence.combine, low, high)
+    except NoInterval:
+        if value not in (0.0, 1.0):
+            raise
+        trials = min(n_pos, n_neg)
+        low, high = intervals.exact_proportion(round(value * trials), trials, level)
+        return Estimate(value, low, high, level, "exact (Clopper-Pearson on the smaller class)", trials, "rows")
+    return Estimate(value, low, high, level, "BCa bootstrap", stat.n, "rows", len(replicates))
+
+
+def _chunks(rng, n, b):
+    from .validation import _index_chunks
+
+    return _index_chunks(rng, n, b)
+
+
+# -- a ratio of two experiments ------------------------------------------------------------------------
+
+
+class NotPaired(ValueError):
+    """The two experiments' evidence does not cover the same units."""
+
+
+def paired_ratio(candidate: Evidence, reference: Evidence, level: float, *, seed: int = 0,
+                 target: float | None = None) -> Estimate:
+    """candidate / reference on the same units, resampled together: the ratio's value and BCa interval."""
+    import numpy as np
+
+    if candidate.ranked or reference.ranked:
+        raise NotPaired(f"{candidate.combine} is not resampled in pairs here")
+    if (candidate.units is None) != (reference.units is None):
+        raise NotPaired("only one of the two experiments recorded unit ids")
+    a, b = candidate.sorted_by_unit(), reference.sorted_by_unit()
+    if a.n_rows != b.n_rows or (a.units is not None and not np.array_equal(a.units, b.units)):
+        raise NotPaired(f"they were evaluated on different {candidate.unit} ({a.n_rows:,} vs {b.n_rows:,})")
+    split = a.columns.shape[1]
+    first, second = _combiner(a.combine), _combiner(b.combine)
+
+    def ratio(m):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return first(m[:, :split]) / second(m[:, split:])
+
+    columns = np.hstack([a.columns, b.columns])
+    value = float(ratio(columns.mean(axis=0)[None, :])[0])
+    if not math.isfinite(value):
+        raise NoInterval("the reference's value is 0: no ratio to it")
+    groups = a.groups if a.groups is not None else b.groups
+    units = intervals.resampling_units(columns, groups=groups, block_length=a.block_length or b.block_length,
+                                       unit=_unit_name(a), seed=seed)
+    low, high, resamples = intervals.bca_interval(units, ratio, value, level, seed=seed, target=target)
+    _check_width(f"the ratio of {candidate.metric}", low, high)
+    return Estimate(value, low, high, level, "paired BCa bootstrap", units.n_units, units.unit, resamples)
