@@ -92,12 +92,21 @@ def numbers():
 """
 
 
-def demo_files(accuracy: float = 0.9) -> dict[str, str]:
+def demo_files(accuracy: float = 0.9, *, intervals: bool = False) -> dict[str, str]:
+    """The demo increment; `intervals`: every judged value carries an interval (or is exact), as a strict gate needs."""
+    pipeline = DEMO_PIPELINE.format(accuracy=accuracy)
+    if intervals:
+        pipeline = (pipeline
+                    .replace('exp.log_metric("accuracy", 0.3)', 'exp.log_metric("accuracy", 0.3, exact=True)')
+                    .replace('return {"accuracy": ACCURACY}',
+                             'experiment.log_metric("accuracy", ACCURACY, ci=(ACCURACY - 0.02, ACCURACY + 0.02))')
+                    .replace('experiment.log_metric("latency_p95_ms", 12.5)',
+                             'experiment.log_metric("latency_p95_ms", 12.5, ci=(11.0, 14.0))'))
     return {
         "spec.md": DEMO_SPEC,
         "tasks.md": DEMO_TASKS,
         "tests.md": DEMO_TESTS,
-        "pipeline.py": DEMO_PIPELINE.format(accuracy=accuracy),
+        "pipeline.py": pipeline,
         "checks.py": DEMO_CHECKS,
         "conftest.py": DEMO_CONFTEST,
     }

@@ -47,6 +47,14 @@ def test_the_workflow_gates_on_every_increment_and_keeps_its_reports():
         assert path in kept
     installed = next(step["run"] for step in workflow_steps() if step.get("name") == "Install")
     assert "xdist" in installed  # the gate runs with -n 2
+    assert "--sw-strict" in argv  # a gate: an inconclusive verdict or a value with no interval fails it
+
+
+def test_the_gate_fails_an_inconclusive_verdict_and_a_value_without_an_interval(tmp_path):
+    write_increment(tmp_path, "0001-demo", demo_files())  # point values: no interval anywhere
+    result, _ = run_gate(tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "FAIL (no interval)" in result.stdout
 
 
 def run_gate(project: Path) -> tuple[subprocess.CompletedProcess, Path]:
@@ -60,8 +68,8 @@ def run_gate(project: Path) -> tuple[subprocess.CompletedProcess, Path]:
 @pytest.mark.parametrize("accuracy, passes", [(0.9, True), (0.7, False)])
 def test_the_gate_command_passes_a_model_that_meets_its_spec_and_fails_one_that_misses_it(tmp_path, accuracy,
                                                                                       passes):
-    write_increment(tmp_path, "0001-demo", demo_files(accuracy=accuracy))
-    write_increment(tmp_path, "0002-other", demo_files())
+    write_increment(tmp_path, "0001-demo", demo_files(accuracy=accuracy, intervals=True))
+    write_increment(tmp_path, "0002-other", demo_files(intervals=True))
     result, summary = run_gate(tmp_path)
     output = result.stdout + result.stderr
     assert (result.returncode == 0) is passes, output

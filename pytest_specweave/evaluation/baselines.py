@@ -10,6 +10,11 @@ with baseline=True (params, metrics, the hash of the evaluation targets, and `ev
 its "eval" input when given) in the current increment, or `increment=`. Default names start
 with "baseline-"; the random ones contain "random", which is what "Better than random baseline
 by 3x" looks for (`uniform_baseline` is classification's random one).
+
+A baseline keeps the per-unit evidence of its metrics, so that "better than the baseline by 3x"
+is judged on the same rows or users pair by pair. The random ranking baseline logs the exact
+expectation of precision@k, recall@k, hit_rate@k and ndcg@k (what a uniform draw gives on
+average, not one draw's luck); its other metrics come from the draw.
 """
 
 from __future__ import annotations
@@ -28,18 +33,38 @@ class BaselineResult:
     experiment: str | None = None  # the folder of the tracked experiment
 
 
-def _record(name, params, metrics, y_true, *, track, increment, eval_data) -> str | None:
+def _record(name, params, metrics, y_true, *, track, increment, eval_data, evidence=(), exact=()) -> str | None:
+    """The baseline experiment: params, metrics (those in `exact` with no sampling error), per-unit evidence."""
     if not track:
         return None
     from ..tracking.api import track_experiment
+    from .evidence import save
 
     with track_experiment(name, baseline=True, increment=increment) as exp:
         exp.log_params(params)
-        exp.log_metrics(metrics)
+        for key, value in metrics.items():
+            exp.log_metric(key, value, exact=key in exact)
         record_eval_targets(exp, y_true)
+        for found in evidence:
+            save(exp, found)
         if eval_data is not None:
             exp.log_input(eval_data, role="eval")
     return exp.folder
+
+
+def _evidence_of(metrics, y_true, predictions, **options) -> list:
+    """The per-unit evidence of each metric the baseline logged (so that a ratio to it is judged pair by pair)."""
+    from .evidence import from_predictions
+
+    found = []
+    for name in metrics:
+        try:
+            evidence = from_predictions(name, y_true, predictions, **options)
+        except (ValueError, TypeError):
+            evidence = None
+        if evidence is not None:
+            found.append(evidence)
+    return found
 
 
 # -- classification ----------------------------------------------------------------------------------
@@ -72,7 +97,9 @@ def _classification_baseline(strategy, label, y_train, y_test, *, name, track, i
         warnings.simplefilter("ignore", category=UserWarning)  # sklearn: ill-defined precision of a constant guess
         labels, scores, metrics = _dummy_classifier(strategy, y_train, y_test, seed, pos_label)
     params = {"baseline": label, "strategy": strategy, "seed": seed}
-    folder = _record(name, params, metrics, y_test, track=track, increment=increment, eval_data=eval_data)
+    evidence = _evidence_of(metrics, y_test, labels, y_score=scores, pos_label=pos_label) if track else ()
+    folder = _record(name, params, metrics, y_test, track=track, increment=increment, eval_data=eval_data,
+                     evidence=evidence)
     return BaselineResult(name, labels, metrics, scores, folder)
 
 
@@ -109,7 +136,9 @@ def _regression_baseline(strategy, y_train, y_test, *, name, track, increment, e
     predictions = model.predict(np.zeros((len(y_test), 1)))
     metrics = compute_metrics("regression", y_test, predictions)
     params = {"baseline": strategy, "strategy": strategy, "constant": float(np.ravel(model.constant_)[0])}
-    folder = _record(name, params, metrics, y_test, track=track, increment=increment, eval_data=eval_data)
+    evidence = _evidence_of(metrics, y_test, predictions) if track else ()
+    folder = _record(name, params, metrics, y_test, track=track, increment=increment, eval_data=eval_data,
+                     evidence=evidence)
     return BaselineResult(name, predictions, metrics, None, folder)
 
 
@@ -210,9 +239,59 @@ def random_baseline(relevant, items, *, k: int = 10, exclude=None, seed=0, name=
         rows.append(draw[:k])
     predictions = np.asarray(rows)
     metrics = compute_metrics("ranking", relevant, predictions, k=k, catalogue=len(catalogue))
-    params = {"baseline": "random", "k": k, "seed": seed, "catalogue_size": len(catalogue)}
-    folder = _record(name, params, metrics, relevant, track=track, increment=increment, eval_data=eval_data)
+    expected = random_expectation(relevant, catalogue, k, seen)
+    metrics.update({key: float(values.mean()) for key, (values, _) in expected.items()})
+    params = {"baseline": "random", "k": k, "seed": seed, "catalogue_size": len(catalogue),
+              "expected_value_of": sorted(expected)}
+    evidence = []
+    if track:
+        from .evidence import Evidence
+
+        evidence = [Evidence(key, values[:, None], "mean", users, unit="users") for key, (values, users) in expected.items()]
+        evidence += [e for e in _evidence_of(metrics, relevant, predictions) if e.metric not in expected]
+    folder = _record(name, params, metrics, relevant, track=track, increment=increment, eval_data=eval_data,
+                     evidence=evidence)
     return BaselineResult(name, predictions, metrics, None, folder)
+
+
+def random_expectation(relevant, catalogue, k: int, exclude=None) -> dict:
+    """The exact expected precision@k, recall@k, hit_rate@k and ndcg@k of k items drawn uniformly per user.
+
+    For user u with N eligible items (the catalogue less `exclude`), R of them relevant: precision@k
+    = R / N, recall@k = k R / (N |relevant|), hit_rate@k = 1 - C(N - R, k) / C(N, k), ndcg@k = (mean
+    gain of an eligible item) x the sum of the first k discounts / the ideal DCG. Returns
+    {metric: (per-user values, user positions)} over the users with a relevant item, as the
+    ranking metrics average them.
+    """
+    import math
+    from collections.abc import Mapping
+
+    import numpy as np
+
+    items = set(catalogue)
+    discounts = [1.0 / math.log2(i + 2) for i in range(k)]
+    rows = {f"precision@{k}": [], f"recall@{k}": [], f"hit_rate@{k}": [], f"ndcg@{k}": []}
+    users = []
+    for user, rel in enumerate(relevant):
+        gains = ({item: float(g) for item, g in rel.items() if float(g) > 0} if isinstance(rel, Mapping)
+                 else {item: 1.0 for item in rel})
+        if not gains:
+            continue
+        excluded = exclude[user] if exclude is not None else set()
+        eligible = len(items) - len(items & excluded) if excluded else len(items)
+        hits = [g for item, g in gains.items() if item in items and item not in excluded]
+        found = len(hits)
+        miss = 1.0
+        for i in range(k):
+            miss *= max(eligible - found - i, 0) / (eligible - i)
+        ideal = sum(d * g for d, g in zip(discounts, sorted(gains.values(), reverse=True)))
+        users.append(user)
+        rows[f"precision@{k}"].append(found / eligible)
+        rows[f"recall@{k}"].append(k * found / eligible / len(gains))
+        rows[f"hit_rate@{k}"].append(1.0 - miss)
+        rows[f"ndcg@{k}"].append(sum(hits) / eligible * sum(discounts) / ideal)
+    positions = np.asarray(users)
+    return {key: (np.asarray(values, dtype=float), positions) for key, values in rows.items()}
 
 
 def popularity_baseline(train_items, relevant, *, k: int = 10, exclude=None, catalogue=None,
@@ -251,7 +330,9 @@ def popularity_baseline(train_items, relevant, *, k: int = 10, exclude=None, cat
         catalogue = list(catalogue)
     metrics = compute_metrics("ranking", relevant, predictions, k=k, catalogue=catalogue)
     params = {"baseline": "popularity", "k": k, "top_items": [_plain(i) for i in ranked[:k]]}
-    folder = _record(name, params, metrics, relevant, track=track, increment=increment, eval_data=eval_data)
+    evidence = _evidence_of(metrics, relevant, predictions) if track else ()
+    folder = _record(name, params, metrics, relevant, track=track, increment=increment, eval_data=eval_data,
+                     evidence=evidence)
     return BaselineResult(name, predictions, metrics, None, folder)
 
 

@@ -212,6 +212,15 @@ def bca_interval(units: Units, statistic, value: float, level: float, *, seed: i
     With a target, resampling goes on (doubling) while the two halves of the resamples put an
     endpoint on different sides of it.
     """
+    low, high, replicates = bca_with_replicates(units, statistic, value, level, seed=seed, target=target,
+                                                min_resamples=min_resamples, max_resamples=max_resamples)
+    return low, high, len(replicates)
+
+
+def bca_with_replicates(units: Units, statistic, value: float, level: float, *, seed: int = 0,
+                        target: float | None = None, min_resamples: int = MIN_RESAMPLES,
+                        max_resamples: int = MAX_RESAMPLES):
+    """bca_interval, returning the bootstrap replicates themselves instead of their count."""
     import numpy as np
 
     if units.n_units < 2:
@@ -223,12 +232,12 @@ def bca_interval(units: Units, statistic, value: float, level: float, *, seed: i
         low, high = _bca_bounds(replicates, jack, value, level)
         total = len(replicates)
         if target is None or total * 2 > max_resamples:
-            return low, high, total
+            return low, high, replicates
         half = total // 2
         first = _bca_bounds(replicates[:half], jack, value, level)
         second = _bca_bounds(replicates[half:], jack, value, level)
         if all((f < target) == (s < target) == (e < target) for f, s, e in zip(first, second, (low, high))):
-            return low, high, total
+            return low, high, replicates
         chunks.append(_replicates(units, statistic, total, total, seed))
 
 

@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 
 from ..model import metric_names
 from ..settings import confidence_level
-from .metrics import canonical, compute_metrics, metric_value, problem_type, record_eval_targets, row_decomposition
+from .metrics import (canonical, compute_metrics, metric_value, problem_type, record_eval_targets, row_decomposition,
+                      split_cut_off)
 
 CHUNK_ELEMENTS = 1_000_000  # indices drawn per chunk: 10 resamples of 100,000 rows, cache-sized
 
@@ -505,6 +506,8 @@ def paired_bootstrap(
     experiment=None,
     name: str | None = None,
     direction: str | None = None,
+    groups=None,
+    block_length: int | None = None,
     **options,
 ) -> PairedBootstrapResult:
     """Candidate vs baseline on the same rows: the difference (candidate - baseline) and its bootstrap interval.
@@ -513,6 +516,8 @@ def paired_bootstrap(
     roc_auc/pr_auc, ranked lists for ranking metrics). direction: 'higher' or 'lower' is better
     (known for the standard metrics). experiment: logs '<metric>_delta' with its interval and
     '<metric>_delta_p_value' (the share of resamples in which the candidate is not better).
+    A metric that decomposes over rows gets a BCa interval; groups= resamples clusters of rows
+    together and block_length= blocks of consecutive rows (a time series), as in bootstrap_ci.
     """
     import numpy as np
 
@@ -527,6 +532,11 @@ def paired_bootstrap(
             f"candidate has {_n_rows(candidate)} rows but baseline has {_n_rows(baseline)}: a paired test needs"
             " both models' predictions for the same rows"
         )
+    paired = _paired_evidence(metric, y_true, candidate, baseline, groups, block_length, options)
+    if paired is not None:
+        return _paired_bca(paired, label, direction, level, n_resamples, seed, experiment, y_true)
+    if groups is not None or block_length:
+        raise ValueError(f"{label} does not decompose over rows: it cannot be resampled by clusters or blocks")
     first = _statistic(metric, y_true, candidate, None, options)
     second = _statistic(metric, y_true, baseline, None, options)
     cand, base = _finite_value(f"{label} of the candidate", first.value), _finite_value(f"{label} of the baseline", second.value)
@@ -539,6 +549,63 @@ def paired_bootstrap(
     result = PairedBootstrapResult(
         label, cand, base, cand - base, low, high, level, float(not_better.mean()), direction, n_resamples, first.n
     )
+    if experiment is not None:
+        interval = result.interval
+        experiment.log_metric(f"{label}_delta", result.difference, ci=interval.ci, level=interval.level)
+        experiment.log_metric(f"{label}_delta_p_value", result.p_value)
+        record_eval_targets(experiment, y_true)
+    return result
+
+
+def _paired_evidence(metric, y_true, candidate, baseline, groups, block_length, options):
+    """Both models' per-row evidence of a metric that decomposes over rows, or None."""
+    if callable(metric):
+        return None
+    from .evidence import from_predictions
+
+    base, _ = split_cut_off(metric)
+    if base in ("roc_auc", "pr_auc"):
+        return None
+    first = from_predictions(metric, y_true, candidate, groups=groups, block_length=block_length, **options)
+    second = from_predictions(metric, y_true, baseline, groups=groups, block_length=block_length, **options)
+    if first is None or second is None or first.n_rows != second.n_rows:
+        return None
+    return first, second
+
+
+def _paired_bca(paired, label, direction, level, n_resamples, seed, experiment, y_true) -> PairedBootstrapResult:
+    """candidate - baseline, both resampled on the same rows (clusters, blocks): BCa interval and the one-sided share."""
+    import numpy as np
+
+    from . import intervals
+    from .evidence import _combiner, _unit_name
+
+    first, second = paired
+    split = first.columns.shape[1]
+    f, g = _combiner(first.combine), _combiner(second.combine)
+
+    def difference(m):
+        return f(m[:, :split]) - g(m[:, split:])
+
+    columns = np.hstack([first.columns, second.columns])
+    cand, base = _finite_value(f"{label} of the candidate", first.value()), _finite_value(
+        f"{label} of the baseline", second.value())
+    units = intervals.resampling_units(columns, groups=first.groups, block_length=first.block_length,
+                                       unit=_unit_name(first), seed=int(seed) if isinstance(seed, int) else 0)
+    if cand == base and np.array_equal(first.columns, second.columns):
+        low = high = 0.0
+        replicates = np.zeros(n_resamples)
+    else:
+        try:
+            low, high, replicates = intervals.bca_with_replicates(
+                units, difference, cand - base, level, seed=int(seed) if isinstance(seed, int) else 0,
+                min_resamples=max(n_resamples, 10))
+        except intervals.NoInterval as err:
+            raise ValueError(f"{label}: {err}") from None
+    finite = replicates[np.isfinite(replicates)]
+    not_better = finite <= 0 if direction == "higher" else finite >= 0
+    result = PairedBootstrapResult(label, cand, base, cand - base, low, high, level, float(not_better.mean()),
+                                   direction, len(replicates), first.n_rows)
     if experiment is not None:
         interval = result.interval
         experiment.log_metric(f"{label}_delta", result.difference, ci=interval.ci, level=interval.level)
