@@ -93,3 +93,43 @@ def _items(report: dict) -> list:
     return [(i["name"], i["status"], i["judged_experiment"],
              [{k: v for k, v in item.items() if k not in ("nodeid", "file")} for item in i["items"]],
              i["experiments"]) for i in report["increments"]]
+
+
+EVIDENCE_PIPELINE = """
+import numpy as np
+
+from pytest_specweave import compute_metrics, random_baseline, track_experiment
+
+rng = np.random.default_rng(0)
+RELEVANT = [set(rng.choice(100, 5, replace=False).tolist()) for _ in range(400)]
+LISTS = np.array([list(sorted(r))[:2] + [i for i in range(100) if i not in r][:8] for r in RELEVANT])
+
+
+def baseline():
+    random_baseline(RELEVANT, 100, k=10)
+
+
+def train(experiment):
+    compute_metrics("ranking", RELEVANT, LISTS, k=10, experiment=experiment)
+"""
+
+
+def test_interval_and_paired_verdicts_are_the_same_under_xdist(pytester):
+    import json
+
+    files = {"spec.md": "---\nprimary_metric: precision@10\n---\n## ML Problem Definition\n"
+                        "- Success metrics: precision@10 > 0.15, precision@10 better than random baseline by 3x\n",
+             "tasks.md": "- [ ] T-001: Baseline — `pipeline.py::baseline`\n- [ ] T-002: Train — `pipeline.py::train`\n",
+             "pipeline.py": EVIDENCE_PIPELINE}
+    for name in ("0001-first", "0002-second"):
+        write_increment(pytester.path, name, files)
+    shutil.copytree(pytester.path / "increments", pytester.path / "single" / "increments")
+    pytester.runpytest_subprocess("-n", "2", "increments", "-p", "no:cacheprovider", "--sw-json", "parallel.json"
+                                  ).assert_outcomes(passed=8)
+    pytester.runpytest_subprocess("single/increments", "-p", "no:cacheprovider", "--sw-json", "serial.json"
+                                  ).assert_outcomes(passed=8)
+    parallel = json.loads((pytester.path / "parallel.json").read_text())
+    serial = json.loads((pytester.path / "serial.json").read_text())
+    assert _items(parallel) == _items(serial)
+    ratio = next(item for item in parallel["increments"][0]["items"] if item["id"] == "SM-2")
+    assert "paired" in ratio["method"] and ratio["basis"] == "interval"

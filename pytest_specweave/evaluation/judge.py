@@ -458,7 +458,7 @@ def _ratio_interval(metric, record, measured, ref_record, ref_value, level, fact
     notes = []
     if ours is not None and theirs is not None and _agrees(ours.value(), measured.value) \
             and _agrees(theirs.value(), ref_value):
-        if ours.units is None and theirs.units is None and not _same_evaluation_data(record, ref_record):
+        if ours.units is None and theirs.units is None and not _same_evaluation_data(record, ref_record, known=True):
             notes.append("no unit ids and no common evaluation-data hash to pair them by")
         else:
             try:
@@ -494,13 +494,13 @@ def _ratio_interval(metric, record, measured, ref_record, ref_value, level, fact
                     f"unpaired: both intervals at {_percent(half)}, combined ({why})", 0, ""), None, False
 
 
-def _same_evaluation_data(a, b) -> bool:
-    """Both recorded the same evaluation targets (or neither recorded any: nothing says they differ)."""
+def _same_evaluation_data(a, b, *, known: bool = False) -> bool:
+    """Both recorded the same evaluation targets; unless `known` is asked, also when neither recorded any."""
     ours, theirs = _evaluation_hashes(a), _evaluation_hashes(b)
     role = "eval_targets"
     if role in ours and role in theirs:
         return bool(ours[role] & theirs[role])
-    return role not in ours and role not in theirs
+    return not known and role not in ours and role not in theirs
 
 
 def _reference_value(ref, metric, context: JudgeContext):
