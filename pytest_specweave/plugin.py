@@ -33,7 +33,8 @@ def is_increment_folder(path: Path) -> bool:
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("specweave", "ML increments (pytest-specweave)")
     group.addoption("--sw-strict", action="store_true", default=False,
-                    help="an inconclusive verdict (an interval straddling its threshold) fails")
+                    help="a strict gate: an inconclusive verdict (an interval straddling its threshold) fails, and so "
+                         "does a value judged without an interval (unless it has no sampling error)")
     group.addoption("--sw-confidence", type=float, default=None, metavar="LEVEL",
                     help="level of the intervals the plugin computes (corrected per-fold t-intervals, bootstrap); default 0.95")
     group.addoption("--sw-json", default=None, metavar="PATH",

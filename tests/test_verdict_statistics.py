@@ -185,7 +185,7 @@ def test_the_best_of_twenty_candidates_on_test_is_judged_at_a_widened_level(tmp_
         new_passes += verdict.outcome == PASSED
         winner = evidence_module.load(judged, "accuracy").columns[:, 0]
         old_passes += bootstrap_ci("accuracy", np.ones(400), winner).low > 0.8  # its own 95% interval
-    assert "widened to 99.7%" in verdict.message
+    assert "widened to 99.74%" in verdict.message
     assert old_passes / repetitions >= 0.2
     assert new_passes / repetitions <= 0.1
 

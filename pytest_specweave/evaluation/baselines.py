@@ -12,7 +12,8 @@ with "baseline-"; the random ones contain "random", which is what "Better than r
 by 3x" looks for (`uniform_baseline` is classification's random one).
 
 A baseline keeps the per-unit evidence of its metrics, so that "better than the baseline by 3x"
-is judged on the same rows or users pair by pair. The random ranking baseline logs the exact
+is judged on the same rows or users pair by pair — except the forecasting baselines, whose rows
+are a time series (no block length is known to resample them by). The random ranking baseline logs the exact
 expectation of precision@k, recall@k, hit_rate@k and ndcg@k (what a uniform draw gives on
 average, not one draw's luck); its other metrics come from the draw.
 """

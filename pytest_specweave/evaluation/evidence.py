@@ -207,20 +207,22 @@ def load(record, metric: str) -> Evidence | None:
 _ESTIMATES: dict = {}
 
 
-def estimate(evidence: Evidence, level: float, *, seed: int = 0, target: float | None = None) -> Estimate:
-    """The metric's value and its interval at `level`: exact for a proportion of independent rows, else BCa."""
-    key = (id(evidence), level, seed, target)
+def estimate(evidence: Evidence, level: float, *, seed: int = 0, target: float | None = None,
+             min_resamples: int = intervals.MIN_RESAMPLES) -> Estimate:
+    """The metric's value and its interval at `level`: exact for a proportion of independent rows, else BCa
+    (at least `min_resamples` resamples, more near `target`)."""
+    key = (id(evidence), level, seed, target, min_resamples)
     found = _ESTIMATES.get(key)
     if found is not None and found[0] is evidence:
         return found[1]
-    result = _estimate(evidence, level, seed, target)
+    result = _estimate(evidence, level, seed, target, min_resamples)
     if len(_ESTIMATES) > 512:
         _ESTIMATES.clear()
     _ESTIMATES[key] = (evidence, result)
     return result
 
 
-def _estimate(evidence: Evidence, level: float, seed: int, target) -> Estimate:
+def _estimate(evidence: Evidence, level: float, seed: int, target, min_resamples: int) -> Estimate:
     value = evidence.value()
     if not math.isfinite(value):
         raise NoInterval(f"{evidence.metric} is {value} on its evidence")
@@ -229,11 +231,13 @@ def _estimate(evidence: Evidence, level: float, seed: int, target) -> Estimate:
         low, high = intervals.exact_proportion(*counted, level)
         return Estimate(value, low, high, level, "exact (Clopper-Pearson)", counted[1], evidence.unit)
     if evidence.ranked:
-        return _ranked_estimate(evidence, value, level, seed, target)
+        return _ranked_estimate(evidence, value, level, seed, target, min_resamples)
     units = intervals.resampling_units(evidence.columns, groups=evidence.groups, block_length=evidence.block_length,
                                        unit=_unit_name(evidence), seed=seed)
     try:
-        low, high, b = intervals.bca_interval(units, _combiner(evidence.combine), value, level, seed=seed, target=target)
+        low, high, b = intervals.bca_interval(units, _combiner(evidence.combine), value, level, seed=seed, target=target,
+                                              min_resamples=min_resamples,
+                                              max_resamples=max(intervals.MAX_RESAMPLES, min_resamples))
     except NoInterval:
         fallback = _clustered_proportion(evidence, units, value, level)
         if fallback is None:
@@ -276,7 +280,8 @@ def _rank_statistic(kind: str, positive, scores, weights=None):
     return stat.value
 
 
-def _ranked_estimate(evidence: Evidence, value: float, level: float, seed: int, target) -> Estimate:
+def _ranked_estimate(evidence: Evidence, value: float, level: float, seed: int, target,
+                     min_resamples: int = intervals.MIN_RESAMPLES) -> Estimate:
     """roc_auc / pr_auc: BCa over rows from per-resample rank counts; exact on min(positives, negatives) at 0 or 1."""
     import numpy as np
 
@@ -289,7 +294,7 @@ def _ranked_estimate(evidence: Evidence, value: float, level: float, seed: int, 
     n_pos, n_neg = int(positive.sum()), int(len(positive) - positive.sum())
     stat = _RankCounts(evidence.combine, positive, evidence.columns[:, 1], 1)
     rng = np.random.default_rng([seed, stat.n])
-    replicates = np.concatenate([stat.resample(idx) for _, idx in _chunks(rng, stat.n, intervals.MIN_RESAMPLES)])
+    replicates = np.concatenate([stat.resample(idx) for _, idx in _chunks(rng, stat.n, min_resamples)])
     groups = np.random.default_rng(seed).permutation(stat.n) % min(stat.n, 200)
     jack = []
     for g in range(int(groups.max()) + 1):

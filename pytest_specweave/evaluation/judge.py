@@ -239,7 +239,7 @@ def judge(threshold: Threshold, context: JudgeContext) -> Verdict:
 
 
 def _percent(level: float) -> str:
-    return f"{level * 100:.3g}%"
+    return f"{level * 100:.4g}%"
 
 
 def _measured_record(threshold: Threshold, metric: str, context: JudgeContext):
@@ -375,6 +375,8 @@ def _interval_outcome(base: Verdict, e: Estimate, op, target, span: str, shown_t
         base.outcome = INCONCLUSIVE
         base.message = f"{span}: the interval straddles {shown_target}"
         factor = data_factor(e.value, e.low, e.high, target)
+        if e.method.startswith("exact") and e.value in (0.0, 1.0) and e.n_units:
+            factor = _all_or_none_factor(e, target)
         base.data_factor = factor
         base.message += "; " + more_data_sentence(factor, e)
     return base
@@ -398,11 +400,24 @@ def _point_outcome(base: Verdict, found: _Found, met: bool, shown: str, op, show
 MORE_DATA_LIMIT = 100.0
 
 
+def _all_or_none_factor(e: Estimate, target: float) -> float | None:
+    """All (or none) of n trials right: the exact bound moves as 1/n, not 1/sqrt(n); how many trials would clear it."""
+    from .intervals import exact_proportion
+
+    n = e.n_units
+    for factor in (1.25, 1.5, 2, 3, 4, 6, 8, 12, 16, 25, 35, 50, 75, 100):
+        trials = math.ceil(n * factor)
+        low, high = exact_proportion(trials if e.value == 1.0 else 0, trials, e.level)
+        if (e.value == 1.0 and low >= target) or (e.value == 0.0 and high <= target):
+            return float(factor)
+    return None
+
+
 def more_data_sentence(factor: float | None, e: Estimate) -> str:
     """'about 2.3x the evaluation data (~14,000 users) would settle it', or why no amount would."""
     if factor is None or factor > MORE_DATA_LIMIT:
         return "no realistic amount of evaluation data would settle it: the measured value sits too close to the target"
-    if e.n_units:
+    if e.n_units and e.unit != "folds":
         return (f"about {factor:.2g}× the evaluation data (~{math.ceil(factor * e.n_units):,} {e.unit}) would settle"
                 " it at the measured value")
     return f"about {factor:.2g}× the evaluation data would settle it at the measured value"
@@ -436,7 +451,9 @@ def _judge_ratio(threshold, metric, record, measured, context, level) -> Verdict
     if estimate is not None:
         base.ratio = (ratio, estimate.low, estimate.high)
         span = (f"{shown}; the ratio is {ratio:.4g} [{estimate.low:.4g}, {estimate.high:.4g}] "
-                f"({_percent(estimate.level)} {estimate.method})")
+                f"({_percent(estimate.level)} {estimate.describe() if estimate.n_units else estimate.method})")
+        if against_point:
+            span += "; the reference has no interval, so its own uncertainty is not counted"
         verdict = _interval_outcome(base, estimate, op, factor, span, target_text, metric, unit, joiner=", which is ")
         verdict.interval = None  # the interval judged is the ratio's
         if against_point:
@@ -476,8 +493,7 @@ def _ratio_interval(metric, record, measured, ref_record, ref_value, level, fact
             return None, _Found(problem=mine.problem, blocks=mine.blocks), False
         a = mine.estimate
         exact = constant or (ref_measured is not None and _exact(metric, ref_measured))
-        note = "" if exact else "; the reference has no interval, so its own uncertainty is not counted"
-        return Estimate(a.value / ref_value, a.low / ref_value, a.high / ref_value, a.level, a.method + note,
+        return Estimate(a.value / ref_value, a.low / ref_value, a.high / ref_value, a.level, a.method,
                         a.n_units, a.unit, a.resamples), None, not exact
     mine = measured_interval(metric, record, measured, half)
     if mine.estimate is None or reference.estimate is None:
@@ -486,8 +502,11 @@ def _ratio_interval(metric, record, measured, ref_record, ref_value, level, fact
         return None, _Found(problem=f"{missing} has no interval" + (f" ({why})" if why else ""),
                             blocks=mine.blocks or reference.blocks), False
     a, b = mine.estimate, reference.estimate
-    if b.low <= 0 or a.low < 0:
-        return None, _Found(problem="the reference's interval reaches 0: no ratio interval", blocks=True), False
+    if b.low <= 0:
+        return None, _Found(problem=f"the reference's {_percent(half)} interval [{b.low:.4g}, {b.high:.4g}] reaches 0, "
+                                    "so the ratio to it has no bound", blocks=True), False
+    if a.low < 0 and metric_names.direction(metric) == "lower":
+        a = replace(a, low=0.0)  # an error metric is never negative: the interval's negative part is empty
     corners = (a.low / b.high, a.high / b.low)
     why = "; ".join(notes) or "not paired"
     return Estimate(a.value / b.value, min(corners), max(corners), level,

@@ -5,16 +5,17 @@
   time-series splits, and only those, for forecasting) and logs every metric's per-fold values
   through `Experiment.log_cv` (mean, std and the Nadeau–Bengio corrected t-interval on the mean,
   with the splits' real n_test / n_train).
-- `bootstrap_ci` resamples the evaluation rows (users, for ranking) to put a percentile
-  interval around a metric, and logs it with `ci=`. A metric that is a function of means of
-  per-row values (accuracy, precision, recall, f1, rmse, mae, mape, r2, precision@k, hit_rate@k,
-  ndcg@k, ...)
-  is never recomputed: each row's contribution is computed once, and the resampled means come
-  from index matrices, in chunks. roc_auc and pr_auc come from per-resample counts of positives and
-  negatives at each distinct score. Anything else (coverage, macro averages, a callable) is
-  recomputed on each resample.
-- `paired_bootstrap` resamples the same rows for a candidate and a baseline: the interval of
-  their difference says whether the candidate is better on this data.
+- `bootstrap_ci` puts a confidence interval around a metric and logs it with `ci=`, with the
+  metric's per-unit evidence (evidence.py): exact (Clopper–Pearson) for a proportion of
+  independent rows, else a BCa bootstrap over rows, users, clusters (`groups=`) or blocks of a
+  time series (`block_length=`; a time series is never resampled row by row). A metric that is a
+  function of means of per-row values (accuracy, precision, recall, f1, rmse, mae, mape, r2,
+  precision@k, hit_rate@k, ndcg@k, ...) is never recomputed: each unit's contribution is summed
+  once and the resamples are weighted sums (intervals.py). roc_auc and pr_auc come from
+  per-resample counts of positives and negatives at each distinct score. Anything else (coverage,
+  macro averages, a callable) is recomputed on each resample by scipy.stats.bootstrap (BCa).
+- `paired_bootstrap` resamples the same rows (clusters, blocks) for a candidate and a baseline:
+  the BCa interval of their difference says whether the candidate is better on this data.
 
 numpy, scipy and scikit-learn are imported inside the functions.
 """
@@ -263,7 +264,7 @@ def _percentiles(values, level):
 
 @dataclass
 class BootstrapResult:
-    """A metric's value on all rows and its percentile bootstrap interval."""
+    """A metric's value on all rows and its confidence interval; `method` says which (exact, BCa bootstrap)."""
 
     metric: str
     value: float
@@ -394,7 +395,8 @@ def bootstrap_ci(
                           experiment)
     evidence.metric = label
     try:
-        found = evidence_module.estimate(evidence, level, seed=int(seed) if not hasattr(seed, "integers") else 0)
+        found = evidence_module.estimate(evidence, level, seed=int(seed) if not hasattr(seed, "integers") else 0,
+                                         min_resamples=n_resamples)
     except NoInterval as err:
         raise ValueError(f"{label}: {err}") from None
     value = _finite_value(label, found.value)
@@ -532,6 +534,7 @@ def paired_bootstrap(
             f"candidate has {_n_rows(candidate)} rows but baseline has {_n_rows(baseline)}: a paired test needs"
             " both models' predictions for the same rows"
         )
+    _refuse_iid_time_series(metric, y_true, block_length, options)
     paired = _paired_evidence(metric, y_true, candidate, baseline, groups, block_length, options)
     if paired is not None:
         return _paired_bca(paired, label, direction, level, n_resamples, seed, experiment, y_true)

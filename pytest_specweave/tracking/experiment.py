@@ -793,7 +793,7 @@ class Experiment:
         one cluster are not independent: intervals then resample clusters. block_length: the
         rows are a time series in time order, resampled in blocks of this many consecutive rows.
         unit: what a row is, for the report ("users", "customers"). The metric's value itself is
-        logged as usual with log_metric; written as evidence/<metric>.npz.
+        logged as usual with log_metric; written as evidence/<metric>-<hash of the name>.npz.
         """
         import io
 
@@ -832,18 +832,18 @@ class Experiment:
                 raise ValueError(f"log_evidence {key!r}: block_length must be at least 1, got {block_length}")
         header = {"metric": key, "combine": combine, "block_length": block_length, "unit": str(unit),
                   "rows": int(columns.shape[0])}
+        import hashlib
+
         buffer = io.BytesIO()
         np.savez_compressed(buffer, header=np.array(json.dumps(header)), **arrays)
         data = buffer.getvalue()
-        rel = f"{EVIDENCE_FOLDER}/{slugify(key)}.npz"
+        rel = f"{EVIDENCE_FOLDER}/{slugify(key)}-{hashlib.sha256(key.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}.npz"
         dest = inside(self.path, rel)
         try:
             dest.parent.mkdir(exist_ok=True)
         except OSError as err:
             raise store_error("create", dest.parent, err) from err
         atomic_write(dest, data)
-        import hashlib
-
         with self._lock:
             kept = dict(self._meta.get("evidence", {}))
             kept[rel] = {"metric": key, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),
