@@ -401,16 +401,13 @@ MORE_DATA_LIMIT = 100.0
 
 
 def _all_or_none_factor(e: Estimate, target: float) -> float | None:
-    """All (or none) of n trials right: the exact bound moves as 1/n, not 1/sqrt(n); how many trials would clear it."""
-    from .intervals import exact_proportion
-
-    n = e.n_units
-    for factor in (1.25, 1.5, 2, 3, 4, 6, 8, 12, 16, 25, 35, 50, 75, 100):
-        trials = math.ceil(n * factor)
-        low, high = exact_proportion(trials if e.value == 1.0 else 0, trials, e.level)
-        if (e.value == 1.0 and low >= target) or (e.value == 0.0 and high <= target):
-            return float(factor)
-    return None
+    """All (or none) of n trials right: the exact bound is (tail)^(1/n), which moves as 1/n, not 1/sqrt(n).
+    How many times n trials, all right (or all wrong) again, would put the bound past the target."""
+    tail = (1.0 - e.level) / 2.0
+    edge = target if e.value == 1.0 else 1.0 - target
+    if not 0.0 < edge < 1.0:
+        return None
+    return max(1.0, math.ceil(math.log(tail) / math.log(edge)) / e.n_units)
 
 
 def more_data_sentence(factor: float | None, e: Estimate) -> str:
