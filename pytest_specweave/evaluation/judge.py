@@ -415,7 +415,7 @@ def more_data_sentence(factor: float | None, e: Estimate) -> str:
     if factor is None or factor > MORE_DATA_LIMIT:
         return "no realistic amount of evaluation data would settle it: the measured value sits too close to the target"
     if e.n_units and e.unit != "folds":
-        return (f"about {factor:.2g}× the evaluation data (~{math.ceil(factor * e.n_units):,} {e.unit}) would settle"
+        return (f"about {factor:.2g}× the evaluation data (~{math.ceil(factor * e.n_units - 1e-9):,} {e.unit}) would settle"
                 " it at the measured value")
     return f"about {factor:.2g}× the evaluation data would settle it at the measured value"
 
