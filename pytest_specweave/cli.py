@@ -75,10 +75,10 @@ def _cmd_list(args, cwd: Path) -> int:
 
 def _cmd_summary(args, cwd: Path) -> int:
     from .evaluation.judge import JudgeContext
+    from .evaluation.promotion import promote_best_model
     from .model.increment import Increment
     from .reports.comparison import write_comparison
     from .reports.summary import write_summary
-    from .tracking.models import promote_best_model
 
     status = 0
     for folder in find_increments(args.path, cwd):

@@ -42,12 +42,8 @@ def architecture_dir(increment_dir: Path, rootdir: Path) -> Path:
 def sync_docs(increment, rootdir, today: str | None = None) -> tuple[list[Path], str | None]:
     """([files written], why nothing was written or None) for one increment (markdown model)."""
     from ..evaluation.judge import JudgeContext
-    from ..tracking.models import (
-        PromotionError,
-        model_versions,
-        promote_best_model,
-        read_metadata,
-    )
+    from ..evaluation.promotion import promote_best_model
+    from ..tracking.models import PromotionError, model_versions, read_metadata
 
     if not increment.tracks_experiments:
         return [], None  # a non-ML increment: no model to document

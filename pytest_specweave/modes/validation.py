@@ -59,13 +59,8 @@ def experiments_logged(increment, context) -> RuleResult:
 
 def best_model_loadable(increment, context) -> RuleResult:
     """The judged experiment's model is promoted to models/model-vN.pkl, and the latest version loads."""
-    from ..tracking.models import (
-        PromotionError,
-        load_model,
-        model_of,
-        model_versions,
-        promote_best_model,
-    )
+    from ..evaluation.promotion import promote_best_model
+    from ..tracking.models import PromotionError, load_model, model_of, model_versions
 
     judged = context.judged_experiment()
     if judged is None:

@@ -101,10 +101,10 @@ def write_reports(config, reports) -> None:
     """Promote the best model, then rebuild COMPLETION-SUMMARY.md and experiments/comparison.md, of each increment the session ran."""
     from ..errors import SpecweaveError
     from ..evaluation.judge import JudgeContext
+    from ..evaluation.promotion import promote_best_model
     from ..model.increment import Increment
     from ..reports.comparison import write_comparison
     from ..reports.summary import targets_of, write_summary
-    from ..tracking.models import promote_best_model
     from ..tracking.targets import record_targets
 
     by_increment: dict[Path, dict[str, ItemResult]] = {}
