@@ -18,7 +18,7 @@ _API = {
     "MetricValue": "pytest_specweave.tracking.store",
     "load_model": "pytest_specweave.tracking.models",
     "model_versions": "pytest_specweave.tracking.models",
-    "promote_best_model": "pytest_specweave.tracking.models",
+    "promote_best_model": "pytest_specweave.evaluation.promotion",
     "configure_mlflow": "pytest_specweave.tracking.mlflow_mirror",
     # evaluation
     "compute_metrics": "pytest_specweave.evaluation.metrics",

@@ -74,11 +74,11 @@ def _cmd_list(args, cwd: Path) -> int:
 
 
 def _cmd_summary(args, cwd: Path) -> int:
-    from .evaluation.judge import JudgeContext
+    from .evaluation.judgement import judge_increment
+    from .evaluation.promotion import promote_judged_model
     from .model.increment import Increment
     from .reports.comparison import write_comparison
     from .reports.summary import write_summary
-    from .tracking.models import promote_best_model
 
     status = 0
     for folder in find_increments(args.path, cwd):
@@ -86,28 +86,28 @@ def _cmd_summary(args, cwd: Path) -> int:
         if not increment.tracks_experiments:
             print(f"{folder.name}: tracks no experiments; nothing to summarise")
             continue
-        context = JudgeContext.for_increment(increment)
+        judgement = judge_increment(increment)  # once: the promotion, the comparison and the summary share it
         try:
-            metadata = promote_best_model(folder, context=context)
+            metadata = promote_judged_model(judgement)
             if metadata is not None:
                 shown = _relative(folder / "models" / metadata["file"], cwd)
                 print(f"{shown} (promoted: the model of {metadata['source_experiment']})")
         except (SpecweaveError, OSError) as error:
             print(f"pytest-specweave: could not promote the best model of {folder.name}: {error}", file=sys.stderr)
             status = 1
-        write_comparison(increment, context)
-        print(_relative(write_summary(increment, None, context), cwd))
+        write_comparison(increment, judgement)
+        print(_relative(write_summary(increment, None, judgement), cwd))
     return status
 
 
 def _cmd_compare(args, cwd: Path) -> int:
-    from .evaluation.judge import JudgeContext
+    from .evaluation.judgement import judge_increment
     from .model.increment import Increment
     from .reports.comparison import comparison_table
 
     for folder in find_increments(args.path, cwd):
         print(f"## {folder.name}\n")
-        print(comparison_table(JudgeContext.for_increment(Increment.load(folder))))
+        print(comparison_table(judge_increment(Increment.load(folder))))
     return 0
 
 

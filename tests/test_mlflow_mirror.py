@@ -33,7 +33,8 @@ from pytest_specweave.tracking.mlflow_mirror import (  # noqa: E402
     safe_name,
     safe_names,
 )
-from pytest_specweave.tracking.models import load_model, promote_best_model  # noqa: E402
+from pytest_specweave.evaluation.promotion import promote_best_model  # noqa: E402
+from pytest_specweave.tracking.models import load_model  # noqa: E402
 from pytest_specweave.tracking.store import ExperimentStore, TrackingWarning  # noqa: E402
 
 SPEC = """

@@ -10,9 +10,9 @@ import pytest
 from conftest import write_increment
 from pytest_specweave import track_experiment
 from pytest_specweave.evaluation.judge import JudgeContext
+from pytest_specweave.evaluation.promotion import promote_best_model
 from pytest_specweave.model.increment import Increment
 from pytest_specweave.reports.summary import ItemResult, SummaryData, render_summary, write_summary
-from pytest_specweave.tracking.models import promote_best_model
 
 SPEC = """
 ---

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from pytest_specweave.errors import StoreError
+from pytest_specweave.evaluation.promotion import promote_best_model
 from pytest_specweave.tracking.api import ENV_INCREMENT, ENV_TASK, track_experiment
 from pytest_specweave.tracking.models import (
     guess_framework,
@@ -19,7 +20,6 @@ from pytest_specweave.tracking.models import (
     model_of,
     model_versions,
     parse_version,
-    promote_best_model,
 )
 from pytest_specweave.tracking.store import ExperimentStore
 

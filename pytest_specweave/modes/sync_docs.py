@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import SpecweaveError
-from ..evaluation.judge import PASSED, format_value, judge
+from ..evaluation.judge import PASSED, format_value
 from ._files import replace_file
 
 MODELS_DOC = "ml-models.md"
@@ -39,25 +39,25 @@ def architecture_dir(increment_dir: Path, rootdir: Path) -> Path:
     return Path(rootdir) / "docs" / "architecture"
 
 
-def sync_docs(increment, rootdir, today: str | None = None) -> tuple[list[Path], str | None]:
-    """([files written], why nothing was written or None) for one increment (markdown model)."""
-    from ..evaluation.judge import JudgeContext
-    from ..tracking.models import (
-        PromotionError,
-        model_versions,
-        promote_best_model,
-        read_metadata,
-    )
+def sync_docs(increment, rootdir, today: str | None = None, *, judgement=None) -> tuple[list[Path], str | None]:
+    """([files written], why nothing was written or None) for one increment (markdown model).
+
+    judgement: the increment judged (evaluation.judgement.IncrementJudgement); judged here when None.
+    """
+    from ..evaluation.judgement import judge_increment
+    from ..evaluation.promotion import promote_judged_model
+    from ..tracking.models import PromotionError, model_versions, read_metadata
 
     if not increment.tracks_experiments:
         return [], None  # a non-ML increment: no model to document
-    context = JudgeContext.for_increment(increment)
-    chosen = context.judged_experiment()
+    if judgement is None:
+        judgement = judge_increment(increment)
+    chosen = judgement.judged
     if chosen is None:
         return [], (f"no model chosen yet: no succeeded candidate logged the primary metric "
-                    f"{context.primary_metric or '(none named)'}")
+                    f"{judgement.primary_metric or '(none named)'}")
     try:
-        promote_best_model(increment.path, context=context)
+        promote_judged_model(judgement)
     except PromotionError:
         pass
     except (SpecweaveError, OSError):
@@ -77,7 +77,7 @@ def sync_docs(increment, rootdir, today: str | None = None) -> tuple[list[Path],
     adr_dir.mkdir(parents=True, exist_ok=True)
     adr = _adr_path(adr_dir, increment.name)
     number = int(adr.name[:4])
-    facts = _Facts(increment, context, chosen, promoted, docs)
+    facts = _Facts(increment, judgement, chosen, promoted, docs)
     replace_file(adr, _encoded(adr, render_adr(facts, number, today)))
     models_doc = docs / MODELS_DOC
     section = render_section(facts, number, adr, today)
@@ -104,8 +104,9 @@ def _adr_path(adr_dir: Path, name: str) -> Path:
 
 
 class _Facts:
-    def __init__(self, increment, context, chosen, promoted, docs: Path):
-        self.increment, self.context, self.chosen, self.promoted, self.docs = increment, context, chosen, promoted, docs
+    def __init__(self, increment, judgement, chosen, promoted, docs: Path):
+        self.increment, self.chosen, self.promoted, self.docs = increment, chosen, promoted, docs
+        self.context = context = judgement.context
         self.metric = context.primary_metric
         self.direction = context.direction(self.metric) or "higher"
         self.algorithm = algorithm_of(chosen)
@@ -114,7 +115,7 @@ class _Facts:
         for metric in increment.spec.metrics if increment.spec is not None else []:
             if metric.threshold is not None:
                 try:
-                    self.verdicts.append((metric, judge(metric.threshold, context)))
+                    self.verdicts.append((metric, judgement.verdict(metric)))
                 except Exception:  # noqa: BLE001 - a metric that cannot be judged is shown as such
                     self.verdicts.append((metric, None))
 
@@ -304,14 +305,19 @@ def _with_section(path: Path, name: str, section: str) -> bytes:
     return (text + separator + section + newline).encode("utf-8")
 
 
-def finish_sync_docs(config, rows) -> list[str]:
-    """After an `--sw-sync-docs` run, on the controller: the docs of each increment the run touched."""
+def finish_sync_docs(config, rows, judged=None) -> list[str]:
+    """After an `--sw-sync-docs` run, on the controller: the docs of each increment the run touched.
+
+    judged: callable(folder) -> the increment's IncrementJudgement, when the session judges each once.
+    """
     from ..model.increment import Increment
 
     lines = []
     for folder in sorted({row.increment for row in rows}):
         try:
-            written, why_not = sync_docs(Increment.load(folder), config.rootpath)
+            increment = Increment.load(folder)
+            judgement = judged(folder) if judged is not None and increment.tracks_experiments else None
+            written, why_not = sync_docs(increment, config.rootpath, judgement=judgement)
         except Exception as error:  # noqa: BLE001 - reported; the other increments go on
             lines.append(f"{folder.name}: docs could not be synced: {type(error).__name__}: {error}")
             continue

@@ -1,9 +1,10 @@
 """The rules of `--sw-validate`: is the increment's ML work on record, complete and reproducible?
 
-Each rule is a function (increment, context) -> RuleResult, where `increment` is the markdown
-model (model.increment.Increment) and `context` the judge's view of its store
-(evaluation.judge.JudgeContext). A result with problems fails; its message is one line naming
-what is missing. Plain Python: the pytest layer makes one item of each rule.
+Each rule is a function (increment, judgement) -> RuleResult, where `increment` is the markdown
+model (model.increment.Increment) and `judgement` the increment judged against its store
+(evaluation.judgement.IncrementJudgement: its JudgeContext and each verdict, judged once). A
+result with problems fails; its message is one line naming what is missing. Plain Python: the
+pytest layer makes one item of each rule.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..errors import SpecweaveError
-from ..evaluation.judge import PASSED, judge
-from ..model.thresholds import Threshold
+from ..evaluation.judge import PASSED
 
 
 @dataclass
@@ -35,8 +35,9 @@ def _listed(names: list[str], most: int = 4) -> str:
     return shown + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
-def experiments_logged(increment, context) -> RuleResult:
+def experiments_logged(increment, judgement) -> RuleResult:
     """At least one baseline and one candidate experiment succeeded and logged the primary metric."""
+    context = judgement.context
     metric = context.primary_metric
     if metric is None:
         return RuleResult(["no primary metric: name one in spec.md (frontmatter `primary_metric:`, or a success metric)"])
@@ -57,25 +58,20 @@ def experiments_logged(increment, context) -> RuleResult:
                               f"candidates: {_listed([r.folder for r in candidates])} (by {metric})")
 
 
-def best_model_loadable(increment, context) -> RuleResult:
+def best_model_loadable(increment, judgement) -> RuleResult:
     """The judged experiment's model is promoted to models/model-vN.pkl, and the latest version loads."""
-    from ..tracking.models import (
-        PromotionError,
-        load_model,
-        model_of,
-        model_versions,
-        promote_best_model,
-    )
+    from ..evaluation.promotion import promote_judged_model
+    from ..tracking.models import PromotionError, load_model, model_of, model_versions
 
-    judged = context.judged_experiment()
+    judged = judgement.judged
     if judged is None:
         return RuleResult([f"no best model: no succeeded candidate experiment logged the primary metric "
-                           f"{context.primary_metric or '(none named)'}"])
+                           f"{judgement.primary_metric or '(none named)'}"])
     if model_of(judged) is None:
         return RuleResult([f"the best experiment {judged.folder} saved no model: save it with "
                            "exp.log_model(model) or exp.save_artifact(model, 'model.pkl')"])
     try:
-        promote_best_model(increment.path, context=context)  # writes a version only when the model changed
+        promote_judged_model(judgement)  # writes a version only when the model changed
     except PromotionError:
         pass  # the local version stands; only a mirror (MLflow) failed, and the session reports it
     except (SpecweaveError, OSError) as error:
@@ -93,7 +89,7 @@ def best_model_loadable(increment, context) -> RuleResult:
     return RuleResult(summary=f"{latest} ({type(model).__name__}, the model of {judged.folder}) loads")
 
 
-def metrics_documented(increment, context) -> RuleResult:
+def metrics_documented(increment, judgement) -> RuleResult:
     """Every success metric of spec.md has a measured value in the store (pass or fail is its own item)."""
     spec = increment.spec
     if spec is None:
@@ -109,7 +105,7 @@ def metrics_documented(increment, context) -> RuleResult:
             missing.append(f"{where} cannot be read: {reason}")
             continue
         try:
-            verdict = judge(metric.threshold, context)
+            verdict = judgement.verdict(metric)
         except Exception as error:  # noqa: BLE001 - one metric must not hide the others
             missing.append(f"{where}: cannot be judged ({type(error).__name__}: {error})")
             continue
@@ -126,18 +122,15 @@ def metrics_documented(increment, context) -> RuleResult:
     return RuleResult(summary=f"every success metric has a measured value: {_listed(measured, 6)}")
 
 
-EXPLAINABILITY = Threshold(text="explainability artifacts present", kind="explainability")
-
-
-def explainability_present(increment, context) -> RuleResult:
+def explainability_present(increment, judgement) -> RuleResult:
     """The judged experiment has explanation artifacts (SHAP values, importances, example explanations)."""
-    verdict = judge(EXPLAINABILITY, context)
+    verdict = judgement.explainability
     if verdict.outcome == PASSED:
         return RuleResult(summary=verdict.message)
     return RuleResult([verdict.message])
 
 
-def data_matches_schema(increment, context) -> RuleResult:
+def data_matches_schema(increment, judgement) -> RuleResult:
     """The increment's data files match data/schema.yaml (pandera), data/sample.csv among them."""
     from .data_schema import check_data
 

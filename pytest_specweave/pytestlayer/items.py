@@ -15,6 +15,7 @@ import pytest
 
 from ..errors import SourceError, SpecweaveError
 from ..evaluation.judge import FAILED, INCONCLUSIVE, PASSED, JudgeContext, judge
+from ..evaluation.judgement import IncrementJudgement, judge_increment
 from ..linked_code import import_linked_module, package_name, resolve_callable
 from ..model.increment import Increment
 from ..tracking.api import active_increment
@@ -321,6 +322,20 @@ def judge_context(config: pytest.Config, increment: Increment) -> JudgeContext:
     return cache[increment.path]
 
 
+_JUDGEMENTS = pytest.StashKey[dict]()
+
+
+def increment_judgement(config: pytest.Config, increment: Increment) -> IncrementJudgement:
+    """The increment judged over judge_context's records (judged anew once they are reloaded): the validate rules
+    share it, so that each verdict they need is judged once in this process."""
+    context = judge_context(config, increment)
+    cache = config.stash.setdefault(_JUDGEMENTS, {})
+    found = cache.get(increment.path)
+    if found is None or found.context is not context:
+        found = cache[increment.path] = judge_increment(increment, context=context)
+    return found
+
+
 class JudgeItem(IncrementItemMixin, pytest.Item):
     """A success metric (spec.md) or a threshold criterion (tests.md), judged against the store."""
 
@@ -385,7 +400,7 @@ class ValidateItem(IncrementItemMixin, pytest.Item):
 
         if not self.sw_increment.tracks_experiments:
             skip_here("nothing tracked: this increment has no experiments/ and links no code")
-        result = RULES[self.name](self.sw_increment, judge_context(self.config, self.sw_increment))
+        result = RULES[self.name](self.sw_increment, increment_judgement(self.config, self.sw_increment))
         self.user_properties.append(("message", result.message))
         if not result.passed:
             raise VerdictFailure(result.message)

@@ -1,7 +1,9 @@
 """After the run: the terminal table and the reports of every increment the session touched.
 
 Works from test reports only (what pytest-xdist carries back to the controller), so a run with
-`-n 2` gives the same table and the same files as a run without it.
+`-n 2` gives the same table and the same files as a run without it. Each increment is judged once
+on the controller (`increment_judgement`): the modes, the promotion, comparison.md, the summary
+and the JSON report share that judgement.
 """
 
 from __future__ import annotations
@@ -97,14 +99,24 @@ def _increment_of(config, nodeid: str) -> Path:
     return (config.rootpath / nodeid.split("::", 1)[0]).parent
 
 
+def increment_judgement(config, folder: Path):
+    """The increment in `folder` judged on the controller (evaluation.judgement.IncrementJudgement), once a session."""
+    from ..evaluation.judgement import judge_increment
+    from ..model.increment import Increment
+
+    judged = config.stash.setdefault(_JUDGEMENTS, {})
+    if folder not in judged:
+        judged[folder] = judge_increment(Increment.load(folder))
+    return judged[folder]
+
+
 def write_reports(config, reports) -> None:
     """Promote the best model, then rebuild COMPLETION-SUMMARY.md and experiments/comparison.md, of each increment the session ran."""
     from ..errors import SpecweaveError
-    from ..evaluation.judge import JudgeContext
+    from ..evaluation.promotion import promote_judged_model
     from ..model.increment import Increment
     from ..reports.comparison import write_comparison
     from ..reports.summary import targets_of, write_summary
-    from ..tracking.models import promote_best_model
     from ..tracking.targets import record_targets
 
     by_increment: dict[Path, dict[str, ItemResult]] = {}
@@ -118,24 +130,23 @@ def write_reports(config, reports) -> None:
             increment = Increment.load(folder)
             if not increment.tracks_experiments:
                 continue
-            context = JudgeContext.for_increment(increment)
-            config.stash.setdefault(_CONTEXTS, {})[folder] = context
+            judgement = increment_judgement(config, folder)
             try:
-                metadata = promote_best_model(folder, context=context)
+                metadata = promote_judged_model(judgement)
                 if metadata is not None:
                     promoted.append((folder / "models" / metadata["file"], metadata["source_experiment"]))
             except (SpecweaveError, OSError) as error:
                 config.stash[_PROMOTE_ERRORS] = config.stash.get(_PROMOTE_ERRORS, []) + [f"{folder.name}: {error}"]
             statuses = None
             if (folder / "experiments").is_dir():  # nothing tracked yet (a fixture failed first): nothing to compare
-                write_comparison(increment, context)
+                write_comparison(increment, judgement)
                 try:  # the targets as judged now: recorded the first time, flagged when edited since
                     statuses = record_targets(folder, targets_of(increment))
                     config.stash.setdefault(_TARGETS, {})[folder] = statuses
                 except (SpecweaveError, OSError) as error:
                     config.stash[_WRITE_ERRORS] = config.stash.get(_WRITE_ERRORS, []) + [
                         f"{folder.name}: targets not recorded: {error}"]
-            written.append(write_summary(increment, session, context, targets=statuses))
+            written.append(write_summary(increment, session, judgement, targets=statuses))
         except (SpecweaveError, OSError) as error:
             config.stash[_WRITE_ERRORS] = config.stash.get(_WRITE_ERRORS, []) + [f"{folder.name}: {error}"]
     config.stash[_WRITTEN] = written
@@ -143,7 +154,7 @@ def write_reports(config, reports) -> None:
 
 
 _WRITTEN = pytest.StashKey[list]()
-_CONTEXTS = pytest.StashKey[dict]()  # increment folder -> the JudgeContext the reports were built from
+_JUDGEMENTS = pytest.StashKey[dict]()  # increment folder -> the IncrementJudgement the modes and reports share
 _TARGETS = pytest.StashKey[dict]()  # increment folder -> the TargetStatus list record_targets returned
 _MODE_LINES = pytest.StashKey[list]()
 _WRITE_ERRORS = pytest.StashKey[list]()
@@ -240,7 +251,6 @@ def _increment_status(rows: list[ItemRow]) -> str:
 def json_report(config, reports) -> dict:
     """The machine-readable report (`--sw-json PATH`); its schema is documented in docs/reports.md."""
     from ..errors import SpecweaveError
-    from ..evaluation.judge import JudgeContext
     from ..model.increment import Increment
     from ..reports.summary import judged_test_data, targets_of
     from ..tracking.targets import target_statuses
@@ -269,15 +279,15 @@ def json_report(config, reports) -> dict:
         try:
             increment = Increment.load(folder)
             if increment.tracks_experiments:
-                context = config.stash.get(_CONTEXTS, {}).get(folder) or JudgeContext.for_increment(increment)
-                judged = context.judged_experiment()
-                entry["primary_metric"] = context.primary_metric
+                judgement = increment_judgement(config, folder)
+                judged = judgement.judged
+                entry["primary_metric"] = judgement.primary_metric
                 entry["judged_experiment"] = judged.folder if judged else None
                 entry["experiments"] = [{
                     "folder": r.folder, "name": r.name, "number": r.number, "baseline": r.baseline,
                     "status": r.status, "task": r.task,
                     "metrics": {k: _json_number(v.value) for k, v in r.metrics.items()},
-                } for r in context.records]
+                } for r in judgement.records]
                 statuses = config.stash.get(_TARGETS, {}).get(folder)
                 if statuses is None:
                     statuses = target_statuses(folder, targets_of(increment))
@@ -367,7 +377,7 @@ def _run_modes(config, reports) -> None:
     if sync:
         from ..modes.sync_docs import finish_sync_docs
 
-        lines += finish_sync_docs(config, rows)
+        lines += finish_sync_docs(config, rows, judged=lambda folder: increment_judgement(config, folder))
     config.stash[_MODE_LINES] = lines
 
 

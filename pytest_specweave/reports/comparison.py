@@ -5,20 +5,21 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from ..evaluation.judge import JudgeContext, format_value
+from ..evaluation.judge import format_value
 from ..model import metric_names
 from ..tracking._files import atomic_write
 
 COMPARISON_FILE = "comparison.md"
 
 
-def comparison_table(context: JudgeContext) -> str:
-    records = context.records
+def comparison_table(judgement) -> str:
+    """The table of an IncrementJudgement (evaluation/judgement.py): its records, the judged one marked best."""
+    records = judgement.records
     if not records:
         return "No experiment on record yet.\n"
     columns = sorted({metric_names.canonical(k) for r in records for k in r.metrics},
-                     key=lambda m: (m != context.primary_metric, m))
-    best = context.judged_experiment()
+                     key=lambda m: (m != judgement.primary_metric, m))
+    best = judgement.judged
     lines = ["| experiment | kind | status | " + " | ".join(columns) + " |",
              "|---|---|---|" + "---|" * len(columns)]
     for record in records:
@@ -38,16 +39,18 @@ def comparison_table(context: JudgeContext) -> str:
 
 def compare_experiments(increment=None) -> str:
     """The comparison table (markdown) of an increment's experiments; `increment` as in track_experiment."""
+    from ..evaluation.judgement import judge_increment
     from ..model.increment import Increment
     from ..tracking.api import current_increment
 
     folder = Path(increment.path) if hasattr(increment, "path") else current_increment(increment)
-    return comparison_table(JudgeContext.for_increment(Increment.load(folder)))
+    return comparison_table(judge_increment(Increment.load(folder)))
 
 
-def write_comparison(increment, context: JudgeContext) -> Path:
+def write_comparison(increment, judgement) -> Path:
+    """experiments/comparison.md of an increment, from its IncrementJudgement."""
     path = increment.path / "experiments" / COMPARISON_FILE
     title = f"# Experiments of {increment.name}\n\n"
-    primary = f"Primary metric: {context.primary_metric}.\n\n" if context.primary_metric else ""
-    atomic_write(path, (title + primary + comparison_table(context)).encode("utf-8"))
+    primary = f"Primary metric: {judgement.primary_metric}.\n\n" if judgement.primary_metric else ""
+    atomic_write(path, (title + primary + comparison_table(judgement)).encode("utf-8"))
     return path

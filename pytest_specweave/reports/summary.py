@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
-from ..evaluation.judge import FAILED, INCONCLUSIVE, PASSED, JudgeContext, Verdict, format_value, judge
+from ..evaluation.judge import FAILED, INCONCLUSIVE, PASSED, JudgeContext, Verdict, format_value
+from ..evaluation.judgement import IncrementJudgement, Judgement, judge_increment
 from ..model import metric_names
 from ..tracking._files import atomic_write
 from .charts import OPS, PLOTS_HINT, ChartSet, explaining_records, metric_unit, prediction_files
@@ -48,24 +49,21 @@ class ItemResult:
 
 
 @dataclass
-class Judgement:
-    id: str
-    text: str
-    source: str  # "spec.md:12"
-    verdict: Verdict | None  # None: not judged here (prose, linked check, nothing tracked)
-    note: str = ""
-    unit: str | None = None  # the threshold's unit as written ("ms", "%", "req/sec")
-    kind: str | None = None  # the threshold's kind (compare, ratio, artifact, explainability)
-
-
-@dataclass
 class SummaryData:
     increment: object
-    context: JudgeContext
+    judgement: IncrementJudgement  # a JudgeContext is judged here (evaluation/judgement.py)
     session: dict[str, ItemResult] = field(default_factory=dict)  # item id -> result
     charts: ChartSet | None = None  # None: charts not written in this rendering
     status: str | None = None  # shown instead of the computed status (e.g. "COMPLETE" under --sw-done)
     targets: list | None = None  # TargetStatus of every target (record_targets); None: read from targets.json
+
+    def __post_init__(self):
+        if isinstance(self.judgement, JudgeContext):
+            self.judgement = judge_increment(self.increment, context=self.judgement)
+
+    @property
+    def context(self) -> JudgeContext:
+        return self.judgement.context
 
     @cached_property
     def target_rows(self) -> list:
@@ -85,46 +83,30 @@ class SummaryData:
 
     @cached_property
     def judged(self):
-        return self.context.judged_experiment()
+        return self.judgement.judged
 
     @cached_property
     def metric_rows(self) -> list[Judgement]:
-        return self.judgements(self.increment.spec.metrics if self.increment.spec else [], "spec.md")
+        return self._with_session(self.judgement.metric_rows)
 
     @cached_property
     def criteria_rows(self) -> list[Judgement]:
-        return self.judgements(self.increment.criteria.criteria if self.increment.criteria else [], "tests.md")
+        return self._with_session(self.judgement.criteria_rows)
 
     def rows(self) -> list[Judgement]:
-        """Every success metric and criterion, judged once per rendering."""
+        """Every success metric and criterion, judged once (the judgement keeps each verdict)."""
         return self.metric_rows + self.criteria_rows
 
-    def judgements(self, elements, file: str) -> list[Judgement]:
-        rows = []
-        for element in elements:
-            source = f"{file}:{element.line}"
-            if not self.increment.tracks_experiments:
-                rows.append(Judgement(element.id, element.text if hasattr(element, "text") else element.title,
-                                      source, None, "nothing tracked"))
-                continue
-            text = getattr(element, "text", None) or element.title
-            threshold = getattr(element, "threshold", None)
-            if getattr(element, "error", None) is not None:
-                rows.append(Judgement(element.id, text, source,
-                                      Verdict(FAILED, element.error.message)))
-            elif threshold is not None:
-                rows.append(Judgement(element.id, text, source, judge(threshold, self.context),
-                                      unit=threshold.unit, kind=threshold.kind))
-            else:
-                result = self.session.get(element.id)
-                note = (f"linked check: {result.outcome}" if result and getattr(element, "link", None)
-                        else "linked check: not run in this session" if getattr(element, "link", None)
-                        else "judged by a person")
-                verdict = None
-                if result and getattr(element, "link", None):
-                    verdict = Verdict(result.outcome if result.outcome in MARKS else FAILED, result.message)
-                rows.append(Judgement(element.id, text, source, verdict, note))
-        return rows
+    def _with_session(self, rows: list[Judgement]) -> list[Judgement]:
+        """The rows, a linked check's with how its item fared in this session."""
+        shown = []
+        for row in rows:
+            result = self.session.get(row.id) if row.linked else None
+            if result is not None:
+                row = replace(row, verdict=Verdict(result.outcome if result.outcome in MARKS else FAILED,
+                                                   result.message), note=f"linked check: {result.outcome}")
+            shown.append(row)
+        return shown
 
     @cached_property
     def _metric_counts(self) -> dict[str, int]:
@@ -770,11 +752,8 @@ EXPLANATION_KINDS = (("SHAP values", ("shap",)), ("feature importances", ("impor
 
 
 def _explainability_line(data: SummaryData) -> tuple[str, str]:
-    from ..model.thresholds import Threshold
-
     rows = [r for r in data.rows() if r.kind == "explainability" and r.verdict is not None]
-    verdict = rows[0].verdict if rows else judge(Threshold("explainability artifacts present", "explainability"),
-                                                  data.context)
+    verdict = rows[0].verdict if rows else data.judgement.explainability
     outcome = _worst(rows) if rows else verdict.outcome
     found = []
     for record in explaining_records(data):
@@ -915,15 +894,18 @@ def _escape(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def write_summary(increment, session: dict[str, ItemResult] | None = None, context: JudgeContext | None = None,
-                  *, charts: bool = True, status: str | None = None, targets: list | None = None) -> Path:
+def write_summary(increment, session: dict[str, ItemResult] | None = None,
+                  judgement: IncrementJudgement | JudgeContext | None = None, *, charts: bool = True,
+                  status: str | None = None, targets: list | None = None) -> Path:
     """Write COMPLETION-SUMMARY.md (and, with `charts`, the PNG charts it links) from the store.
 
+    judgement: the increment judged (evaluation/judgement.py), or its JudgeContext; judged here when None.
     status: shown instead of the computed status (the modes pass "COMPLETE" when --sw-done passed).
     targets: the TargetStatus list record_targets returned; None: compared with experiments/targets.json.
     """
-    context = context or JudgeContext.for_increment(increment)
-    data = SummaryData(increment, context, session or {}, status=status, targets=targets)
+    if judgement is None:
+        judgement = judge_increment(increment)
+    data = SummaryData(increment, judgement, session or {}, status=status, targets=targets)
     if charts and increment.tracks_experiments:
         from .charts import write_charts
 

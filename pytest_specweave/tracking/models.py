@@ -3,8 +3,9 @@
 Which file is an experiment's model: the one recorded by `Experiment.log_model` (meta.json
 "model"); without it, a recorded artifact named `model*.pkl` (`save_artifact(obj, "model.pkl")`).
 
-`promote_best_model` copies the judged experiment's model (the best succeeded candidate by the
-primary metric) to the next version, only when its sha256 differs from the latest version's.
+`promote_model` copies an experiment's model to the next version, only when its sha256 differs from
+the latest version's. Which experiment is the evaluation layer's choice (the judged experiment:
+`evaluation.promotion.promote_best_model`); the tracker is given the record.
 `load_model` verifies the sha256 recorded in the metadata before it unpickles anything.
 
 METADATA ("pytest-specweave/model/1")::
@@ -20,7 +21,7 @@ METADATA ("pytest-specweave/model/1")::
      "git_commit": "...", "git_dirty": false, "previous_version": 2,
      "mlflow": [{"tracking_uri": ..., "registered_model": ..., "registry_version": 3, ...}]}  # when mirrored
 
-Stdlib only; the evaluation layer (to find the judged experiment) is imported when promoting.
+Stdlib only; imports nothing of the evaluation layer.
 """
 
 from __future__ import annotations
@@ -58,8 +59,8 @@ FRAMEWORKS = {
     "surprise": "scikit-surprise",
 }
 
-# Called as callback(increment_dir, metadata, metadata_path, created) after promote_best_model:
-# created is False when the judged model was already the latest version (nothing was written).
+# Called as callback(increment_dir, metadata, metadata_path, created) after promote_model:
+# created is False when the model was already the latest version (nothing was written).
 PROMOTION_CALLBACKS: list = []
 
 
@@ -196,26 +197,20 @@ def _latest_metadata(models_dir: Path) -> dict | None:
 # Promotion
 
 
-def promote_best_model(increment_dir, *, context=None) -> dict | None:
-    """Copy the judged experiment's model to the next `models/model-vN.pkl`, with its metadata.
+def promote_model(increment_dir, record, *, primary_metric: str | None = None) -> dict | None:
+    """Copy the model of `record` (an ExperimentRecord: the judged experiment) to the next `models/model-vN.pkl`,
+    with its metadata.
 
-    The judged experiment is the best succeeded candidate by the primary metric (`context`: a
-    JudgeContext, built from the increment when not given). Nothing is written when it has no
-    model, or when its model's sha256 equals the latest version's. The file is copied (never
-    moved), checked against the sha256 recorded when it was saved, and written atomically: the
-    .pkl first, then the metadata that makes the version exist. Returns the new version's
-    metadata, or None when no new version was written.
+    `primary_metric`: the metric the experiment was chosen by, recorded in the metadata. Nothing is
+    written when `record` is None or has no model, or when its model's sha256 equals the latest
+    version's. The file is copied (never moved), checked against the sha256 recorded when it was
+    saved, and written atomically: the .pkl first, then the metadata that makes the version exist.
+    Returns the new version's metadata, or None when no new version was written.
 
     Callbacks registered with `on_promotion` (the MLflow mirror) run afterwards; if one fails, the
     local version stays and a PromotionError says so.
     """
     increment_dir = Path(increment_dir)
-    if context is None:
-        from ..evaluation.judge import JudgeContext
-        from ..model.increment import Increment
-
-        context = JudgeContext.for_increment(Increment.load(increment_dir))
-    record = context.judged_experiment()
     if record is None:
         return None
     model = model_of(record)
@@ -246,7 +241,7 @@ def promote_best_model(increment_dir, *, context=None) -> dict | None:
             number = max(_numbers(models_dir)[1], default=0) + 1
             target = models_dir / f"model-v{number}.pkl"
             _copy_verified(source, target, digest)
-            metadata = _metadata(number, target.name, digest, size, record, model, context, latest)
+            metadata = _metadata(number, target.name, digest, size, record, model, primary_metric, latest)
             atomic_write(metadata_path(increment_dir, number), dump_json(metadata))
             created = True
     _run_callbacks(increment_dir, metadata, created)
@@ -282,7 +277,7 @@ def _unlink(path: Path) -> None:
         pass
 
 
-def _metadata(number, filename, digest, size, record, model, context, latest) -> dict:
+def _metadata(number, filename, digest, size, record, model, primary_metric, latest) -> dict:
     meta = record.meta
     packages = meta.get("packages") if isinstance(meta.get("packages"), dict) else {}
     cls = model.get("class")
@@ -308,7 +303,7 @@ def _metadata(number, filename, digest, size, record, model, context, latest) ->
         "source_run": record.run,
         "source_file": model["file"],
         "task": record.task,
-        "primary_metric": context.primary_metric,
+        "primary_metric": primary_metric,
         "metrics": {key: tag_float(float(value.value)) for key, value in record.metrics.items()},
         "algorithm": model.get("algorithm") or (cls.rsplit(".", 1)[-1] if cls else None),
         "class": cls,
