@@ -285,26 +285,14 @@ def _ranked_estimate(evidence: Evidence, value: float, level: float, seed: int, 
     """roc_auc / pr_auc: BCa over rows from per-resample rank counts; exact on min(positives, negatives) at 0 or 1."""
     import numpy as np
 
-    from .validation import _RankCounts
-
     if evidence.groups is not None or evidence.block_length:
         raise NoInterval(f"{evidence.combine} intervals over clusters or blocks are not computed: log its interval"
                          " with ci= from your own cluster bootstrap")
-    positive = evidence.columns[:, 0].astype(np.int64)
-    n_pos, n_neg = int(positive.sum()), int(len(positive) - positive.sum())
-    stat = _RankCounts(evidence.combine, positive, evidence.columns[:, 1], 1)
-    rng = np.random.default_rng([seed, stat.n])
-    replicates = np.concatenate([stat.resample(idx) for _, idx in _chunks(rng, stat.n, min_resamples)])
-    groups = np.random.default_rng(seed).permutation(stat.n) % min(stat.n, 200)
-    jack = []
-    for g in range(int(groups.max()) + 1):
-        keep = groups != g
-        try:
-            jack.append(_RankCounts(evidence.combine, positive[keep], evidence.columns[keep, 1], 1).value)
-        except ValueError:
-            continue
+    if evidence.combine == "roc_auc" and evidence.n_rows > intervals.MAX_UNITS and value not in (0.0, 1.0):
+        return _delong_estimate(evidence, value, level)
+    replicates, jack, n_pos, n_neg, n = _ranked_replicates(evidence, seed, min_resamples)
     try:
-        low, high = intervals._bca_bounds(replicates, np.asarray(jack), value, level)
+        low, high = intervals._bca_bounds(replicates, jack, value, level)
         _check_width(evidence.combine, low, high)
     except NoInterval:
         if value not in (0.0, 1.0):
@@ -312,7 +300,84 @@ def _ranked_estimate(evidence: Evidence, value: float, level: float, seed: int, 
         trials = min(n_pos, n_neg)
         low, high = intervals.exact_proportion(round(value * trials), trials, level)
         return Estimate(value, low, high, level, "exact (Clopper-Pearson on the smaller class)", trials, "rows")
-    return Estimate(value, low, high, level, "BCa bootstrap", stat.n, "rows", len(replicates))
+    return Estimate(value, low, high, level, "BCa bootstrap", n, "rows", len(replicates))
+
+
+_RANKED: dict = {}
+
+
+def _delong_estimate(evidence: Evidence, value: float, level: float) -> Estimate:
+    """roc_auc on many rows: DeLong's variance from the placement values, on the logit scale (it stays in (0, 1)).
+
+    Costs one sort, where a bootstrap of the rank statistic costs resamples x rows.
+    """
+    import numpy as np
+    from scipy.special import expit, logit
+    from scipy.stats import norm, rankdata
+
+    positive = evidence.columns[:, 0] == 1
+    scores = evidence.columns[:, 1]
+    pos, neg = scores[positive], scores[~positive]
+    m, n = len(pos), len(neg)
+    if m < 2 or n < 2:
+        raise NoInterval("roc_auc needs at least two rows of each class for an interval")
+    ranks = rankdata(np.concatenate([pos, neg]))
+    below = (ranks[:m] - rankdata(pos)) / n  # per positive: the share of negatives scored lower (ties half)
+    above = 1.0 - (ranks[m:] - rankdata(neg)) / m  # per negative: the share of positives scored higher
+    variance = below.var(ddof=1) / m + above.var(ddof=1) / n
+    if not variance > 0:
+        raise NoInterval(f"the interval of roc_auc has zero width: the data show no variation to measure its uncertainty from")
+    half = float(norm.ppf(0.5 + level / 2.0)) * math.sqrt(variance) / (value * (1.0 - value))
+    low, high = float(expit(logit(value) - half)), float(expit(logit(value) + half))
+    return Estimate(value, low, high, level, "DeLong (logit scale)", evidence.n_rows, "rows")
+
+
+def _ranked_replicates(evidence: Evidence, seed: int, min_resamples: int = intervals.MIN_RESAMPLES):
+    """(replicates, jackknife values, positives, negatives, rows) of a ranked metric's bootstrap.
+
+    They do not depend on the level, so they are computed once per evidence and seed: a ratio's
+    interval at 1 - (1 - level)/2 and a plain threshold's at `level` share them.
+    """
+    key = (id(evidence), seed, min_resamples)
+    found = _RANKED.get(key)
+    if found is not None and found[0] is evidence:
+        return found[1]
+    import numpy as np
+
+    from .validation import _RankCounts
+
+    positive = evidence.columns[:, 0].astype(np.int64)
+    n_pos, n_neg = int(positive.sum()), int(len(positive) - positive.sum())
+    stat = _RankCounts(evidence.combine, positive, evidence.columns[:, 1], 1)
+    rng = np.random.default_rng([seed, stat.n])
+    replicates = np.concatenate([stat.resample(idx) for _, idx in _chunks(rng, stat.n, min_resamples)])
+    groups = np.random.default_rng(seed).permutation(stat.n) % min(stat.n, 200)
+    result = (replicates, _ranked_jackknife(stat, groups), n_pos, n_neg, stat.n)
+    if len(_RANKED) > 32:
+        _RANKED.clear()
+    _RANKED[key] = (evidence, result)
+    return result
+
+
+def _ranked_jackknife(stat, groups):
+    """The statistic without each group of rows, from the full rank counts minus the group's.
+
+    The same values as recomputing it on the kept rows: the kept counts, with the scores no kept
+    row has left out, are the counts those rows give.
+    """
+    import numpy as np
+
+    width = 2 * stat.n_groups
+    full = np.bincount(stat.key, minlength=width)
+    order = np.argsort(groups, kind="stable")
+    bounds = np.searchsorted(groups[order], np.arange(int(groups.max()) + 2))
+    jack = []
+    for g in range(len(bounds) - 1):
+        kept = (full - np.bincount(stat.key[order[bounds[g]:bounds[g + 1]]], minlength=width)).reshape(2, -1)
+        if kept[0].sum() == 0 or kept[1].sum() == 0:
+            continue  # one class left: undefined, as on the kept rows
+        jack.append(float(stat._statistic(kept[:, kept.sum(axis=0) > 0][None])[0]))
+    return np.asarray(jack)
 
 
 def _chunks(rng, n, b):
