@@ -230,8 +230,8 @@ def main(argv=None) -> int:
     print(f"{len(TARGETS)} targets, {paired} judged by a paired bootstrap (at least {PAIRED_MINIMUM} expected)")
     ranked = sum(t for text, t in zip(TARGETS, per_target) if text.startswith("roc_auc"))
     paired_time = sum(t for t, v in zip(per_target, shown) if "paired" in v[1] and "unpaired" not in v[1])
-    print(f"cold, by kind: {paired} paired ratios {paired_time * 1000:.0f} ms; 2 roc_auc targets (a bootstrap over"
-          f" rows of rank counts, not batched) {ranked * 1000:.0f} ms; the other"
+    print(f"cold, by kind: {paired} paired ratios {paired_time * 1000:.0f} ms; 2 roc_auc targets (DeLong's interval"
+          f" past 2,000 rows) {ranked * 1000:.0f} ms; the other"
           f" {len(TARGETS) - paired - 2} {(sum(per_target) - paired_time - ranked) * 1000:.0f} ms")
     print(f"anchor: read the store (ExperimentStore.records())      {anchor * 1000:8.1f} ms")
     print(f"judging, cold (fresh process, median of {args.repeats})          {cold_median * 1000:8.1f} ms  "
