@@ -110,8 +110,8 @@ def test_sixty_declines_all_fraud_do_not_prove_99_percent_precision(inc):
     assert result.value == 1.0 and result.low == pytest.approx(0.9404, abs=1e-4) and result.high == 1.0
     verdict = verdict_of(inc, "99% precision", primary="precision")
     assert verdict.outcome == INCONCLUSIVE and "Clopper-Pearson" in verdict.method
-    # all 367 flagged right would put the exact lower bound, 0.025^(1/n), above 0.99
-    assert "(~367 rows) would settle it" in verdict.message
+    # all of 368 flagged right would put the exact lower bound, 0.025^(1/n), above 0.99
+    assert "(~368 rows) would settle it" in verdict.message
 
 
 def test_a_perfectly_separated_auc_on_forty_rows_is_not_certain():
