@@ -56,3 +56,11 @@ def test_old_files_without_a_ratio_are_judged_as_k_fold(tmp_path):
     assert measured.test_train_ratio is None and measured.folds == tuple(FOLDS)
     half = stats.t.ppf(0.975, 4) * math.sqrt((1 / 5 + 1 / 4) * 0.0181659**2)
     assert _verdict(store).interval == pytest.approx((0.864 - half, 0.864 + half), abs=1e-6)
+
+
+def test_an_error_metrics_fold_interval_stops_at_zero(tmp_path):
+    store = ExperimentStore(tmp_path)
+    with store.open_run("forecast") as exp:
+        exp.log_cv("mape", [0.005, 0.09, 0.01, 0.002, 0.06])  # wide: the t-interval reaches below 0
+    verdict = judge(parse_threshold("MAPE < 10%"), JudgeContext(records=store.records(), primary_metric="mape"))
+    assert verdict.interval[0] == 0.0 and verdict.interval[1] > 0.06

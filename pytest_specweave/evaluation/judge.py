@@ -299,6 +299,8 @@ def measured_interval(metric: str, record, measured, level: float, target: float
         interval = _fold_interval(measured, level)
         if interval is not None:
             (low, high), used = interval
+            if low < 0 <= min(measured.folds) and metric_names.direction(metric) == "lower":
+                low = 0.0  # an error is never negative: the t-interval's part below 0 holds no possible value
             return _Found(Estimate(measured.value, low, high, used, "Nadeau-Bengio corrected t", len(measured.folds),
                                    "folds"))
     if measured.ci is not None:
