@@ -151,10 +151,19 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         items[:] = order_items(items)
 
 
-def _is_increment_nodeid(nodeid: str) -> bool:
-    file = nodeid.split("::", 1)[0].replace("\\", "/")
-    parts = file.rsplit("/", 3)
-    return len(parts) >= 3 and parts[-1] in INCREMENT_FILES and bool(INCREMENT_FOLDER.match(parts[-2]))
+def _is_increment_report(config: pytest.Config, nodeid: str, known: dict[str, bool]) -> bool:
+    """Whether a report is an increment item's: its file is spec/tasks/tests.md in an increment folder on disk.
+
+    Judged by the folder, not by the node id's shape, so that a run from inside `increments/` or
+    an increment (where the rootdir, and so the node id, starts lower) is recognised too.
+    """
+    file = nodeid.split("::", 1)[0]
+    if file.rsplit("/", 1)[-1] not in INCREMENT_FILES:
+        return False
+    found = known.get(file)
+    if found is None:
+        found = known[file] = is_increment_folder((config.rootpath / file).parent)
+    return found
 
 
 class IncrementRuns:
@@ -165,13 +174,15 @@ class IncrementRuns:
     def __init__(self, config: pytest.Config):
         self.config = config
         self.reports: list[pytest.TestReport] = []
+        self._known: dict[str, bool] = {}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if _is_increment_nodeid(report.nodeid):
+        if _is_increment_report(self.config, report.nodeid, self._known):
             self.reports.append(report)
 
     def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config):
-        if report.skipped and _is_increment_nodeid(report.nodeid) and isinstance(report.longrepr, tuple):
+        if report.skipped and isinstance(report.longrepr, tuple) and _is_increment_report(config, report.nodeid,
+                                                                                           self._known):
             if report.longrepr[2].startswith("Skipped: inconclusive"):
                 return "inconclusive", "?", "INCONCLUSIVE"
         return None
