@@ -18,6 +18,7 @@ from ..evaluation.judge import FAILED, INCONCLUSIVE, PASSED, JudgeContext, judge
 from ..evaluation.judgement import IncrementJudgement, judge_increment
 from ..linked_code import import_linked_module, package_name, resolve_callable
 from ..model.increment import Increment
+from ..project import outside, project_root
 from ..tracking.api import active_increment
 
 TASKS, METRICS, CRITERIA, VALIDATE = 0, 1, 2, 3
@@ -153,10 +154,13 @@ def _raiser(error: BaseException):
     return linked_code_unavailable
 
 
-def _linked_callable(increment: Increment, link):
+def _linked_callable(increment: Increment, link, rootdir: Path):
     """The function a task or criterion links to, or a function that raises why it cannot be had."""
     candidates = [increment.path / link.file, increment.path.parent.parent / link.file]
     file = next((c for c in candidates if c.exists()), candidates[0])
+    project = project_root(increment.path, rootdir)
+    if outside(file, {rootdir, project}):
+        return _raiser(SourceError(f"link {link.file} resolves outside the project ({project})"))
     if link.file.endswith(".ipynb"):
         from ..integrations.notebooks import notebook_task
 
@@ -189,7 +193,7 @@ class TaskItem(IncrementItemMixin, pytest.Function):
     @classmethod
     def create(cls, parent, increment: Increment, task):
         if task.link is not None and task.status != "canceled":
-            callobj = _linked_callable(increment, task.link)
+            callobj = _linked_callable(increment, task.link, parent.config.rootpath)
         else:
             callobj = _no_code
         item = cls.from_parent(parent, name=task.id, callobj=callobj)
@@ -279,7 +283,8 @@ class CheckItem(TaskItem):
 
     @classmethod
     def create(cls, parent, increment: Increment, criterion):
-        item = cls.from_parent(parent, name=criterion.id, callobj=_linked_callable(increment, criterion.link))
+        item = cls.from_parent(parent, name=criterion.id, callobj=_linked_callable(increment, criterion.link,
+                                                                                parent.config.rootpath))
         item._bind(increment, criterion, CRITERIA)
         return item
 

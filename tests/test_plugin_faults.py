@@ -1,0 +1,62 @@
+"""Faults in linked code and in the run: each is one failing item naming file and line; the rest runs.
+
+Nothing the plugin runs or writes leaves the project; nothing passes without having run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from conftest import demo_files, write_increment
+
+
+def run(pytester, *args):
+    return pytester.runpytest("increments", "-p", "no:cacheprovider", "-rA", *args)
+
+
+def _experiment_meta(folder, task: str) -> dict:
+    """meta.json of the experiment the task's `experiment` fixture opened."""
+    for meta in (folder / "experiments").glob("*/meta.json"):
+        data = json.loads(meta.read_text(encoding="utf-8"))
+        if data.get("task") == task:
+            return data
+    raise AssertionError(f"no experiment of {task}")
+
+
+# --- links outside the project ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["absolute", "climbing", "symlink"])
+def test_a_link_outside_the_project_is_a_failing_item_and_its_code_never_runs(pytester, tmp_path_factory, kind):
+    outside = tmp_path_factory.mktemp("elsewhere") / "evil.py"
+    marker = outside.parent / "ran.txt"
+    outside.write_text(f"def f():\n    open({str(marker)!r}, 'w').close()\n\nopen({str(marker)!r}, 'w').close()\n")
+    files = demo_files()
+    if kind == "absolute":
+        target = str(outside)
+    elif kind == "climbing":
+        target = os.path.relpath(outside, pytester.path / "increments" / "0001-demo")
+    else:
+        target = "linked.py"
+    files["tasks.md"] += f"- [ ] T-006: Elsewhere — `{target}::f`\n"
+    folder = write_increment(pytester.path, "0001-demo", files)
+    if kind == "symlink":
+        (folder / "linked.py").symlink_to(outside)
+    result = run(pytester)
+    result.stdout.fnmatch_lines([f"*tasks.md:13: link {target} resolves outside the project*"])
+    assert not marker.exists()
+    outcomes = result.parseoutcomes()
+    assert outcomes["failed"] == 1 and outcomes["passed"] == 10
+
+
+def test_a_link_to_a_file_of_the_project_outside_the_increment_still_runs(pytester):
+    files = demo_files()
+    files["tasks.md"] += "- [ ] T-006: Shared — `shared/steps.py::step`\n"
+    write_increment(pytester.path, "0001-demo", files)
+    (pytester.path / "shared").mkdir()
+    (pytester.path / "shared" / "steps.py").write_text("def step():\n    pass\n")
+    result = run(pytester)
+    result.stdout.fnmatch_lines(["PASSED increments/0001-demo/tasks.md::T-006*"])
