@@ -60,3 +60,41 @@ def test_a_link_to_a_file_of_the_project_outside_the_increment_still_runs(pytest
     (pytester.path / "shared" / "steps.py").write_text("def step():\n    pass\n")
     result = run(pytester)
     result.stdout.fnmatch_lines(["PASSED increments/0001-demo/tasks.md::T-006*"])
+
+
+# --- sys.exit, SystemExit, KeyboardInterrupt -------------------------------------------------------------
+
+
+def test_a_module_calling_sys_exit_at_import_is_one_failing_item_and_the_rest_runs(pytester):
+    files = demo_files()
+    files["quits.py"] = "import sys\n\nsys.exit(1)\n\ndef train():\n    pass\n"
+    files["tasks.md"] += "- [ ] T-006: Quits — `quits.py::train`\n"
+    write_increment(pytester.path, "0001-demo", files)
+    result = run(pytester)
+    result.stdout.fnmatch_lines(["*tasks.md:13: quits.py called sys.exit(1) while being imported*"])
+    assert result.ret == 1
+    outcomes = result.parseoutcomes()
+    assert outcomes["failed"] == 1 and outcomes["passed"] == 10
+
+
+def test_system_exit_inside_a_task_fails_that_task_only(pytester):
+    files = demo_files()
+    files["pipeline.py"] += "\n\ndef quits(experiment):\n    raise SystemExit(2)\n"
+    files["tasks.md"] += "- [ ] T-006: Quits — `pipeline.py::quits`\n"
+    folder = write_increment(pytester.path, "0001-demo", files)
+    result = run(pytester)
+    result.stdout.fnmatch_lines(["FAILED increments/0001-demo/tasks.md::T-006*"])
+    assert result.ret == 1
+    outcomes = result.parseoutcomes()
+    assert outcomes["failed"] == 1 and outcomes["passed"] == 10
+    assert _experiment_meta(folder, "T-006")["status"] == "failed"
+
+
+def test_keyboard_interrupt_at_import_still_interrupts_the_session(pytester):
+    files = demo_files()
+    files["stops.py"] = "raise KeyboardInterrupt\n\ndef train():\n    pass\n"
+    files["tasks.md"] += "- [ ] T-006: Stops — `stops.py::train`\n"
+    write_increment(pytester.path, "0001-demo", files)
+    result = pytester.runpytest_subprocess("increments", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    assert "INTERNALERROR" not in result.stdout.str()

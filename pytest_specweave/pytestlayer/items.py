@@ -175,6 +175,9 @@ def _linked_callable(increment: Increment, link, rootdir: Path):
         return resolve_callable(module, link.callable, file)
     except SourceError as error:
         return _raiser(error)
+    except SystemExit as exit:  # the session goes on: only this task fails
+        code = "" if exit.code is None else repr(exit.code)
+        return _raiser(SourceError(f"{file.name} called sys.exit({code}) while being imported"))
     except Exception as error:  # noqa: BLE001 - the user's import error is shown when the task runs
         return _raiser(error)
 
