@@ -98,3 +98,25 @@ def test_keyboard_interrupt_at_import_still_interrupts_the_session(pytester):
     result = pytester.runpytest_subprocess("increments", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.INTERRUPTED
     assert "INTERNALERROR" not in result.stdout.str()
+
+
+# --- links to what is not a function --------------------------------------------------------------------
+
+
+def test_links_to_names_that_are_not_functions_fail_at_their_lines_and_later_tasks_run(pytester):
+    files = demo_files()
+    files["pipeline.py"] = "from os import getcwd\nfrom fractions import Fraction\n\nLIMIT = 3\nminimum = min\n\n" + files["pipeline.py"]
+    files["tasks.md"] = files["tasks.md"].replace(
+        "- [ ] T-002:", "- [ ] T-020: Limit — `pipeline.py::LIMIT`\n- [ ] T-021: Cwd — `pipeline.py::getcwd`\n"
+                        "- [ ] T-022: Ratio — `pipeline.py::Fraction`\n- [ ] T-023: Least — `pipeline.py::minimum`\n"
+                        "- [ ] T-002:")
+    write_increment(pytester.path, "0001-demo", files)
+    result = run(pytester)
+    result.stdout.fnmatch_lines(["*tasks.md:4: pipeline.py::LIMIT is an int, not a function*"])
+    result.stdout.fnmatch_lines(["PASSED increments/0001-demo/tasks.md::T-021*"])  # an imported function runs
+    result.stdout.fnmatch_lines(["PASSED increments/0001-demo/tasks.md::T-022*"])  # so does a class
+    result.stdout.fnmatch_lines(["PASSED increments/0001-demo/tasks.md::T-002*"])
+    assert "cannot be read" not in result.stdout.str()
+    outcomes = result.parseoutcomes()
+    result.stdout.fnmatch_lines(["*tasks.md:7: pytest cannot read the signature of pipeline.py::minimum*"])
+    assert outcomes["passed"] == 12 and outcomes["failed"] == 2

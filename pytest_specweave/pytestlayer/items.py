@@ -6,6 +6,7 @@ read becomes a failing item that names the file and line.
 
 from __future__ import annotations
 
+import inspect
 import numbers
 import types
 from collections.abc import Mapping
@@ -93,7 +94,7 @@ class IncrementFile(pytest.Module):
             return
         yield from self._problems(task_list.problems)
         for task in task_list.tasks:
-            yield TaskItem.create(self, increment, task)
+            yield self._created(TaskItem, increment, task)
 
     def _criteria(self, increment: Increment):
         criteria = increment.criteria
@@ -102,10 +103,19 @@ class IncrementFile(pytest.Module):
         yield from self._problems(criteria.problems)
         for criterion in criteria.criteria:
             if criterion.link is not None:
-                yield CheckItem.create(self, increment, criterion)
+                yield self._created(CheckItem, increment, criterion)
             else:
                 yield JudgeItem.from_parent(self, name=criterion.id, increment=increment, element=criterion,
                                             kind=CRITERIA)
+
+    def _created(self, cls, increment: Increment, element):
+        """The task's or check's item; a failing item at its line if pytest cannot make one of its code."""
+        try:
+            return cls.create(self, increment, element)
+        except Exception as error:  # noqa: BLE001 - one bad link must not hide the tasks after it
+            problem = SourceError(f"{element.id}: {element.link.target if element.link else 'its code'} cannot be "
+                                  f"run ({type(error).__name__}: {error})", self.path, element.line)
+            return ProblemItem.from_parent(self, name=element.id, error=problem)
 
     def _metrics(self, increment: Increment):
         spec = increment.spec
@@ -171,8 +181,8 @@ def _linked_callable(increment: Increment, link, rootdir: Path):
             main = getattr(module, "main", None)
             if main is None or not callable(main):
                 return _imported_module_runs(module)
-            return main
-        return resolve_callable(module, link.callable, file)
+            return _injectable(main, f"{file.name}::main")
+        return _injectable(resolve_callable(module, link.callable, file), f"{file.name}::{link.callable}")
     except SourceError as error:
         return _raiser(error)
     except SystemExit as exit:  # the session goes on: only this task fails
@@ -180,6 +190,30 @@ def _linked_callable(increment: Increment, link, rootdir: Path):
         return _raiser(SourceError(f"{file.name} called sys.exit({code}) while being imported"))
     except Exception as error:  # noqa: BLE001 - the user's import error is shown when the task runs
         return _raiser(error)
+
+
+def _injectable(target, name: str):
+    """`target` as a function whose parameters pytest can read (to inject fixtures).
+
+    A def is itself; any other callable (an imported builtin, a class, an instance with __call__) runs
+    through a function carrying its signature; one whose signature cannot be read fails clearly.
+    """
+    if inspect.isfunction(target) or inspect.ismethod(target):
+        return target
+    try:
+        signature = inspect.signature(target)
+    except (TypeError, ValueError) as error:
+        raise SourceError(f"pytest cannot read the signature of {name} ({error}), so cannot inject its "
+                          "fixtures: link a def that calls it") from None
+
+    def linked_callable(**arguments):
+        __tracebackhide__ = True
+        return target(**arguments)
+
+    linked_callable.__signature__ = signature
+    linked_callable.__name__ = linked_callable.__qualname__ = name.rsplit("::", 1)[-1]
+    linked_callable.__module__ = getattr(target, "__module__", None) or __name__
+    return linked_callable
 
 
 def _imported_module_runs(module):
