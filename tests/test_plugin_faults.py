@@ -100,6 +100,57 @@ def test_keyboard_interrupt_at_import_still_interrupts_the_session(pytester):
     assert "INTERNALERROR" not in result.stdout.str()
 
 
+# --- async tasks ------------------------------------------------------------------------------------
+
+
+def test_an_async_task_is_run_and_its_side_effect_happens(pytester):
+    files = demo_files()
+    files["pipeline.py"] += (
+        "\n\nimport asyncio\n\n\nasync def fetch(experiment):\n    await asyncio.sleep(0)\n"
+        "    experiment.log_metric('rows', 42)\n    open('fetched.txt', 'w').close()\n")
+    files["tasks.md"] += "- [ ] T-006: Fetch — `pipeline.py::fetch`\n"
+    folder = write_increment(pytester.path, "0001-demo", files)
+    result = run(pytester)
+    result.stdout.fnmatch_lines(["PASSED increments/0001-demo/tasks.md::T-006*"])
+    assert (pytester.path / "fetched.txt").exists()
+    assert "never awaited" not in result.stdout.str()
+    meta = _experiment_meta(folder, "T-006")
+    assert meta["status"] == "succeeded"
+    assert "rows" in (folder / "experiments" / meta["folder"] / "metrics.json").read_text(encoding="utf-8")
+
+
+def test_an_async_task_that_fails_fails(pytester):
+    files = demo_files()
+    files["pipeline.py"] += "\n\nasync def broken():\n    assert 1 == 2\n"
+    files["tasks.md"] += "- [ ] T-006: Broken — `pipeline.py::broken`\n"
+    write_increment(pytester.path, "0001-demo", files)
+    result = run(pytester)
+    result.stdout.fnmatch_lines(["FAILED increments/0001-demo/tasks.md::T-006*"])
+
+
+def test_an_async_task_inside_a_running_event_loop_fails_saying_so(pytester):
+    files = demo_files()
+    files["pipeline.py"] += "\n\nasync def fetch():\n    pass\n"
+    files["tasks.md"] += "- [ ] T-006: Fetch — `pipeline.py::fetch`\n"
+    write_increment(pytester.path, "0001-demo", files)
+    pytester.makeconftest("""
+        import asyncio
+        import pytest
+
+        @pytest.hookimpl(wrapper=True)
+        def pytest_runtest_call(item):
+            if item.name != "T-006":
+                return (yield)
+            async def inside():
+                item.runtest()
+            asyncio.run(inside())
+            return (yield)
+    """)
+    result = run(pytester)
+    result.stdout.fnmatch_lines(["*tasks.md:13: *event loop is already running*"])
+    assert "never awaited" not in result.stdout.str()
+
+
 # --- links to what is not a function --------------------------------------------------------------------
 
 

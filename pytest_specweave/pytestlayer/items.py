@@ -269,7 +269,7 @@ class TaskItem(IncrementItemMixin, pytest.Function):
         with active_increment(self.sw_increment.path, task=self.sw_element.id):
             try:
                 arguments = {name: self.funcargs[name] for name in self._fixtureinfo.argnames}
-                result = self.obj(**arguments)
+                result = _call_linked(self.obj, arguments, self.where())
             except BaseException:
                 self._sw_raised = True
                 raise
@@ -291,6 +291,23 @@ class TaskItem(IncrementItemMixin, pytest.Function):
 
 def _no_code():
     """A task with no linked code."""
+
+
+def _call_linked(function, arguments: dict, where: str):
+    """Call the linked code; an `async def` is run to completion in a fresh event loop."""
+    result = function(**arguments)
+    if inspect.iscoroutine(result):
+        import asyncio
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(result)
+        result.close()  # never left un-awaited: it fails instead
+        raise SpecweaveError(f"{getattr(function, '__name__', 'the linked code')} is an async def, and an event "
+                             "loop is already running in this thread, so it cannot be run to completion here "
+                             "(link a def that does the work, or run pytest without what starts the loop)")
+    return result
 
 
 def _is_number(value) -> bool:
@@ -336,7 +353,7 @@ class CheckItem(TaskItem):
         criterion = self.sw_element
         with active_increment(self.sw_increment.path, task=criterion.id):
             arguments = {name: self.funcargs[name] for name in self._fixtureinfo.argnames}
-            result = self.obj(**arguments)
+            result = _call_linked(self.obj, arguments, self.where())
         if result is False:
             raise VerdictFailure(f"{criterion.id} check {criterion.link.target} returned False")
 
