@@ -171,3 +171,34 @@ def test_links_to_names_that_are_not_functions_fail_at_their_lines_and_later_tas
     outcomes = result.parseoutcomes()
     result.stdout.fnmatch_lines(["*tasks.md:7: pytest cannot read the signature of pipeline.py::minimum*"])
     assert outcomes["passed"] == 12 and outcomes["failed"] == 2
+
+
+# --- the experiment of a failed task -----------------------------------------------------------------
+
+
+def test_a_task_that_fails_after_running_records_its_experiment_as_failed(pytester):
+    files = demo_files()
+    files["pipeline.py"] += (
+        "\n\ndef words(experiment):\n    return {'accuracy': 'high'}\n"
+        "\n\ndef late(experiment):\n    experiment.log_metric('accuracy', 0.7)\n    assert False, 'checked after logging'\n")
+    files["tasks.md"] += "- [ ] T-006: Words — `pipeline.py::words`\n- [ ] T-007: Late — `pipeline.py::late`\n"
+    folder = write_increment(pytester.path, "0001-demo", files)
+    result = run(pytester)
+    assert result.parseoutcomes()["failed"] == 2
+    assert _experiment_meta(folder, "T-006")["status"] == "failed"
+    assert _experiment_meta(folder, "T-007")["status"] == "failed"
+    assert _experiment_meta(folder, "T-002")["status"] == "succeeded"
+
+
+def test_a_task_that_removes_its_store_fails_saying_so_without_a_plugin_traceback(pytester):
+    files = demo_files()
+    files["pipeline.py"] += (
+        "\n\nimport shutil\n\n\ndef wipe(experiment, increment):\n"
+        "    experiment.log_metric('rows', 1)\n    shutil.rmtree(increment.path / 'experiments')\n")
+    files["tasks.md"] += "- [ ] T-006: Wipe — `pipeline.py::wipe`\n"
+    write_increment(pytester.path, "0001-demo", files)
+    result = run(pytester)
+    result.stdout.fnmatch_lines(["*tasks.md:13: the experiment store was removed while the task ran*"])
+    output = result.stdout.str()
+    assert "error" not in result.parseoutcomes(), output
+    assert "pytest_specweave" not in output.replace("pytest_specweave_increments", ""), output

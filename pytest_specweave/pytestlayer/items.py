@@ -273,6 +273,7 @@ class TaskItem(IncrementItemMixin, pytest.Function):
             except BaseException:
                 self._sw_raised = True
                 raise
+            _check_store_kept(self)
             if isinstance(result, Mapping) and result:
                 self._log_returned_metrics(result)
 
@@ -308,6 +309,15 @@ def _call_linked(function, arguments: dict, where: str):
                              "loop is already running in this thread, so it cannot be run to completion here "
                              "(link a def that does the work, or run pytest without what starts the loop)")
     return result
+
+
+def _check_store_kept(item) -> None:
+    """The task's experiment store must outlive the task: its run is written when the task ends."""
+    experiment = item.funcargs.get("experiment")
+    path = getattr(experiment, "path", None)
+    if path is not None and not path.is_dir():
+        raise SpecweaveError(f"the experiment store was removed while the task ran ({path.parent} is gone), "
+                             "so its run cannot be recorded")
 
 
 def _is_number(value) -> bool:
@@ -354,6 +364,7 @@ class CheckItem(TaskItem):
         with active_increment(self.sw_increment.path, task=criterion.id):
             arguments = {name: self.funcargs[name] for name in self._fixtureinfo.argnames}
             result = _call_linked(self.obj, arguments, self.where())
+        _check_store_kept(self)
         if result is False:
             raise VerdictFailure(f"{criterion.id} check {criterion.link.target} returned False")
 
