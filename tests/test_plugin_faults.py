@@ -202,3 +202,21 @@ def test_a_task_that_removes_its_store_fails_saying_so_without_a_plugin_tracebac
     output = result.stdout.str()
     assert "error" not in result.parseoutcomes(), output
     assert "pytest_specweave" not in output.replace("pytest_specweave_increments", ""), output
+
+
+# --- the JSON report ------------------------------------------------------------------------------------
+
+
+def test_the_json_report_has_no_bare_nan_or_infinity(pytester):
+    files = demo_files()
+    files["pipeline.py"] = files["pipeline.py"].replace(
+        'return {"accuracy": ACCURACY}', 'experiment.log_metric("accuracy", float("nan"))\n'
+        '    experiment.log_metric("loss", float("inf"))')
+    write_increment(pytester.path, "0001-demo", files)
+    run(pytester, "--sw-json", "report.json")
+    text = (pytester.path / "report.json").read_text(encoding="utf-8")
+    report = json.loads(text, parse_constant=lambda token: pytest.fail(f"bare {token} in the JSON report"))
+    entry = report["increments"][0]
+    assert entry["experiments"], entry
+    logged = [e for e in entry["experiments"] if e["task"] == "T-002"][0]
+    assert logged["metrics"]["loss"] == "Infinity" and logged["metrics"]["accuracy"] == "NaN"
