@@ -117,5 +117,7 @@ def resolve_callable(module: types.ModuleType, qualname: str, file: Path):
             hint = f"; it defines: {', '.join(defined)}" if defined else ""
             raise SourceError(f"{Path(file).name} has no callable {qualname!r}{hint}", file)
     if not callable(target):
-        raise SourceError(f"{Path(file).name}::{qualname} is not callable", file)
+        kind = type(target).__name__
+        article = "an" if kind[:1].lower() in "aeiou" else "a"
+        raise SourceError(f"{Path(file).name}::{qualname} is {article} {kind}, not a function", file)
     return target

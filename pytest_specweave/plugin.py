@@ -180,6 +180,14 @@ class IncrementRuns:
         if _is_increment_report(self.config, report.nodeid, self._known):
             self.reports.append(report)
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call):
+        """Mark an increment item whose setup or call failed: its `experiment` is then finished as failed."""
+        report = yield
+        if report.failed and report.when != "teardown" and hasattr(item, "sw_increment"):
+            item._sw_failed = True
+        return report
+
     def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config):
         if report.skipped and isinstance(report.longrepr, tuple) and _is_increment_report(config, report.nodeid,
                                                                                            self._known):
@@ -210,7 +218,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 
 @pytest.fixture
 def experiment(request: pytest.FixtureRequest):
-    """The running task's Experiment: started before the task, finished after it (failed if it raised)."""
+    """The running task's Experiment: started before the task, finished after it (failed if the task failed)."""
     from .pytestlayer.fixtures import task_experiment
 
     yield from task_experiment(request)

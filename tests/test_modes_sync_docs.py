@@ -75,3 +75,22 @@ def test_nothing_is_written_before_a_model_is_chosen(pytester):
     result.stdout.fnmatch_lines(["specweave: 0001-demo: docs not synced: no model chosen yet: no succeeded candidate "
                                  "logged the primary metric accuracy"])
     assert not (pytester.path / "docs").exists()
+
+
+def test_run_from_a_parent_folder_the_docs_go_to_the_project_that_holds_the_increment(pytester):
+    project = pytester.path / "churn-project"
+    write_complete(project)
+    (project / ".git").mkdir()
+    result = pytester.runpytest("churn-project/increments", "--sw-sync-docs", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(["specweave: wrote churn-project/docs/architecture/ml-models.md"])
+    assert (project / "docs" / "architecture" / "ml-models.md").is_file()
+    assert not (pytester.path / "docs").exists()
+    models = (project / "docs" / "architecture" / "ml-models.md").read_text()
+    assert "| increment | [`0001-churn`](../../increments/0001-churn) |" in models
+
+
+def test_without_a_project_marker_the_docs_go_beside_the_increments_folder(pytester):
+    write_complete(pytester.path / "unmarked")
+    pytester.runpytest("unmarked/increments", "--sw-sync-docs", "-p", "no:cacheprovider")
+    assert (pytester.path / "unmarked" / "docs" / "architecture" / "ml-models.md").is_file()
+    assert not (pytester.path / "docs").exists()

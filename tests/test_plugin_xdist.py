@@ -133,3 +133,20 @@ def test_interval_and_paired_verdicts_are_the_same_under_xdist(pytester):
     assert _items(parallel) == _items(serial)
     ratio = next(item for item in parallel["increments"][0]["items"] if item["id"] == "SM-2")
     assert "paired" in ratio["method"] and ratio["basis"] == "interval"
+
+
+def test_a_crashed_worker_fails_its_task_once_and_the_rest_of_the_increment_runs(pytester):
+    files = demo_files()
+    files["pipeline.py"] += "\n\nimport os\n\n\ndef crash():\n    os._exit(1)\n"
+    files["tasks.md"] = files["tasks.md"].replace("# Tasks\n", "# Tasks\n\n- [ ] T-000: Crash — `pipeline.py::crash`\n")
+    write_increment(pytester.path, "0001-demo", files)
+    write_increment(pytester.path, "0002-second", demo_files())
+    result = pytester.runpytest_subprocess("-n", "2", "increments", "-p", "no:cacheprovider", "-rA", timeout=180)
+    output = result.stdout.str()
+    assert "INTERNALERROR" not in output, output
+    assert result.ret == 1
+    assert output.count("replacing crashed worker") == 1, output
+    result.assert_outcomes(failed=1, passed=20, skipped=2)
+    result.stdout.fnmatch_lines(["*crashed while running*increments/0001-demo/tasks.md::T-000*"])
+    result.stdout.fnmatch_lines(["FAILED increments/0001-demo/tasks.md::T-000*"])
+    result.stdout.fnmatch_lines(["PASSED increments/0001-demo/tests.md::TC-003*"])

@@ -11,8 +11,10 @@ the best succeeded candidate by the primary metric):
   decision, the comparison of candidates and baselines from the store, consequences), numbered after
   the folder's highest ADR, and rewritten in place (keeping its number) at the next sync.
 
-`docs/` is the rootdir's; in SpecWeave's layout (`.specweave/increments/…`) it is
-`.specweave/docs/internal/architecture/`. Files are replaced atomically.
+`docs/` is the one of the project holding the increment (project.project_root: the nearest folder
+with `.git`, `pyproject.toml`, ... from the folder holding `increments/` up to the rootdir, else that
+folder), never a parent folder pytest happened to run from; in SpecWeave's layout
+(`.specweave/increments/…`) it is `.specweave/docs/internal/architecture/`. Files are replaced atomically.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 
 from ..errors import SpecweaveError
 from ..evaluation.judge import PASSED, format_value
+from ..project import project_root
 from ._files import replace_file
 
 MODELS_DOC = "ml-models.md"
@@ -36,7 +39,7 @@ def architecture_dir(increment_dir: Path, rootdir: Path) -> Path:
     increments = increment_dir.parent
     if increments.name == "increments" and increments.parent.name == ".specweave":
         return increments.parent / "docs" / "internal" / "architecture"
-    return Path(rootdir) / "docs" / "architecture"
+    return project_root(increment_dir, rootdir) / "docs" / "architecture"
 
 
 def sync_docs(increment, rootdir, today: str | None = None, *, judgement=None) -> tuple[list[Path], str | None]:

@@ -21,7 +21,8 @@ def item_increment(request: pytest.FixtureRequest):
 
 
 def task_experiment(request: pytest.FixtureRequest):
-    """An experiment named after the running task: failed if the task raised, else succeeded."""
+    """An experiment named after the running task: failed if the task item failed (raised, returned what
+    cannot be logged, a fixture failed ...), else succeeded."""
     item = _increment_item(request, "experiment")
     element = item.sw_element
     store = ExperimentStore(item.sw_increment.path)
@@ -29,8 +30,10 @@ def task_experiment(request: pytest.FixtureRequest):
     try:
         yield experiment
     finally:
-        if getattr(item, "_sw_raised", False):
-            experiment.log_note(f"{element.id} raised: see the pytest report for the traceback")
+        if not experiment.path.is_dir():
+            pass  # the task removed the store: the task failed saying so, and there is nothing to write into
+        elif getattr(item, "_sw_raised", False) or getattr(item, "_sw_failed", False):
+            experiment.log_note(f"{element.id} failed: see the pytest report")
             experiment.finish("failed")
         else:
             experiment.finish()

@@ -6,6 +6,7 @@ read becomes a failing item that names the file and line.
 
 from __future__ import annotations
 
+import inspect
 import numbers
 import types
 from collections.abc import Mapping
@@ -18,6 +19,7 @@ from ..evaluation.judge import FAILED, INCONCLUSIVE, PASSED, JudgeContext, judge
 from ..evaluation.judgement import IncrementJudgement, judge_increment
 from ..linked_code import import_linked_module, package_name, resolve_callable
 from ..model.increment import Increment
+from ..project import outside, project_root
 from ..tracking.api import active_increment
 
 TASKS, METRICS, CRITERIA, VALIDATE = 0, 1, 2, 3
@@ -92,7 +94,7 @@ class IncrementFile(pytest.Module):
             return
         yield from self._problems(task_list.problems)
         for task in task_list.tasks:
-            yield TaskItem.create(self, increment, task)
+            yield self._created(TaskItem, increment, task)
 
     def _criteria(self, increment: Increment):
         criteria = increment.criteria
@@ -101,10 +103,19 @@ class IncrementFile(pytest.Module):
         yield from self._problems(criteria.problems)
         for criterion in criteria.criteria:
             if criterion.link is not None:
-                yield CheckItem.create(self, increment, criterion)
+                yield self._created(CheckItem, increment, criterion)
             else:
                 yield JudgeItem.from_parent(self, name=criterion.id, increment=increment, element=criterion,
                                             kind=CRITERIA)
+
+    def _created(self, cls, increment: Increment, element):
+        """The task's or check's item; a failing item at its line if pytest cannot make one of its code."""
+        try:
+            return cls.create(self, increment, element)
+        except Exception as error:  # noqa: BLE001 - one bad link must not hide the tasks after it
+            problem = SourceError(f"{element.id}: {element.link.target if element.link else 'its code'} cannot be "
+                                  f"run ({type(error).__name__}: {error})", self.path, element.line)
+            return ProblemItem.from_parent(self, name=element.id, error=problem)
 
     def _metrics(self, increment: Increment):
         spec = increment.spec
@@ -153,10 +164,13 @@ def _raiser(error: BaseException):
     return linked_code_unavailable
 
 
-def _linked_callable(increment: Increment, link):
+def _linked_callable(increment: Increment, link, rootdir: Path):
     """The function a task or criterion links to, or a function that raises why it cannot be had."""
     candidates = [increment.path / link.file, increment.path.parent.parent / link.file]
     file = next((c for c in candidates if c.exists()), candidates[0])
+    project = project_root(increment.path, rootdir)
+    if outside(file, {rootdir, project}):
+        return _raiser(SourceError(f"link {link.file} resolves outside the project ({project})"))
     if link.file.endswith(".ipynb"):
         from ..integrations.notebooks import notebook_task
 
@@ -167,12 +181,39 @@ def _linked_callable(increment: Increment, link):
             main = getattr(module, "main", None)
             if main is None or not callable(main):
                 return _imported_module_runs(module)
-            return main
-        return resolve_callable(module, link.callable, file)
+            return _injectable(main, f"{file.name}::main")
+        return _injectable(resolve_callable(module, link.callable, file), f"{file.name}::{link.callable}")
     except SourceError as error:
         return _raiser(error)
+    except SystemExit as exit:  # the session goes on: only this task fails
+        code = "" if exit.code is None else repr(exit.code)
+        return _raiser(SourceError(f"{file.name} called sys.exit({code}) while being imported"))
     except Exception as error:  # noqa: BLE001 - the user's import error is shown when the task runs
         return _raiser(error)
+
+
+def _injectable(target, name: str):
+    """`target` as a function whose parameters pytest can read (to inject fixtures).
+
+    A def is itself; any other callable (an imported builtin, a class, an instance with __call__) runs
+    through a function carrying its signature; one whose signature cannot be read fails clearly.
+    """
+    if inspect.isfunction(target) or inspect.ismethod(target):
+        return target
+    try:
+        signature = inspect.signature(target)
+    except (TypeError, ValueError) as error:
+        raise SourceError(f"pytest cannot read the signature of {name} ({error}), so cannot inject its "
+                          "fixtures: link a def that calls it") from None
+
+    def linked_callable(**arguments):
+        __tracebackhide__ = True
+        return target(**arguments)
+
+    linked_callable.__signature__ = signature
+    linked_callable.__name__ = linked_callable.__qualname__ = name.rsplit("::", 1)[-1]
+    linked_callable.__module__ = getattr(target, "__module__", None) or __name__
+    return linked_callable
 
 
 def _imported_module_runs(module):
@@ -189,7 +230,7 @@ class TaskItem(IncrementItemMixin, pytest.Function):
     @classmethod
     def create(cls, parent, increment: Increment, task):
         if task.link is not None and task.status != "canceled":
-            callobj = _linked_callable(increment, task.link)
+            callobj = _linked_callable(increment, task.link, parent.config.rootpath)
         else:
             callobj = _no_code
         item = cls.from_parent(parent, name=task.id, callobj=callobj)
@@ -228,10 +269,11 @@ class TaskItem(IncrementItemMixin, pytest.Function):
         with active_increment(self.sw_increment.path, task=self.sw_element.id):
             try:
                 arguments = {name: self.funcargs[name] for name in self._fixtureinfo.argnames}
-                result = self.obj(**arguments)
+                result = _call_linked(self.obj, arguments, self.where())
             except BaseException:
                 self._sw_raised = True
                 raise
+            _check_store_kept(self)
             if isinstance(result, Mapping) and result:
                 self._log_returned_metrics(result)
 
@@ -250,6 +292,32 @@ class TaskItem(IncrementItemMixin, pytest.Function):
 
 def _no_code():
     """A task with no linked code."""
+
+
+def _call_linked(function, arguments: dict, where: str):
+    """Call the linked code; an `async def` is run to completion in a fresh event loop."""
+    result = function(**arguments)
+    if inspect.iscoroutine(result):
+        import asyncio
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(result)
+        result.close()  # never left un-awaited: it fails instead
+        raise SpecweaveError(f"{getattr(function, '__name__', 'the linked code')} is an async def, and an event "
+                             "loop is already running in this thread, so it cannot be run to completion here "
+                             "(link a def that does the work, or run pytest without what starts the loop)")
+    return result
+
+
+def _check_store_kept(item) -> None:
+    """The task's experiment store must outlive the task: its run is written when the task ends."""
+    experiment = item.funcargs.get("experiment")
+    path = getattr(experiment, "path", None)
+    if path is not None and not path.is_dir():
+        raise SpecweaveError(f"the experiment store was removed while the task ran ({path.parent} is gone), "
+                             "so its run cannot be recorded")
 
 
 def _is_number(value) -> bool:
@@ -279,7 +347,8 @@ class CheckItem(TaskItem):
 
     @classmethod
     def create(cls, parent, increment: Increment, criterion):
-        item = cls.from_parent(parent, name=criterion.id, callobj=_linked_callable(increment, criterion.link))
+        item = cls.from_parent(parent, name=criterion.id, callobj=_linked_callable(increment, criterion.link,
+                                                                                parent.config.rootpath))
         item._bind(increment, criterion, CRITERIA)
         return item
 
@@ -294,7 +363,8 @@ class CheckItem(TaskItem):
         criterion = self.sw_element
         with active_increment(self.sw_increment.path, task=criterion.id):
             arguments = {name: self.funcargs[name] for name in self._fixtureinfo.argnames}
-            result = self.obj(**arguments)
+            result = _call_linked(self.obj, arguments, self.where())
+        _check_store_kept(self)
         if result is False:
             raise VerdictFailure(f"{criterion.id} check {criterion.link.target} returned False")
 

@@ -27,6 +27,26 @@ class IncrementScheduling(LoadScopeScheduling):
         super().__init__(config, log)
         self.dist = dist
 
+    def remove_node(self, node):
+        """A worker finished or crashed. On a crash, the item it was running fails once (DSession reports
+        the returned item as crashed) and is never run again; the rest of its work goes back in the queue
+        for the other workers and the replacement, in order.
+
+        xdist's LoadScopeScheduling re-queues the crashed item with the rest, so a task that kills its
+        worker (os._exit, a segfault) was rerun on every replacement until the restarts ran out, and the
+        rest of its increment never ran.
+        """
+        workload = self.assigned_work.get(node)
+        crashed = None
+        if workload:
+            crashed = next((nodeid for unit in workload.values() for nodeid, done in unit.items() if not done), None)
+            if crashed is not None:
+                workload[self._split_scope(crashed)][crashed] = True
+            for scope in [scope for scope, unit in workload.items() if all(unit.values())]:
+                del workload[scope]  # nothing left to run there: not re-queued
+        super().remove_node(node)  # re-queues what the node had not run (KeyError for an unknown node, as xdist)
+        return crashed
+
     def _split_scope(self, nodeid: str) -> str:
         match = _INCREMENT_ITEM.match(nodeid.replace("\\", "/"))
         if match:

@@ -301,9 +301,21 @@ def json_report(config, reports) -> dict:
 
 
 def _json_number(value: float):
-    import math
+    from ..tracking._files import tag_float
 
-    return value if math.isfinite(value) else str(value)
+    return tag_float(value)
+
+
+def _strict_json(value):
+    """The report with every non-finite number as the store writes it ("NaN", "Infinity", "-Infinity"):
+    bare NaN/Infinity tokens are not JSON, and strict parsers (JSON.parse) refuse the whole file."""
+    if isinstance(value, float):
+        return _json_number(value)
+    if isinstance(value, dict):
+        return {key: _strict_json(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict_json(item) for item in value]
+    return value
 
 
 def _relative(config, path: Path) -> str:
@@ -320,7 +332,8 @@ def write_json_report(config, reports, path: str) -> Path:
 
     target = Path(path) if Path(path).is_absolute() else config.invocation_params.dir / path
     target.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(target, json.dumps(json_report(config, reports), indent=2, ensure_ascii=False).encode() + b"\n")
+    report = _strict_json(json_report(config, reports))
+    atomic_write(target, json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False).encode() + b"\n")
     return target
 
 
