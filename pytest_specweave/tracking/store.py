@@ -400,8 +400,10 @@ class ExperimentStore:
         """Start a run of experiment `name`: status running, its folder allocated or reused.
 
         A new name gets the next number. A name already in the store (same slug, same name up to
-        case) reuses the latest such folder: that folder's previous run (params, metrics, meta,
-        notes, logs and artifacts) moves to `history/run-K/`. If that previous run is still running in a live
+        case) *of the same task* reuses the latest such folder: that folder's previous run (params,
+        metrics, meta, notes, logs and artifacts) moves to `history/run-K/`. Another task's
+        experiment of the same name is never replaced: this task's run gets its own folder (the
+        next number, the same slug). If that previous run is still running in a live
         process (or on another host, where liveness cannot be known), the new run gets a new folder
         instead, so that two live runs never share files; readers take the highest number as the
         latest run of a name.
@@ -422,7 +424,7 @@ class ExperimentStore:
 
         with StoreLock(self.root):
             folders = self._scan()
-            reuse = self._reusable_folder(folders, name, slug)
+            reuse = self._reusable_folder(folders, name, slug, task)
             if reuse is not None:
                 number, path, old = reuse
                 run = self._archive(path, old) + 1
@@ -467,8 +469,12 @@ class ExperimentStore:
                 self._create_folder(path, meta)
             return Experiment(self, path, meta)
 
-    def _reusable_folder(self, folders, name: str, slug: str):
-        """(number, path, meta) of the latest folder of this name whose run is not live, or None."""
+    def _reusable_folder(self, folders, name: str, slug: str, task: str | None = None):
+        """(number, path, meta) of the latest folder of this name and task whose run is not live, or None.
+
+        A folder of the same name recorded by another task (meta.json "task") is that task's
+        experiment: it is never reused here, whatever its number.
+        """
         wanted = name.casefold()
         for number, fslug, folder in reversed(folders):
             if fslug != slug:
@@ -480,6 +486,8 @@ class ExperimentStore:
                 continue  # unreadable: never overwrite evidence
             if not isinstance(meta, dict) or str(meta.get("name", "")).casefold() != wanted:
                 continue
+            if meta.get("task") != task:
+                continue  # another task's experiment of the same name: never replaced
             if meta.get("status") == "running":
                 alive = _runinfo.owner_alive(meta, str(path))
                 if alive is not False:
