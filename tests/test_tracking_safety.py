@@ -74,3 +74,186 @@ def test_a_keras_and_a_torch_sequential_model_are_two_experiments(inc, monkeypat
     model.fit(np.zeros((4, 2)), np.zeros(4), epochs=1, verbose=0, callbacks=[KerasCallback(increment=inc)])
     names = sorted(r.name for r in ExperimentStore(inc).records())
     assert names == ["keras-" + model.name, "torch-Sequential"]
+
+
+# -- text that is not valid Unicode, numbers JSON cannot hold, wrong types -----------------------------
+
+BAD = "a\udc80b"  # what a file name mis-decoded with surrogateescape gives
+
+
+def test_names_that_are_not_valid_unicode_are_refused_where_they_enter(inc):
+    with pytest.raises(ValueError, match="experiment name"):
+        track_experiment(BAD, increment=inc)
+    with pytest.raises(ValueError, match="task"):
+        track_experiment("x", increment=inc, task=BAD)
+    with track_experiment("ok", increment=inc) as exp:
+        with pytest.raises(ValueError, match=r"metric key 'a\\udc80b'"):
+            exp.log_metric(BAD, 1.0)
+        with pytest.raises(ValueError, match=r"metric key"):
+            exp.log_metrics({BAD: 1.0})
+        with pytest.raises(ValueError, match=r"metric key"):
+            exp.log_cv(BAD, [0.5, 0.6])
+        with pytest.raises(ValueError, match=r"param key 'a\\udc80b'"):
+            exp.log_params({BAD: 1})
+        with pytest.raises(ValueError, match=r"param 'p'"):
+            exp.log_params({"p": BAD})
+        with pytest.raises(ValueError, match=r"param 'p'"):
+            exp.log_params({"p": {"inner": [1, BAD]}})
+        with pytest.raises(ValueError, match="note"):
+            exp.log_note(BAD)
+        with pytest.raises(ValueError, match="report"):
+            exp.save_report("r.md", BAD)
+        with pytest.raises(ValueError, match="role"):
+            exp.log_input(b"data", role=BAD)
+        exp.log_metric("fine", 1.0)
+        exp.log_params({"q": 2})
+    rec = ExperimentStore(inc).find("ok")
+    assert rec.status == "succeeded" and rec.metrics["fine"].value == 1.0 and rec.params == {"q": 2}
+
+
+def test_huge_ints_and_a_list_for_log_metrics_are_clear_errors(inc):
+    with track_experiment("ok", increment=inc) as exp:
+        with pytest.raises(ValueError, match=r"param 'n'.*digits"):
+            exp.log_params({"n": 10**5000})
+        with pytest.raises(TypeError, match=r"log_metrics takes a mapping \{name: value\}"):
+            exp.log_metrics([("acc", 0.5)])
+        with pytest.raises(TypeError, match=r"log_params takes a mapping"):
+            exp.log_params(["lr", 0.1])
+        exp.log_params({"big": 10**300})
+    assert ExperimentStore(inc).find("ok").params == {"big": 10**300}
+
+
+def test_a_failure_whose_message_is_not_valid_unicode_is_still_recorded(inc):
+    with pytest.raises(FileNotFoundError):
+        with track_experiment("boom", increment=inc):
+            raise FileNotFoundError(f"no such file {BAD}")
+    rec = ExperimentStore(inc).find("boom")
+    assert rec.status == "failed" and "no such file a" in rec.meta["error"]
+
+
+def test_baseline_is_true_only_when_meta_json_says_true(inc):
+    store = ExperimentStore(inc)
+    for name in ("yes", "no", "text"):
+        store.open_run(name).finish()
+    root = inc / "experiments"
+    for folder, value in (("exp-001-yes", True), ("exp-002-no", False), ("exp-003-text", "no")):
+        meta = json.loads((root / folder / "meta.json").read_text())
+        meta["baseline"] = value
+        (root / folder / "meta.json").write_text(json.dumps(meta))
+    with pytest.warns(TrackingWarning, match="baseline"):
+        recs = {r.name: r for r in store.records()}
+    assert recs["yes"].baseline is True and recs["no"].baseline is False and recs["text"].baseline is False
+    assert any("exp-003-text/meta.json" in p and "baseline" in p for p in recs["text"].problems)
+
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def _left_running(inc: Path, name: str) -> Path:
+    """A run left 'running' by a process that is gone, as a SIGKILL leaves it."""
+    from pytest_specweave.tracking import _runinfo
+
+    exp = ExperimentStore(inc).open_run(name)
+    exp.log_metric("accuracy", 0.5)
+    meta = json.loads((exp.path / "meta.json").read_text())
+    meta["pid"] = _dead_pid()
+    meta["proc_start"] = None
+    (exp.path / "meta.json").write_text(json.dumps(meta))
+    _runinfo.OPEN_RUNS.pop(str(exp.path), None)
+    return exp.path
+
+
+def _deep(n: int = 100_000) -> str:
+    return "[" * n + "]" * n
+
+
+def test_what_a_writer_or_a_hand_left_never_breaks_a_reader(inc):
+    """A journal line with a lone surrogate (as an older version wrote it), JSON nested too deeply
+    in each file, a file whose name is not valid UTF-8: every record is read, problems are named."""
+    store = ExperimentStore(inc)
+    journal = _left_running(inc, "surrogate") / "logs" / "metrics.jsonl"
+    with open(journal, "a") as f:
+        f.write(json.dumps({"key": BAD, "value": 0.25, "step": None, "time": 1.0}) + "\n")
+    deep = {}
+    for what in ("meta.json", "params.json", "metrics.json"):
+        with store.open_run(f"deep-{what.split('.')[0]}") as exp:
+            exp.log_metric("accuracy", 0.5)
+            exp.log_params({"p": 1})
+        (exp.path / what).write_text(_deep())
+        deep[what] = exp.folder
+    journal2 = _left_running(inc, "deep-journal") / "logs" / "metrics.jsonl"
+    with open(journal2, "a") as f:
+        f.write(_deep() + "\n" + '{"key": "x", "value": ' + _deep(500) + "}\n")
+    with store.open_run("escaped") as exp:
+        exp.log_metric("accuracy", 0.5)
+    meta = (exp.path / "meta.json").read_text().replace('"escaped"', '"esc\\udc80aped"', 1)
+    (exp.path / "meta.json").write_text(meta)
+    (exp.path / "params.json").write_text('{"k\\ud800": "v\\udfff"}')
+    os.close(os.open(os.fsencode(exp.path) + b"/weird-\xff.bin", os.O_CREAT | os.O_WRONLY))
+
+    with pytest.warns(TrackingWarning):
+        recs = {r.name: r for r in store.records()}
+    rec = recs["surrogate"]
+    assert rec.status == "crashed" and rec.metrics["accuracy"].value == 0.5
+    (key,) = [k for k in rec.metrics if k != "accuracy"]
+    key.encode("utf-8")  # valid text, showing what was logged
+    assert rec.metrics[key].value == 0.25
+    for what, folder in deep.items():
+        (r,) = [r for r in recs.values() if r.folder == folder]
+        assert any(what in p and "too deeply nested" in p for p in r.problems), r.problems
+    assert recs["deep-journal"].status == "crashed" and recs["deep-journal"].metrics["accuracy"].value == 0.5
+    esc = [r for r in recs.values() if r.folder == exp.folder][0]
+    for text in [esc.name, *esc.params, *esc.params.values(), *esc.artifacts, *esc.problems]:
+        text.encode("utf-8")
+    # every reader's output can be written as UTF-8
+    for r in recs.values():
+        json.dumps(r.meta, ensure_ascii=False).encode("utf-8")
+        "".join(r.problems).encode("utf-8")
+
+
+def test_summary_and_compare_report_hostile_files_without_a_traceback(tmp_path, monkeypatch, capsys):
+    from conftest import demo_files, write_increment
+    from pytest_specweave.cli import main
+
+    folder = write_increment(tmp_path, "0001-demo", demo_files())
+    store = ExperimentStore(folder)
+    with store.open_run("baseline-random", baseline=True, task="T-001") as exp:
+        exp.log_metric("accuracy", 0.3)
+    journal = _left_running(folder, "t-002-train-model") / "logs" / "metrics.jsonl"
+    with open(journal, "a") as f:
+        f.write(json.dumps({"key": BAD, "value": 0.9, "step": None, "time": 1.0}) + "\n")
+    with store.open_run("deep") as exp:
+        exp.log_metric("accuracy", 0.5)
+    (exp.path / "meta.json").write_text(_deep())
+    (exp.path / "params.json").write_text('{"k\\ud800": "v"}')
+    monkeypatch.chdir(tmp_path)
+    with pytest.warns(TrackingWarning):
+        assert main(["summary", "increments/0001"]) in (0, 1)
+        assert main(["compare", "increments/0001"]) == 0
+    out = capsys.readouterr().out
+    assert "exp-001-baseline-random" in out
+    (folder / "COMPLETION-SUMMARY.md").read_text(encoding="utf-8")
+
+
+def test_pytest_runs_an_increment_whose_store_holds_hostile_files(pytester):
+    from conftest import demo_files, write_increment
+
+    folder = write_increment(pytester.path, "0001-demo", demo_files())
+    journal = _left_running(folder, "t-002-train-model") / "logs" / "metrics.jsonl"
+    with open(journal, "a") as f:
+        f.write(json.dumps({"key": BAD, "value": 0.9, "step": None, "time": 1.0}) + "\n" + _deep() + "\n")
+    with ExperimentStore(folder).open_run("deep") as exp:
+        exp.log_metric("accuracy", 0.5)
+    (exp.path / "meta.json").write_text(_deep())
+    (exp.path / "params.json").write_text('{"k\\ud800": "v"}')
+    result = pytester.runpytest_subprocess("increments", "-p", "no:cacheprovider")
+    text = result.stdout.str() + result.stderr.str()
+    assert "INTERNALERROR" not in text and "RecursionError" not in text and "UnicodeEncodeError" not in text
+    result.assert_outcomes(passed=10, skipped=1)
+    (folder / "COMPLETION-SUMMARY.md").read_text(encoding="utf-8")

@@ -68,15 +68,95 @@ def untag_float(x) -> float:
     return float(x)
 
 
+# ----------------------------------------------------------------------------------------------
+# Text that is not valid Unicode
+#
+# A str may hold lone surrogates ('\udc80': what a file name that is not UTF-8 decodes to). UTF-8
+# cannot encode them, so such text is refused where a user gives it (check_text: a ValueError
+# naming what it is), and turned into visible backslash escapes wherever it is read or must be
+# kept (clean_text): no file the store writes or reads can then fail to encode.
+
+
+def check_text(what: str, text: str) -> str:
+    """`text` itself when UTF-8 can encode it; else a ValueError naming `what` and the character."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise ValueError(
+            f"{what} {text!r:.80} is not valid Unicode: it holds the lone surrogate {text[err.start]!r} at"
+            f" position {err.start} (a file name decoded with the wrong encoding gives such text)"
+        ) from None
+    return text
+
+
+def clean_text(text: str) -> str:
+    """`text` with each lone surrogate written as its backslash escape ('a\udc80b' -> 'a\\udc80b')."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+MAX_DEPTH = 100  # of nested arrays/objects in a file the store reads (what it writes is far shallower)
+
+
+class TooDeep(ValueError):
+    pass
+
+
+def _too_deep() -> TooDeep:
+    return TooDeep(f"too deeply nested (more than {MAX_DEPTH} levels of arrays or objects)")
+
+
+def clean_json(value, depth: int = 0):
+    """Parsed JSON with every string made encodable (clean_text); TooDeep (a ValueError) past MAX_DEPTH."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, list):
+        if depth >= MAX_DEPTH:
+            raise _too_deep()
+        return [clean_json(v, depth + 1) for v in value]
+    if isinstance(value, dict):
+        if depth >= MAX_DEPTH:
+            raise _too_deep()
+        return {clean_text(k): clean_json(v, depth + 1) for k, v in value.items()}
+    return value
+
+
+def load_json(data):
+    """json.loads that raises only ValueError (too deeply nested included) and returns encodable text."""
+    try:
+        value = json.loads(data)
+    except RecursionError:
+        raise _too_deep() from None
+    return clean_json(value)
+
+
 def dump_json(obj) -> bytes:
-    """Strict JSON (NaN/inf refused: callers tag them first), indented, UTF-8, newline-terminated."""
-    return (json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+    """Strict JSON (NaN/inf refused: callers tag them first), indented, UTF-8, newline-terminated.
+
+    Text that UTF-8 cannot encode (a lone surrogate that got past the checks) is written as its
+    backslash escape rather than failing the write.
+    """
+    text = json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return (json.dumps(clean_json(obj), indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
 
 
 def read_json(path: Path):
-    """Parsed JSON of a file; OSError and ValueError propagate (callers decide what 'unreadable' means)."""
+    """Parsed JSON of a file; OSError and ValueError propagate (callers decide what 'unreadable' means).
+
+    Too deeply nested JSON is a ValueError; lone surrogates in its strings are made visible escapes.
+    """
     with open(path, "rb") as f:
-        return json.loads(f.read())
+        return load_json(f.read())
 
 
 # ----------------------------------------------------------------------------------------------
@@ -288,7 +368,7 @@ def experiment_name(name: str) -> str:
     clean = _EXP_PREFIX.sub("", name.strip())
     if not clean.strip():
         raise ValueError("experiment name must not be empty")
-    return clean
+    return check_text("experiment name", clean)
 
 
 def slugify(name: str) -> str:

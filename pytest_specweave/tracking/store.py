@@ -63,6 +63,8 @@ from ._files import (
     StoreLock,
     atomic_write,
     append_text,
+    check_text,
+    clean_text,
     dump_json,
     experiment_name,
     read_json,
@@ -232,9 +234,12 @@ def journal_entries(path: Path, key: str | None = None):
             continue
         try:
             entry = loads(line)
-            if not isinstance(entry.get("key"), str) or "value" not in entry:
+            k = entry.get("key")
+            if not isinstance(k, str) or "value" not in entry:
                 raise TypeError(entry)
-        except (ValueError, TypeError, AttributeError):
+            if not k.isascii():
+                entry["key"] = clean_text(k)  # a lone surrogate (written by an older version) made visible
+        except (ValueError, TypeError, AttributeError, RecursionError):
             bad += 1
             continue
         if key is None or entry["key"] == key:
@@ -413,8 +418,8 @@ class ExperimentStore:
         name = experiment_name(name)
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-        if task is not None and not isinstance(task, str):
-            task = str(task)
+        if task is not None:
+            task = check_text("task", task if isinstance(task, str) else str(task))
         slug = slugify(name)
         baseline = bool(baseline) or name.lower().startswith("baseline")
         commit, dirty = _runinfo.git_info(self.increment_dir)
@@ -578,7 +583,8 @@ class ExperimentStore:
                     meta = read_json(path / "meta.json")
                 except (OSError, ValueError):
                     continue
-                if meta.get("status") == "running" and _runinfo.owner_alive(meta, str(path)) is False:
+                if (isinstance(meta, dict) and meta.get("status") == "running"
+                        and _runinfo.owner_alive(meta, str(path)) is False):
                     self._crash(path, meta)
                     marked.append(path.name)
         return marked
@@ -726,7 +732,10 @@ class ExperimentStore:
                     problems.append(f"{path / 'metrics.json'}: {err}")
                     unreadable = True
         elif has_journal:
-            metrics = replay_journal(path / JOURNAL)[0]  # running, or not yet marked crashed
+            metrics, _, bad = replay_journal(path / JOURNAL)  # running, or not yet marked crashed
+            if bad:
+                problems.append(f"{path / JOURNAL}: {bad} line(s) skipped (cut short, not JSON, too deeply"
+                                " nested, or not a metric)")
 
         notes = ""
         if "notes.md" in names:
@@ -740,33 +749,40 @@ class ExperimentStore:
         history = _read_history(path / "history", problems) if "history" in names else []
 
         m = FOLDER.match(path.name)
-        name = meta.get("name") if isinstance(meta.get("name"), str) else (m.group(2) if m else path.name)
+        name = meta.get("name") if isinstance(meta.get("name"), str) else clean_text(m.group(2) if m else path.name)
         status = meta.get("status") if isinstance(meta.get("status"), str) else UNREADABLE
         if unreadable:
             status = UNREADABLE
         task = meta.get("task")
         run = meta.get("run")
         duration = meta.get("duration_s")
+        baseline = meta.get("baseline")
+        if baseline is None:
+            baseline = name.lower().startswith("baseline")
+        elif not isinstance(baseline, bool):
+            problems.append(f"{path / 'meta.json'}: \"baseline\" is {baseline!r:.40}, not true or false; read as false")
+            baseline = False
+        kind = meta.get("kind")
         return ExperimentRecord(
-            folder=path.name,
+            folder=clean_text(path.name),
             number=number,
             name=name,
             path=path,
             status=status,
-            baseline=bool(meta.get("baseline", name.lower().startswith("baseline"))),
+            baseline=baseline,
             task=task if isinstance(task, str) else None,
             params=params,
             metrics=metrics,
             meta=meta,
             notes=notes,
             artifacts=artifacts,
-            started=meta.get("started"),
-            ended=meta.get("ended"),
+            started=meta.get("started") if isinstance(meta.get("started"), str) else None,
+            ended=meta.get("ended") if isinstance(meta.get("ended"), str) else None,
             duration_s=float(duration) if isinstance(duration, (int, float)) else None,
             history=history,
-            kind=meta.get("kind", "experiment"),
+            kind=kind if kind in KINDS else "experiment",
             run=run if isinstance(run, int) else 1,
-            problems=problems,
+            problems=[clean_text(p) for p in problems],
         )
 
 
@@ -780,9 +796,9 @@ def _list_artifacts(path: Path, names: set[str]) -> list[str]:
             for dirpath, dirnames, filenames in os.walk(p):
                 dirnames[:] = [d for d in dirnames if not d.startswith(".")]
                 rel = Path(dirpath).relative_to(path).as_posix()
-                out.extend(f"{rel}/{fn}" for fn in filenames if not fn.startswith("."))
+                out.extend(clean_text(f"{rel}/{fn}") for fn in filenames if not fn.startswith("."))
         else:
-            out.append(name)
+            out.append(clean_text(name))
     out.sort()
     return out
 
