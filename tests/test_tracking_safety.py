@@ -257,3 +257,187 @@ def test_pytest_runs_an_increment_whose_store_holds_hostile_files(pytester):
     assert "INTERNALERROR" not in text and "RecursionError" not in text and "UnicodeEncodeError" not in text
     result.assert_outcomes(passed=10, skipped=1)
     (folder / "COMPLETION-SUMMARY.md").read_text(encoding="utf-8")
+
+
+# -- crashes inside the archive step, leftovers ---------------------------------------------------------
+
+
+class Killed(BaseException):
+    """Stands for a SIGKILL: nothing after it runs, no handler sees it."""
+
+
+def _assert_consistent(inc: Path) -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TrackingWarning)
+        recs = ExperimentStore(inc).records()
+    for rec in recs:
+        assert not rec.problems, rec.problems
+        assert rec.status != "succeeded" or rec.metrics, f"{rec.folder}: succeeded with no metrics"
+        runs = [h["run"] for h in rec.history]
+        assert runs == list(range(1, rec.run)), (rec.folder, runs, rec.run)
+        assert all(h.get("status") in ("succeeded", "crashed", "failed") for h in rec.history)
+        history = rec.path / "history"
+        if history.is_dir():
+            assert sorted(os.listdir(history)) == [f"run-{k}" for k in sorted(runs)] or \
+                sorted(os.listdir(history)) == sorted(f"run-{k}" for k in runs)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_kill_at_any_point_of_the_archive_step_leaves_a_readable_store(inc, monkeypatch, seed):
+    import random
+
+    rng = random.Random(seed)
+    real_replace, real_rename = os.replace, os.rename
+    store = ExperimentStore(inc)
+    with store.open_run("model") as exp:
+        exp.log_metric("accuracy", 0.5)
+        exp.save_artifact([1], "model.pkl")
+        exp.log_note("first")
+    for n in range(1, 12):
+        calls = iter(range(1, 10_000))
+        kill_at = n if seed == 0 else rng.randint(1, 10)
+
+        def dying(real):
+            def call(*args, **kwargs):
+                if next(calls) == kill_at:
+                    raise Killed
+                return real(*args, **kwargs)
+
+            return call
+
+        monkeypatch.setattr(os, "replace", dying(real_replace))
+        monkeypatch.setattr(os, "rename", dying(real_rename))
+        try:
+            exp = store.open_run("model")
+        except Killed:
+            exp = None
+        finally:
+            monkeypatch.setattr(os, "replace", real_replace)
+            monkeypatch.setattr(os, "rename", real_rename)
+        if exp is not None:  # the kill point was past the opening: finish this run normally
+            exp.log_metric("accuracy", 0.6)
+            exp.finish()
+        _assert_consistent(inc)
+        with store.open_run("model") as again:
+            again.log_metric("accuracy", 0.7)
+        _assert_consistent(inc)
+    (rec,) = store.records()
+    assert rec.metrics["accuracy"].value == 0.7
+
+
+KILLED_WRITER = """
+    import sys
+    from pytest_specweave.tracking.store import ExperimentStore
+    store = ExperimentStore(sys.argv[1])
+    print("ready", flush=True)
+    i = 0
+    while True:
+        with store.open_run("victim") as exp:
+            exp.log_params({"i": i})
+            exp.log_metric("loss", 1.0 / (i + 1))
+            exp.save_artifact({"i": i}, "model.pkl")
+            exp.save_report("report.md", "# r")
+            exp.log_note("n")
+        i += 1
+"""
+
+
+def test_sigkilled_writers_leave_no_temporary_files_nor_half_made_history(inc):
+    import random
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+    import time
+
+    rng = random.Random(12)
+    for _ in range(12):
+        proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(KILLED_WRITER), str(inc)],
+                                stdout=subprocess.PIPE, text=True)
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(rng.uniform(0.0, 0.25))
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        proc.stdout.close()
+        with ExperimentStore(inc).open_run("victim") as exp:  # the next open cleans what the kill left
+            exp.log_metric("loss", 0.0)
+        leftovers = [p for p in (inc / "experiments").rglob("*")
+                     if p.name.endswith((".tmp", ".tmpdir")) or p.name.startswith(".tmp-")]
+        assert leftovers == []
+        _assert_consistent(inc)
+
+
+# -- symbolic links ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def outside(tmp_path) -> Path:
+    path = tmp_path / "outside"
+    path.mkdir()
+    (path / "precious.txt").write_text("keep me\n")
+    return path
+
+
+def _files_of(folder: Path) -> dict:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_committed_history_link_is_refused_not_followed(inc, outside):
+    store = ExperimentStore(inc)
+    with store.open_run("model") as exp:
+        exp.log_metric("accuracy", 0.5)
+    before = _files_of(outside)
+    (exp.path / "history").symlink_to(outside)
+    with pytest.raises(StoreError, match=r"history.*symbolic link"):
+        store.open_run("model")
+    assert _files_of(outside) == before
+    with pytest.warns(TrackingWarning, match="symbolic link"):
+        (rec,) = store.records()
+    assert rec.metrics["accuracy"].value == 0.5
+
+
+def test_linked_notes_lock_and_folders_are_never_written_through(inc, outside):
+    store = ExperimentStore(inc)
+    path = _left_running(inc, "crafted")
+    target = outside / "notes-target.md"
+    (path / "notes.md").unlink(missing_ok=True)
+    (path / "notes.md").symlink_to(target)
+    lock_target = outside / "created-by-lock"
+    (inc / "experiments" / ".lock").unlink(missing_ok=True)
+    (inc / "experiments" / ".lock").symlink_to(lock_target)
+    linked = outside / "exp"
+    linked.mkdir()
+    (linked / "meta.json").write_text(json.dumps({"name": "linked", "status": "running", "pid": _dead_pid(),
+                                                  "host": __import__("socket").gethostname()}))
+    (inc / "experiments" / "exp-009-linked").symlink_to(linked)
+    before = _files_of(outside)
+    with pytest.warns(TrackingWarning):
+        recs = {r.folder: r for r in store.records()}  # would mark the crafted runs crashed
+    assert _files_of(outside) == before and not lock_target.exists() and not target.exists()
+    assert recs["exp-009-linked"].status == "unreadable"
+    assert any("symbolic link" in p for p in recs["exp-009-linked"].problems)
+    assert any("symbolic link" in p for p in recs[path.name].problems)
+    with pytest.raises(StoreError, match=r"\.lock.*symbolic link"):
+        store.open_run("new")
+    (inc / "experiments" / ".lock").unlink()
+    store.records()  # now marked crashed, still without writing through notes.md
+    assert _files_of(outside) == before and not target.exists()
+
+
+def test_summary_never_writes_through_links(tmp_path, outside, monkeypatch):
+    from conftest import demo_files, write_increment
+    from pytest_specweave.cli import main
+
+    folder = write_increment(tmp_path, "0001-demo", demo_files())
+    path = _left_running(folder, "t-002-train-model")
+    (path / "notes.md").symlink_to(outside / "notes.md")
+    (folder / "experiments" / ".lock").unlink()
+    (folder / "experiments" / ".lock").symlink_to(outside / "lock")
+    monkeypatch.chdir(tmp_path)
+    before = _files_of(outside)
+    with pytest.warns(TrackingWarning):
+        main(["summary", "increments/0001"])
+        assert main(["compare", "increments/0001"]) == 0
+    assert _files_of(outside) == before and sorted(os.listdir(outside)) == ["precious.txt"]

@@ -30,6 +30,7 @@ from ._files import (
     atomic_write,
     check_text,
     clean_text,
+    create_new,
     dump_json,
     inside,
     open_append,
@@ -39,6 +40,7 @@ from ._files import (
     slugify,
     store_error,
     tag_float,
+    tmp_name,
     write_all,
 )
 from .ledger import EVAL_TARGETS_ROLE, LEDGER, append_evaluation, evaluation_entry
@@ -684,9 +686,9 @@ class Experiment:
         import pickle
 
         rel, dest = self._destination(filename)
-        tmp = dest.parent / f".{dest.name}.{os.getpid()}.tmp"
+        tmp = tmp_name(dest)
         try:
-            with open(tmp, "wb") as f:
+            with os.fdopen(create_new(tmp), "wb") as f:
                 writer = HashingWriter(f)
                 pickle.dump(obj, writer, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, dest)
@@ -983,9 +985,10 @@ def _unlink(path: Path) -> None:
 def _copy_file(src: Path, dest: Path) -> None:
     import shutil
 
-    tmp = dest.parent / f".{dest.name}.{os.getpid()}.tmp"
+    tmp = tmp_name(dest)
     try:
-        shutil.copyfile(src, tmp)
+        with open(src, "rb") as fsrc, os.fdopen(create_new(tmp), "wb") as fdst:
+            shutil.copyfileobj(fsrc, fdst)
         if dest.is_dir():
             shutil.rmtree(dest)
         os.replace(tmp, dest)
@@ -997,8 +1000,7 @@ def _copy_file(src: Path, dest: Path) -> None:
 def _copy_tree(src: Path, dest: Path) -> None:
     import shutil
 
-    tmp = dest.parent / f".{dest.name}.{os.getpid()}.tmpdir"
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = tmp_name(dest, ".tmpdir")
     try:
         shutil.copytree(src, tmp)
         if dest.is_dir():
