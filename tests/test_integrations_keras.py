@@ -69,7 +69,7 @@ def test_every_epoch_log_lands_in_the_store_with_the_fit_params(increment):
     callback = KerasCallback(increment=increment)
     assert isinstance(callback, keras.callbacks.Callback)
     history = model.fit(X, y, epochs=3, batch_size=32, validation_split=0.25, verbose=0, callbacks=[callback])
-    record = ExperimentStore(increment).find("dense")
+    record = ExperimentStore(increment).find("keras-dense")
     assert record.status == "succeeded" and record.kind == "model"
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
         series = record.series(key)
@@ -111,7 +111,7 @@ def test_a_metric_keras_does_not_report_says_which_it_does(increment):
     assert "Keras does not report 'val_accuracy', 'auc'" in message
     assert "it reports accuracy, loss at the end of each epoch" in message
     assert "val_ metrics need validation data" in message
-    record = ExperimentStore(increment).find("asks-too-much")
+    record = ExperimentStore(increment).find("keras-asks-too-much")
     assert record.status == "failed" and "does not report" in record.notes
 
 
@@ -165,7 +165,7 @@ def test_a_task_fits_the_model_and_its_learning_curves_reach_the_summary(pyteste
         "spec.md": SPEC, "tasks.md": "- [ ] T-001: Fit — `pipeline.py::train`\n", "pipeline.py": PIPELINE})
     result = pytester.runpytest("increments/0032", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
-    record = ExperimentStore(folder).find("dense")
+    record = ExperimentStore(folder).find("keras-dense")
     assert record.task == "T-001" and len(record.series("loss")) == 3 and len(record.series("val_loss")) == 3
     pytest.importorskip("matplotlib")
     from pytest_specweave.reports.charts import CHARTS_DIR

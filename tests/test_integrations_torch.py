@@ -104,7 +104,7 @@ def test_per_epoch_losses_and_metrics_land_in_the_store(increment):
 
 def test_the_model_is_saved_as_a_state_dict_and_as_the_runs_model(increment):
     tracked, losses = train_mlp(increment)
-    record = ExperimentStore(increment).find("MLP")
+    record = ExperimentStore(increment).find("torch-MLP")
     assert {"model.pt", "model.pkl", "input_example.pkl"} <= set(record.artifacts)
     model = record.meta["model"]
     assert model["framework"] == "torch" and model["algorithm"] == "MLP" and model["file"] == "model.pkl"

@@ -145,7 +145,7 @@ def test_sigkill_loses_nothing_logged(inc):
     assert store.mark_crashed() == []  # once only
 
     # the next run of the same name archives the crashed one
-    store.open_run("victim").finish()
+    store.open_run("victim", task="T-004").finish()  # the same task: its earlier run is replaced
     (rec,) = store.records()
     assert rec.run == 2 and rec.history[0]["status"] == "crashed"
 

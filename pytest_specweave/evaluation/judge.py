@@ -591,7 +591,9 @@ def _promoted_value(metric, context: JudgeContext):
     number, meta = max(versions)
     try:
         metrics = json.loads(meta.read_text(encoding="utf-8")).get("metrics", {})
-    except (OSError, ValueError) as exc:
+        if not isinstance(metrics, dict):
+            raise ValueError('"metrics" is not an object')
+    except (OSError, ValueError, RecursionError, AttributeError) as exc:
         return None, None, f"{meta.name} cannot be read: {exc}"
     for key, value in metrics.items():
         if metric_names.same_metric(key, metric):

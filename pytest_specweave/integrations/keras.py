@@ -2,7 +2,8 @@
 
     model.fit(X, y, validation_split=0.2, epochs=5, callbacks=[KerasCallback(metrics=["val_accuracy"])])
 
-- on_train_begin: opens a model run (`track_model`, named after the model unless `name=` is given;
+- on_train_begin: opens a model run (`track_model`, named "keras-<the model's name>" unless `name=`
+  is given, so that a PyTorch model of the same name is another experiment;
   a second `fit` with the same callback is a new run of that name) and logs params: `model_class`,
   `model_name`, `n_parameters`, `loss`, `optimizer` and the scalar entries of its config
   (`learning_rate`, `beta_1`, ...), `epochs` and `steps_per_epoch` as fit reports them.
@@ -104,7 +105,7 @@ def _callback_class(keras):
             from ..tracking.api import track_model
 
             model = self.model
-            name = self.run_name or getattr(model, "name", None) or type(model).__name__
+            name = self.run_name or f"keras-{getattr(model, 'name', None) or type(model).__name__}"
             self.experiment = track_model(name, baseline=self.baseline, increment=self.increment)
             self.epochs_run = 0
             self._started = time.perf_counter()

@@ -6,8 +6,8 @@
             tracked.train_epoch(train_loader)          # logs train_loss at step=epoch
             tracked.evaluate(val_loader)               # logs val_loss, val_accuracy at the same step
 
-What lands in the experiment (a model run, `track_model`, named after the module's class unless
-`name=` is given):
+What lands in the experiment (a model run, `track_model`, named "torch-<the module's class>" unless
+`name=` is given, so that a Keras model of the same name is another experiment):
 
 - per epoch: `train_loss` (the mean of the batch losses, weighted by batch size) at step = the
   0-based epoch index, as Keras counts; `evaluate(loader, prefix="val")` logs `<prefix>_loss` and
@@ -107,7 +107,7 @@ class TrackedPyTorchModel:
         self.optimizer = optimizer
         self.loss_fn = loss_fn
         self.metrics = metrics
-        self.name = str(name) if name is not None else type(model).__name__
+        self.name = str(name) if name is not None else f"torch-{type(model).__name__}"
         self.increment = increment
         self.baseline = baseline
         self.epoch = 0  # epochs trained so far

@@ -405,7 +405,7 @@ def read_histories(record) -> dict[str, list[tuple[int, float]]]:
         try:
             entry = json.loads(line)
             key, value, step = entry["key"], untag_float(entry["value"]), entry.get("step")
-        except (ValueError, TypeError, KeyError, AttributeError):
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
             continue
         if isinstance(step, int) and not isinstance(step, bool):
             stepped.setdefault(key, {})[step] = value

@@ -5,6 +5,7 @@ Stdlib only. Every OSError leaves here as a StoreError that names the path.
 
 from __future__ import annotations
 
+import errno
 import itertools
 import json
 import math
@@ -23,6 +24,7 @@ except ImportError:  # pragma: no cover - Windows and other platforms without fl
 
 _O_BINARY = getattr(os, "O_BINARY", 0)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _tmp_counter = itertools.count()
 
 # ----------------------------------------------------------------------------------------------
@@ -41,6 +43,58 @@ def _reason(err: BaseException) -> str:
 def store_error(action: str, path: Path | str, err: BaseException) -> StoreError:
     """'cannot write /x/metrics.json: No space left on device' — the path always named."""
     return StoreError(f"cannot {action} {path}: {_reason(err)}")
+
+
+# ----------------------------------------------------------------------------------------------
+# Symbolic links: the store never follows one where it writes, moves, deletes or reads its own files
+
+LINK_REFUSED = "it is a symbolic link, and the store never follows one"
+
+
+class SymlinkRefused(OSError):
+    """A symbolic link where the store reads or writes its own files (an OSError: callers report it)."""
+
+    def __init__(self, path):
+        super().__init__(errno.ELOOP, LINK_REFUSED, str(path))
+
+    def __str__(self) -> str:
+        return LINK_REFUSED
+
+
+def is_link(path) -> bool:
+    try:
+        return os.path.islink(path)
+    except (OSError, ValueError):
+        return False
+
+
+def refuse_link(path, action: str = "write") -> None:
+    """StoreError naming `path` when it is a symbolic link."""
+    if is_link(path):
+        raise StoreError(f"refusing to {action} {path}: {LINK_REFUSED}")
+
+
+def _nofollow_error(path, err: OSError) -> OSError:
+    if err.errno in (errno.ELOOP, errno.EMLINK) or is_link(path):
+        return SymlinkRefused(path)
+    return err
+
+
+def open_nofollow(path, flags: int, mode: int = 0o644) -> int:
+    """os.open that refuses a symbolic link as the last component (SymlinkRefused, an OSError)."""
+    if not _O_NOFOLLOW and is_link(path):
+        raise SymlinkRefused(path)
+    try:
+        return os.open(path, flags | _O_NOFOLLOW | _O_BINARY | _O_CLOEXEC, mode)
+    except OSError as err:
+        raise _nofollow_error(path, err) from err
+
+
+def read_bytes(path) -> bytes:
+    """A file's bytes, never through a symbolic link (SymlinkRefused)."""
+    fd = open_nofollow(path, os.O_RDONLY)
+    with os.fdopen(fd, "rb") as f:
+        return f.read()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -68,15 +122,94 @@ def untag_float(x) -> float:
     return float(x)
 
 
+# ----------------------------------------------------------------------------------------------
+# Text that is not valid Unicode
+#
+# A str may hold lone surrogates ('\udc80': what a file name that is not UTF-8 decodes to). UTF-8
+# cannot encode them, so such text is refused where a user gives it (check_text: a ValueError
+# naming what it is), and turned into visible backslash escapes wherever it is read or must be
+# kept (clean_text): no file the store writes or reads can then fail to encode.
+
+
+def check_text(what: str, text: str) -> str:
+    """`text` itself when UTF-8 can encode it; else a ValueError naming `what` and the character."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise ValueError(
+            f"{what} {text!r:.80} is not valid Unicode: it holds the lone surrogate {text[err.start]!r} at"
+            f" position {err.start} (a file name decoded with the wrong encoding gives such text)"
+        ) from None
+    return text
+
+
+def clean_text(text: str) -> str:
+    """`text` with each lone surrogate written as its backslash escape ('a\udc80b' -> 'a\\udc80b')."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+MAX_DEPTH = 100  # of nested arrays/objects in a file the store reads (what it writes is far shallower)
+
+
+class TooDeep(ValueError):
+    pass
+
+
+def _too_deep() -> TooDeep:
+    return TooDeep(f"too deeply nested (more than {MAX_DEPTH} levels of arrays or objects)")
+
+
+def clean_json(value, depth: int = 0):
+    """Parsed JSON with every string made encodable (clean_text); TooDeep (a ValueError) past MAX_DEPTH."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, list):
+        if depth >= MAX_DEPTH:
+            raise _too_deep()
+        return [clean_json(v, depth + 1) for v in value]
+    if isinstance(value, dict):
+        if depth >= MAX_DEPTH:
+            raise _too_deep()
+        return {clean_text(k): clean_json(v, depth + 1) for k, v in value.items()}
+    return value
+
+
+def load_json(data):
+    """json.loads that raises only ValueError (too deeply nested included) and returns encodable text."""
+    try:
+        value = json.loads(data)
+    except RecursionError:
+        raise _too_deep() from None
+    return clean_json(value)
+
+
 def dump_json(obj) -> bytes:
-    """Strict JSON (NaN/inf refused: callers tag them first), indented, UTF-8, newline-terminated."""
-    return (json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+    """Strict JSON (NaN/inf refused: callers tag them first), indented, UTF-8, newline-terminated.
+
+    Text that UTF-8 cannot encode (a lone surrogate that got past the checks) is written as its
+    backslash escape rather than failing the write.
+    """
+    text = json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return (json.dumps(clean_json(obj), indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
 
 
 def read_json(path: Path):
-    """Parsed JSON of a file; OSError and ValueError propagate (callers decide what 'unreadable' means)."""
-    with open(path, "rb") as f:
-        return json.loads(f.read())
+    """Parsed JSON of a file; OSError and ValueError propagate (callers decide what 'unreadable' means).
+
+    Too deeply nested JSON is a ValueError; lone surrogates in its strings are made visible escapes.
+    """
+    return load_json(read_bytes(path))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -90,6 +223,16 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[n:]
 
 
+def tmp_name(path: Path, suffix: str = ".tmp") -> Path:
+    """A fresh temporary name beside `path`, holding this process's pid (see remove_orphans)."""
+    return path.parent / f".{path.name}.{os.getpid()}.{next(_tmp_counter)}{suffix}"
+
+
+def create_new(path: Path) -> int:
+    """A descriptor of a new file; never an existing file, never through a symbolic link."""
+    return open_nofollow(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Write `data` to `path` so that readers see the old file or the new one, never a part.
 
@@ -98,7 +241,7 @@ def atomic_write(path: Path, data: bytes) -> None:
     """
     tmp = path.parent / f".{path.name}.{os.getpid()}.{next(_tmp_counter)}.tmp"
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY | _O_CLOEXEC, 0o644)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_BINARY | _O_CLOEXEC, 0o644)
         try:
             write_all(fd, data)
         finally:
@@ -113,9 +256,12 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 
 def open_append(path: Path) -> int:
-    """An O_APPEND file descriptor: each os.write reaches the OS at once, lines never interleave."""
+    """An O_APPEND file descriptor: each os.write reaches the OS at once, lines never interleave.
+
+    Never through a symbolic link: a StoreError naming the path.
+    """
     try:
-        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | _O_BINARY | _O_CLOEXEC, 0o644)
+        return open_nofollow(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     except OSError as err:
         raise store_error("open", path, err) from err
 
@@ -154,7 +300,7 @@ class StoreLock:
         if fcntl is not None:
             path = self.root / ".lock"
             try:
-                fd = os.open(path, os.O_RDWR | os.O_CREAT | _O_CLOEXEC, 0o644)
+                fd = open_nofollow(path, os.O_RDWR | os.O_CREAT)
             except OSError as err:
                 raise store_error("open the store lock", path, err) from err
             try:
@@ -189,7 +335,7 @@ class StoreLock:
         delay = 0.001
         while True:
             try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o644)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_BINARY, 0o644)
             except FileExistsError:
                 if self._is_stale(path, _runinfo) and self._break_stale(path, _runinfo):
                     continue
@@ -288,7 +434,7 @@ def experiment_name(name: str) -> str:
     clean = _EXP_PREFIX.sub("", name.strip())
     if not clean.strip():
         raise ValueError("experiment name must not be empty")
-    return clean
+    return check_text("experiment name", clean)
 
 
 def slugify(name: str) -> str:
@@ -336,6 +482,53 @@ def safe_relpath(filename) -> str:
     if parts[0].lower() in RESERVED:
         raise ValueError(f"artifact filename {filename!r} is one of the store's own files; choose another name")
     return "/".join(parts)
+
+
+# ----------------------------------------------------------------------------------------------
+# What a killed writer leaves: temporary files and folders named after its process
+
+# atomic_write's ".name.PID.N.tmp", a copy's ".name.PID.tmp"/".tmpdir", a new folder's ".tmp-NAME-PID"
+_TMP_NAME = re.compile(r"^\..+?\.(\d+)(?:\.\d+)?\.tmp(?:dir)?$|^\.tmp-.+-(\d+)$")
+
+
+def tmp_owner(name: str) -> int | None:
+    """The pid in a temporary name the store makes, or None for any other name."""
+    m = _TMP_NAME.match(name)
+    if not m:
+        return None
+    return int(m.group(1) or m.group(2))
+
+
+def remove_orphans(folder: Path, recurse: bool = True) -> list[str]:
+    """Remove the store's temporary files and folders under `folder` whose writer process is gone.
+
+    Symbolic links are never followed (a link with such a name is removed as a link). Returns the
+    paths removed. Call under the store lock.
+    """
+    import shutil
+
+    from . import _runinfo
+
+    removed = []
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        for name in list(dirnames) + filenames:
+            pid = tmp_owner(name)
+            if pid is None or pid == os.getpid() or _runinfo.pid_alive(pid):
+                continue
+            path = os.path.join(dirpath, name)
+            try:
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path)
+                else:
+                    os.unlink(path)
+                removed.append(path)
+            except OSError:
+                continue
+            if name in dirnames:
+                dirnames.remove(name)
+        if not recurse:
+            break
+    return removed
 
 
 def inside(folder: Path, rel: str) -> Path:

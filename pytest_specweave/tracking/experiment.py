@@ -28,6 +28,9 @@ from ._files import (
     HashingWriter,
     append_text,
     atomic_write,
+    check_text,
+    clean_text,
+    create_new,
     dump_json,
     inside,
     open_append,
@@ -37,6 +40,7 @@ from ._files import (
     slugify,
     store_error,
     tag_float,
+    tmp_name,
     write_all,
 )
 from .ledger import EVAL_TARGETS_ROLE, LEDGER, append_evaluation, evaluation_entry
@@ -157,14 +161,44 @@ class _NotJSON(Exception):
     pass
 
 
+class _BadValue(Exception):
+    """A value that neither JSON nor its repr() can hold: the caller names the key in a ValueError."""
+
+
+_BIG_INT_BITS = 13_000  # below ~3,900 digits: always convertible to text (the default limit is 4,300)
+
+
+def _int_value(value: int) -> int:
+    value = int(value)
+    if value.bit_length() > _BIG_INT_BITS:
+        try:
+            str(value)
+        except ValueError:
+            raise _BadValue(
+                f"an integer of about {int(value.bit_length() * 0.30103)} digits is too large to store (Python"
+                f" converts at most {sys.get_int_max_str_digits()} digits to text); store it as a float or a string"
+            ) from None
+    return value
+
+
+def _text_value(value: str) -> str:
+    try:
+        return check_text("text", value)
+    except ValueError as err:
+        raise _BadValue(str(err)) from None
+
+
 def _jsonable(value, depth: int = 0):
-    """value as JSON-ready data; non-finite floats tagged; raises _NotJSON when JSON cannot hold it."""
+    """value as JSON-ready data; non-finite floats tagged; raises _NotJSON when JSON cannot hold it,
+    _BadValue when nothing can (text that is not valid Unicode, an integer too large for text)."""
     if depth > 50:
         raise _NotJSON
-    if value is None or isinstance(value, (bool, str)):
+    if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, str):
+        return _text_value(value)
     if isinstance(value, int):
-        return int(value)
+        return _int_value(value)
     if isinstance(value, float):
         return tag_float(float(value))
     if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
@@ -178,9 +212,9 @@ def _jsonable(value, depth: int = 0):
         out = {}
         for k, v in value.items():
             if isinstance(k, str):
-                key = k
+                key = _text_value(k)
             elif k is None or isinstance(k, (bool, int, float)):
-                key = json.dumps(k)
+                key = json.dumps(_int_value(k) if isinstance(k, int) else k)
             else:
                 raise _NotJSON
             out[key] = _jsonable(v, depth + 1)
@@ -233,9 +267,9 @@ class Experiment:
             return False
         import traceback
 
-        line = traceback.format_exception_only(exc_type, exc)[-1].strip()
+        line = clean_text(traceback.format_exception_only(exc_type, exc)[-1].strip())
         frames = traceback.extract_tb(tb) if tb is not None else []
-        where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else None
+        where = clean_text(f"{frames[-1].filename}:{frames[-1].lineno}") if frames else None
         try:
             self.log_note(f"**Failed**: `{line}`" + (f" at {where}" if where else ""))
             with self._lock:
@@ -336,6 +370,7 @@ class Experiment:
             raise TypeError(f"metric key must be a string, got {type(key).__name__} {key!r:.60}")
         if not key:
             raise ValueError("metric key must not be empty")
+        check_text("metric key", key)
         kj = self._keyjson[key] = json.dumps(key)
         return kj
 
@@ -418,10 +453,16 @@ class Experiment:
 
     def log_metrics(self, mapping, step=None) -> None:
         """Log several metrics at one step; every value is checked before any is written."""
+        if not hasattr(mapping, "items"):
+            raise TypeError(f"log_metrics takes a mapping {{name: value}}, got {type(mapping).__name__}")
         items = list(mapping.items())
         checked = []
         for key, value in items:
-            if not isinstance(key, str):
+            try:
+                known = key in self._keyjson
+            except TypeError:  # unhashable: _key says what is wrong
+                known = False
+            if not known:
                 self._key(key)
             checked.append((key, value if type(value) is float else _number(key, value)))
         for key, value in checked:
@@ -484,6 +525,8 @@ class Experiment:
     def _param_value(self, key: str, value):
         try:
             return _jsonable(value)
+        except _BadValue as err:
+            raise ValueError(f"param {key!r}: {err}") from None
         except (_NotJSON, RecursionError, ValueError):
             text = repr(value)
             warnings.warn(
@@ -498,11 +541,13 @@ class Experiment:
         self.log_params({key: value})
 
     def log_params(self, mapping) -> None:
-        """Record parameters (params.json is rewritten atomically at each call)."""
+        """Record parameters (params.json is rewritten atomically at each call); nothing is written when one is refused."""
+        if not hasattr(mapping, "items"):
+            raise TypeError(f"log_params takes a mapping {{name: value}}, got {type(mapping).__name__}")
         with self._lock:
             params = dict(self._params)
             for key, value in mapping.items():
-                key = key if isinstance(key, str) else str(key)
+                key = check_text("param key", key if isinstance(key, str) else str(key))
                 params[key] = self._param_value(key, value)
             atomic_write(self.path / "params.json", dump_json(params))
             self._params = params
@@ -551,8 +596,11 @@ class Experiment:
                 pass
         try:
             stored = _jsonable(seed)
-        except _NotJSON:
-            stored = repr(seed)
+        except (_NotJSON, _BadValue):
+            try:
+                stored = clean_text(repr(seed))
+            except ValueError:
+                stored = f"<{type(seed).__name__} too large to store>"
         self._update_meta(seed=stored, seeded=seeded)
 
     def log_input(self, path_or_array, *, role: str = "train") -> str:
@@ -560,7 +608,7 @@ class Experiment:
 
         Returns the hex digest. Logging the same role and path again replaces that entry.
         """
-        entry = {"role": str(role)}
+        entry = {"role": check_text("log_input role", str(role))}
         obj = path_or_array
         if isinstance(obj, (str, os.PathLike)):
             p = Path(obj)
@@ -575,9 +623,9 @@ class Experiment:
                 digest, size = sha256_file(p)
                 entry["kind"] = "file"
             try:
-                entry["path"] = p.resolve().relative_to(self.increment_dir.resolve()).as_posix()
+                entry["path"] = clean_text(p.resolve().relative_to(self.increment_dir.resolve()).as_posix())
             except ValueError:
-                entry["path"] = p.resolve().as_posix()
+                entry["path"] = clean_text(p.resolve().as_posix())
             entry["bytes"] = size
         elif isinstance(obj, (bytes, bytearray, memoryview)):
             import hashlib
@@ -638,9 +686,9 @@ class Experiment:
         import pickle
 
         rel, dest = self._destination(filename)
-        tmp = dest.parent / f".{dest.name}.{os.getpid()}.tmp"
+        tmp = tmp_name(dest)
         try:
-            with open(tmp, "wb") as f:
+            with os.fdopen(create_new(tmp), "wb") as f:
                 writer = HashingWriter(f)
                 pickle.dump(obj, writer, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, dest)
@@ -726,7 +774,7 @@ class Experiment:
         rel, dest = self._destination(filename)
         import hashlib
 
-        data = str(markdown).encode("utf-8")
+        data = check_text(f"report {filename!r}:", str(markdown)).encode("utf-8")
         atomic_write(dest, data)
         self._record_artifact(rel, hashlib.sha256(data).hexdigest(), len(data), kind="report")
         return dest
@@ -855,7 +903,7 @@ class Experiment:
 
     def log_note(self, text) -> None:
         """Append a paragraph to notes.md (reaches the OS at once; allowed after finish too)."""
-        text = str(text).rstrip("\n")
+        text = check_text("note", str(text)).rstrip("\n")
         with self._lock:
             if self.finished:
                 self._check_not_superseded()
@@ -937,9 +985,10 @@ def _unlink(path: Path) -> None:
 def _copy_file(src: Path, dest: Path) -> None:
     import shutil
 
-    tmp = dest.parent / f".{dest.name}.{os.getpid()}.tmp"
+    tmp = tmp_name(dest)
     try:
-        shutil.copyfile(src, tmp)
+        with open(src, "rb") as fsrc, os.fdopen(create_new(tmp), "wb") as fdst:
+            shutil.copyfileobj(fsrc, fdst)
         if dest.is_dir():
             shutil.rmtree(dest)
         os.replace(tmp, dest)
@@ -951,8 +1000,7 @@ def _copy_file(src: Path, dest: Path) -> None:
 def _copy_tree(src: Path, dest: Path) -> None:
     import shutil
 
-    tmp = dest.parent / f".{dest.name}.{os.getpid()}.tmpdir"
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = tmp_name(dest, ".tmpdir")
     try:
         shutil.copytree(src, tmp)
         if dest.is_dir():

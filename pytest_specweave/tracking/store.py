@@ -63,9 +63,17 @@ from ._files import (
     StoreLock,
     atomic_write,
     append_text,
+    check_text,
+    clean_text,
     dump_json,
     experiment_name,
+    LINK_REFUSED,
+    SymlinkRefused,
+    is_link,
+    read_bytes,
     read_json,
+    refuse_link,
+    remove_orphans,
     slugify,
     store_error,
     tag_float,
@@ -80,6 +88,8 @@ UNREADABLE = "unreadable"
 KINDS = ("experiment", "model")
 
 FOLDER = re.compile(r"^exp-(\d+)-(.+)$")
+RUN_DIR = re.compile(r"^run-(\d+)$")
+STAGING = ".staging-run-"  # history/.staging-run-K-PID: a run being archived
 
 
 class TrackingWarning(UserWarning):
@@ -220,9 +230,10 @@ def journal_entries(path: Path, key: str | None = None):
     item yielded is that count, an int."""
     bad = 0
     try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except FileNotFoundError:
+        if is_link(path.parent):
+            raise FileNotFoundError(path)  # a linked logs/ folder is never followed
+        data = read_bytes(path)
+    except OSError:
         yield 0
         return
     needle = json.dumps(key).encode() if key is not None else None
@@ -232,9 +243,12 @@ def journal_entries(path: Path, key: str | None = None):
             continue
         try:
             entry = loads(line)
-            if not isinstance(entry.get("key"), str) or "value" not in entry:
+            k = entry.get("key")
+            if not isinstance(k, str) or "value" not in entry:
                 raise TypeError(entry)
-        except (ValueError, TypeError, AttributeError):
+            if not k.isascii():
+                entry["key"] = clean_text(k)  # a lone surrogate (written by an older version) made visible
+        except (ValueError, TypeError, AttributeError, RecursionError):
             bad += 1
             continue
         if key is None or entry["key"] == key:
@@ -318,6 +332,7 @@ class ExperimentRecord:
     kind: str = "experiment"  # "experiment" | "model"
     run: int = 1  # 1 for the first run of this name, K+1 after K earlier runs
     problems: list[str] = field(default_factory=list)  # what could not be read, each naming the path
+    _interrupted: bool = field(default=False, repr=False, compare=False)  # an archive step was cut short
 
     def metric(self, name: str) -> MetricValue | None:
         """The metric logged under `name`, matched exactly, then as the same metric (`Precision@10` ~ `precision_at_10`)."""
@@ -400,8 +415,10 @@ class ExperimentStore:
         """Start a run of experiment `name`: status running, its folder allocated or reused.
 
         A new name gets the next number. A name already in the store (same slug, same name up to
-        case) reuses the latest such folder: that folder's previous run (params, metrics, meta,
-        notes, logs and artifacts) moves to `history/run-K/`. If that previous run is still running in a live
+        case) *of the same task* reuses the latest such folder: that folder's previous run (params,
+        metrics, meta, notes, logs and artifacts) moves to `history/run-K/`. Another task's
+        experiment of the same name is never replaced: this task's run gets its own folder (the
+        next number, the same slug). If that previous run is still running in a live
         process (or on another host, where liveness cannot be known), the new run gets a new folder
         instead, so that two live runs never share files; readers take the highest number as the
         latest run of a name.
@@ -411,8 +428,8 @@ class ExperimentStore:
         name = experiment_name(name)
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-        if task is not None and not isinstance(task, str):
-            task = str(task)
+        if task is not None:
+            task = check_text("task", task if isinstance(task, str) else str(task))
         slug = slugify(name)
         baseline = bool(baseline) or name.lower().startswith("baseline")
         commit, dirty = _runinfo.git_info(self.increment_dir)
@@ -421,8 +438,9 @@ class ExperimentStore:
         self._ensure_root()
 
         with StoreLock(self.root):
+            remove_orphans(self.root, recurse=False)  # temporary files and folders of killed writers
             folders = self._scan()
-            reuse = self._reusable_folder(folders, name, slug)
+            reuse = self._reusable_folder(folders, name, slug, task)
             if reuse is not None:
                 number, path, old = reuse
                 run = self._archive(path, old) + 1
@@ -467,24 +485,34 @@ class ExperimentStore:
                 self._create_folder(path, meta)
             return Experiment(self, path, meta)
 
-    def _reusable_folder(self, folders, name: str, slug: str):
-        """(number, path, meta) of the latest folder of this name whose run is not live, or None."""
+    def _reusable_folder(self, folders, name: str, slug: str, task: str | None = None):
+        """(number, path, meta) of the latest folder of this name and task whose run is not live, or None.
+
+        A folder of the same name recorded by another task (meta.json "task") is that task's
+        experiment: it is never reused here, whatever its number.
+        """
         wanted = name.casefold()
         for number, fslug, folder in reversed(folders):
             if fslug != slug:
                 continue
             path = self.root / folder
+            if is_link(path):
+                continue  # never written through
             try:
                 meta = read_json(path / "meta.json")
             except (OSError, ValueError):
                 continue  # unreadable: never overwrite evidence
             if not isinstance(meta, dict) or str(meta.get("name", "")).casefold() != wanted:
                 continue
+            if meta.get("task") != task:
+                continue  # another task's experiment of the same name: never replaced
             if meta.get("status") == "running":
                 alive = _runinfo.owner_alive(meta, str(path))
                 if alive is not False:
                     return None  # live here, or elsewhere: a new folder
                 meta = self._crash(path, meta)
+            self._recover(path, meta)  # an archive step a killed process left half done
+            remove_orphans(path)  # temporary files of killed writers
             return number, path, meta
         return None
 
@@ -518,26 +546,108 @@ class ExperimentStore:
         """Move the current run to history/run-K/ (its store files and its artifacts); return K.
 
         The folder then holds only the new run, so a stale artifact never passes for a new one.
+        Crash-safe: the run is gathered in `history/.staging-run-K-PID` and renamed to run-K in one
+        step; a kill before that leaves the staging folder, which the next open (or read) moves
+        back (`_recover`). Symbolic links are never followed: a linked history folder is refused
+        (StoreError), a linked file or folder of the run is moved as the link it is.
         """
         k = meta.get("run")
         k = k if isinstance(k, int) and k > 0 else 1
         history = path / "history"
-        while (history / f"run-{k}").exists():
+        refuse_link(path, "archive a run in")
+        refuse_link(history, "archive the previous run into")
+        while os.path.lexists(history / f"run-{k}"):
             k += 1
         dest = history / f"run-{k}"
+        stage = history / f"{STAGING}{k}-{os.getpid()}"
         try:
-            dest.mkdir(parents=True)
-            atomic_write(dest / "meta.json", dump_json(meta))
-            for name in ("params.json", "metrics.json", "notes.md", "logs", "evidence"):
+            history.mkdir(exist_ok=True)
+            refuse_link(history, "archive the previous run into")
+            stage.mkdir()
+            atomic_write(stage / "meta.json", dump_json(meta))
+            # the metrics last, so that a reader never sees this run without them
+            names = [n for n in os.listdir(path)
+                     if n not in RESERVED and n != "meta.json" and not n.startswith(".")]
+            names += ["params.json", "notes.md", "evidence", "metrics.json", "logs"]
+            for name in names:
                 src = path / name
-                if src.exists():
-                    os.replace(src, dest / name)
-            for name in os.listdir(path):
-                if name not in RESERVED and name != "meta.json" and not name.startswith("."):
-                    os.replace(path / name, dest / name)
+                if os.path.lexists(src):
+                    os.replace(src, stage / name)
+            os.rename(stage, dest)
         except OSError as err:
             raise store_error("archive the previous run into", dest, err) from err
         return k
+
+    def _recover(self, path: Path, meta: dict | None = None) -> bool:
+        """Undo an archive step that a killed process left half done (caller holds the store lock).
+
+        A staging folder in history/ goes back into the folder (the previous run is whole again);
+        a history run that is the folder's own current run (killed after the rename, before the
+        new run's meta.json) moves back too; an empty history/run-K (left by older versions) is
+        removed. Returns True when something was repaired.
+        """
+        import shutil
+
+        history = path / "history"
+        if is_link(path) or is_link(history) or not history.is_dir():
+            return False
+        repaired = False
+        try:
+            entries = os.listdir(history)
+        except OSError:
+            return False
+        if meta is None:
+            try:
+                meta = read_json(path / "meta.json")
+            except (OSError, ValueError):
+                meta = None
+        for entry in sorted(entries):
+            src = history / entry
+            if is_link(src) or not src.is_dir():
+                continue
+            if entry.startswith(STAGING):
+                self._move_back(src, path)
+                shutil.rmtree(src, ignore_errors=True)
+                repaired = True
+            elif RUN_DIR.match(entry):
+                try:
+                    inner = os.listdir(src)
+                except OSError:
+                    continue
+                if not inner:
+                    try:
+                        os.rmdir(src)
+                        repaired = True
+                    except OSError:
+                        pass
+                    continue
+                if isinstance(meta, dict) and meta.get("status") != "running" and "meta.json" in inner:
+                    try:
+                        archived = read_json(src / "meta.json")
+                    except (OSError, ValueError):
+                        continue
+                    if archived == meta:  # the folder's current run, archived by a run that never began
+                        self._move_back(src, path)
+                        shutil.rmtree(src, ignore_errors=True)
+                        repaired = True
+        return repaired
+
+    @staticmethod
+    def _move_back(src: Path, path: Path) -> None:
+        for name in os.listdir(src):
+            if name == "meta.json":
+                continue
+            dest = path / name
+            if name == "logs" and dest.is_dir() and not is_link(dest):
+                try:
+                    os.rmdir(dest)  # the new run's empty logs/
+                except OSError:
+                    continue
+            if not os.path.lexists(dest):
+                try:
+                    os.replace(src / name, dest)
+                except OSError:
+                    pass
 
     # -- crashes -------------------------------------------------------------------------------
 
@@ -551,6 +661,8 @@ class ExperimentStore:
             return []
         candidates = []
         for _, _, path in self._folders():
+            if is_link(path):
+                continue
             try:
                 meta = read_json(path / "meta.json")
             except (OSError, ValueError):
@@ -566,11 +678,14 @@ class ExperimentStore:
             return marked
         with StoreLock(self.root):
             for path in paths:
+                if is_link(path):
+                    continue
                 try:
                     meta = read_json(path / "meta.json")
                 except (OSError, ValueError):
                     continue
-                if meta.get("status") == "running" and _runinfo.owner_alive(meta, str(path)) is False:
+                if (isinstance(meta, dict) and meta.get("status") == "running"
+                        and _runinfo.owner_alive(meta, str(path)) is False):
                     self._crash(path, meta)
                     marked.append(path.name)
         return marked
@@ -587,7 +702,7 @@ class ExperimentStore:
         signs = [last_time or 0.0]
         for name in ("meta.json", "params.json", "notes.md", str(JOURNAL)):
             try:
-                signs.append(os.stat(path / name).st_mtime)
+                signs.append(os.lstat(path / name).st_mtime)
             except OSError:
                 pass
         ended = max(signs)
@@ -649,9 +764,26 @@ class ExperimentStore:
             if r.status == "running" and _runinfo.owner_alive(r.meta, str(r.path)) is False
         ]
         if dead:
-            marked = set(self._mark(dead))
+            try:
+                marked = set(self._mark(dead))
+            except StoreError as err:  # a store that cannot be locked (read-only, a linked .lock) is still read
+                marked = set()
+                for r in recs:
+                    if r.path in dead:
+                        r.problems.append(f"not marked crashed: {err}")
             if marked:
                 recs = [self._read(r.number, r.path) if r.folder in marked else r for r in recs]
+        interrupted = [r for r in recs if r._interrupted]
+        if interrupted:
+            try:
+                with StoreLock(self.root):
+                    repaired = {r.folder for r in interrupted if self._recover(r.path)}
+            except StoreError as err:
+                repaired = set()
+                for r in interrupted:
+                    r.problems.append(f"an interrupted archive step was not repaired: {err}")
+            if repaired:
+                recs = [self._read(r.number, r.path) if r.folder in repaired else r for r in recs]
         for r in recs:
             for problem in r.problems:
                 warnings.warn(f"experiment store: {problem}", TrackingWarning, stacklevel=2)
@@ -685,6 +817,8 @@ class ExperimentStore:
         problems: list[str] = []
         unreadable = False
         try:
+            if is_link(path):
+                raise SymlinkRefused(path)
             names = set(os.listdir(path))
         except OSError as err:
             names = set()
@@ -706,7 +840,7 @@ class ExperimentStore:
         meta, params = meta or {}, params or {}
 
         metrics: dict[str, MetricValue] = {}
-        has_journal = "logs" in names and (path / JOURNAL).is_file()
+        has_journal = "logs" in names and not is_link(path / "logs") and (path / JOURNAL).is_file()
         if "metrics.json" in names:
             try:
                 metrics = decode_metrics_document(read_json(path / "metrics.json"), path / "metrics.json", problems)
@@ -718,47 +852,61 @@ class ExperimentStore:
                     problems.append(f"{path / 'metrics.json'}: {err}")
                     unreadable = True
         elif has_journal:
-            metrics = replay_journal(path / JOURNAL)[0]  # running, or not yet marked crashed
+            metrics, _, bad = replay_journal(path / JOURNAL)  # running, or not yet marked crashed
+            if bad:
+                problems.append(f"{path / JOURNAL}: {bad} line(s) skipped (cut short, not JSON, too deeply"
+                                " nested, or not a metric)")
 
         notes = ""
         if "notes.md" in names:
             try:
-                with open(path / "notes.md", encoding="utf-8", errors="replace") as f:
-                    notes = f.read()
+                notes = read_bytes(path / "notes.md").decode("utf-8", errors="replace")
             except OSError as err:
                 problems.append(f"{path / 'notes.md'}: {err.strerror or err}")
 
         artifacts = _list_artifacts(path, names)
-        history = _read_history(path / "history", problems) if "history" in names else []
+        interrupted = False
+        history = []
+        if "history" in names:
+            history, interrupted = _read_history(path / "history", problems)
+            interrupted = interrupted or (meta.get("status") != "running" and meta in history)
 
         m = FOLDER.match(path.name)
-        name = meta.get("name") if isinstance(meta.get("name"), str) else (m.group(2) if m else path.name)
+        name = meta.get("name") if isinstance(meta.get("name"), str) else clean_text(m.group(2) if m else path.name)
         status = meta.get("status") if isinstance(meta.get("status"), str) else UNREADABLE
         if unreadable:
             status = UNREADABLE
         task = meta.get("task")
         run = meta.get("run")
         duration = meta.get("duration_s")
+        baseline = meta.get("baseline")
+        if baseline is None:
+            baseline = name.lower().startswith("baseline")
+        elif not isinstance(baseline, bool):
+            problems.append(f"{path / 'meta.json'}: \"baseline\" is {baseline!r:.40}, not true or false; read as false")
+            baseline = False
+        kind = meta.get("kind")
         return ExperimentRecord(
-            folder=path.name,
+            folder=clean_text(path.name),
             number=number,
             name=name,
             path=path,
             status=status,
-            baseline=bool(meta.get("baseline", name.lower().startswith("baseline"))),
+            baseline=baseline,
             task=task if isinstance(task, str) else None,
             params=params,
             metrics=metrics,
             meta=meta,
             notes=notes,
             artifacts=artifacts,
-            started=meta.get("started"),
-            ended=meta.get("ended"),
+            started=meta.get("started") if isinstance(meta.get("started"), str) else None,
+            ended=meta.get("ended") if isinstance(meta.get("ended"), str) else None,
             duration_s=float(duration) if isinstance(duration, (int, float)) else None,
             history=history,
-            kind=meta.get("kind", "experiment"),
+            kind=kind if kind in KINDS else "experiment",
             run=run if isinstance(run, int) else 1,
-            problems=problems,
+            problems=[clean_text(p) for p in problems],
+            _interrupted=interrupted,
         )
 
 
@@ -768,27 +916,41 @@ def _list_artifacts(path: Path, names: set[str]) -> list[str]:
         if name in RESERVED or name.startswith("."):
             continue
         p = path / name
-        if p.is_dir():
+        if p.is_dir() and not p.is_symlink():
             for dirpath, dirnames, filenames in os.walk(p):
                 dirnames[:] = [d for d in dirnames if not d.startswith(".")]
                 rel = Path(dirpath).relative_to(path).as_posix()
-                out.extend(f"{rel}/{fn}" for fn in filenames if not fn.startswith("."))
+                out.extend(clean_text(f"{rel}/{fn}") for fn in filenames if not fn.startswith("."))
         else:
-            out.append(name)
+            out.append(clean_text(name))
     out.sort()
     return out
 
 
-def _read_history(history: Path, problems: list[str]) -> list[dict]:
+def _read_history(history: Path, problems: list[str]) -> tuple[list[dict], bool]:
+    """(earlier runs' meta, oldest first; True when an archive step was cut short there)."""
     runs = []
+    interrupted = False
+    if is_link(history):
+        problems.append(f"{history}: {LINK_REFUSED}")
+        return [], False
     try:
         entries = os.listdir(history)
     except OSError:
-        return runs
+        return [], False
     for entry in entries:
-        m = re.match(r"^run-(\d+)$", entry)
+        if entry.startswith(STAGING):
+            interrupted = True
+            continue
+        m = RUN_DIR.match(entry)
         if not m:
             continue
+        try:
+            if not os.listdir(history / entry):
+                interrupted = True
+                continue
+        except OSError:
+            pass
         try:
             meta = read_json(history / entry / "meta.json")
             if not isinstance(meta, dict):
@@ -798,4 +960,4 @@ def _read_history(history: Path, problems: list[str]) -> list[dict]:
             meta = {"run": int(m.group(1)), "status": UNREADABLE}
         runs.append((int(m.group(1)), meta))
     runs.sort(key=lambda t: t[0])
-    return [meta for _, meta in runs]
+    return [meta for _, meta in runs], interrupted
