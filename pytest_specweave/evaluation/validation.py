@@ -66,15 +66,9 @@ class Interval:
 
 
 def _check_level(level) -> float:
-    if level is None:
-        return confidence_level()
-    try:
-        level = float(level)
-    except (TypeError, ValueError):
-        raise ValueError(f"level must be a number between 0 and 1, got {level!r}") from None
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level must be between 0 and 1 (0.95 for 95%), got {level}")
-    return level
+    from .intervals import check_level
+
+    return confidence_level() if level is None else check_level(level)
 
 
 def _check_resamples(n_resamples) -> int:
@@ -547,11 +541,17 @@ def paired_bootstrap(
     for start, idx in _index_chunks(_rng(seed), first.n, n_resamples):
         diffs[start:start + len(idx)] = first.resample(idx) - second.resample(idx)
     low, high, _, _ = _percentiles(diffs, level)
-    finite = diffs[np.isfinite(diffs)]
+    return _paired_result(label, cand, base, low, high, level, diffs, direction, first.n, experiment, y_true)
+
+
+def _paired_result(label, cand, base, low, high, level, replicates, direction, n_rows, experiment, y_true):
+    """The PairedBootstrapResult (p_value: the share of finite resamples not favouring the candidate), logged."""
+    import numpy as np
+
+    finite = replicates[np.isfinite(replicates)]
     not_better = finite <= 0 if direction == "higher" else finite >= 0
-    result = PairedBootstrapResult(
-        label, cand, base, cand - base, low, high, level, float(not_better.mean()), direction, n_resamples, first.n
-    )
+    result = PairedBootstrapResult(label, cand, base, cand - base, low, high, level, float(not_better.mean()),
+                                   direction, len(replicates), n_rows)
     if experiment is not None:
         interval = result.interval
         experiment.log_metric(f"{label}_delta", result.difference, ci=interval.ci, level=interval.level)
@@ -605,16 +605,8 @@ def _paired_bca(paired, label, direction, level, n_resamples, seed, experiment, 
                 min_resamples=max(n_resamples, 10))
         except intervals.NoInterval as err:
             raise ValueError(f"{label}: {err}") from None
-    finite = replicates[np.isfinite(replicates)]
-    not_better = finite <= 0 if direction == "higher" else finite >= 0
-    result = PairedBootstrapResult(label, cand, base, cand - base, low, high, level, float(not_better.mean()),
-                                   direction, len(replicates), first.n_rows)
-    if experiment is not None:
-        interval = result.interval
-        experiment.log_metric(f"{label}_delta", result.difference, ci=interval.ci, level=interval.level)
-        experiment.log_metric(f"{label}_delta_p_value", result.p_value)
-        record_eval_targets(experiment, y_true)
-    return result
+    return _paired_result(label, cand, base, low, high, level, replicates, direction, first.n_rows, experiment,
+                          y_true)
 
 
 # -- cross-validation --------------------------------------------------------------------------------
