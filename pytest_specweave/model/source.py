@@ -73,7 +73,7 @@ def split_frontmatter(lines: Sequence[str], path: str | Path | None = None) -> t
     import yaml
 
     try:
-        data = yaml.safe_load("\n".join(lines[1 : end - 1]))
+        data = _load_yaml("\n".join(lines[1 : end - 1]), path)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1  # the YAML starts on the file's line 2
@@ -88,6 +88,62 @@ def split_frontmatter(lines: Sequence[str], path: str | Path | None = None) -> t
             f"frontmatter must be a mapping of keys to values, not a {type(data).__name__}", path, 2
         )
     return data, end
+
+
+def _load_yaml(text: str, path: str | Path | None):
+    """`yaml.safe_load`, except that a value its constructors choke on is a SourceError naming its line.
+
+    PyYAML's constructors raise AttributeError, IndexError, KeyError or ValueError on some tagged
+    scalars (`!!timestamp x`, an empty `!!int`, `!!float` or `!!bool`, `!!int x`) instead of a
+    YAMLError.
+    """
+    import yaml
+
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        try:
+            return loader.construct_document(node)
+        except yaml.YAMLError:
+            raise
+        except RecursionError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a constructor's own bug, on the user's text
+            culprit = _failing_scalar(node)
+            if culprit is None:
+                raise SourceError(f"frontmatter is not valid YAML: {type(exc).__name__}: {exc}", path, 1) from None
+            shown = f"{culprit.tag.replace('tag:yaml.org,2002:', '!!')} {culprit.value}".strip()
+            kind = culprit.tag.rpartition(":")[2]
+            raise SourceError(
+                f"frontmatter is not valid YAML: `{shown}` is not a valid {kind}", path, culprit.start_mark.line + 2
+            ) from None
+    finally:
+        loader.dispose()
+
+
+def _failing_scalar(root):
+    """The first scalar node under `root` that a fresh safe constructor cannot build, else None."""
+    import yaml
+
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            try:
+                yaml.SafeLoader("").construct_object(node)
+            except Exception:  # noqa: BLE001 - any failure marks the culprit
+                return node
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(reversed(node.value))
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend(item for pair in reversed(node.value) for item in reversed(pair))
+    return None
 
 
 def outside_fences(lines: Sequence[str], start: int = 0) -> Iterator[tuple[int, str]]:
