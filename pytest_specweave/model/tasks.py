@@ -218,6 +218,7 @@ def is_status_phrase(text: str) -> bool:
 def strip_status_markers(text: str) -> str:
     """The text without the status markers that end it: `Train ✅ [COMPLETED]` -> `Train`."""
     end = len(text)
+    first = len(text) - len(text.lstrip())  # where the text starts: a marker there is all it says
     while True:
         while end and text[end - 1].isspace():
             end -= 1
@@ -236,7 +237,7 @@ def strip_status_markers(text: str) -> str:
             end = opening
         else:
             upper = _TRAILING_UPPER.search(text, max(0, end - 16), end)
-            if upper is None or not text[: upper.start()].strip():
+            if upper is None or upper.start() <= first:
                 return text[:end]
             end = upper.start()
 

@@ -188,7 +188,7 @@ _AMOUNT_BETTER = re.compile(rf"(?<![\w@.^/-]){_AMOUNT}\s*$", re.I | re.A)
 _PRESENT = r"\s+(?:are\s+|is\s+)?(?:present|exists?)\b(?P<rest>.*)"
 _EXPLAINABILITY = re.compile(rf"\bexplainability\s+artifacts?{_PRESENT}", re.I | re.S | re.A)
 _ARTIFACT = re.compile(rf"\s*artifacts?\s+(?:`(?P<quoted>[^`]+)`|(?P<glob>\S+)){_PRESENT}", re.I | re.S | re.A)
-_IN_EXPERIMENT = re.compile(r"\s*(?:in|of|for)\s+(?:experiment\s+)?(?P<name>[^\s`'\"]+)[\s.]*$", re.I | re.A)
+_IN_EXPERIMENT = re.compile(r"\s*(?:in|of|for)\s+(?:experiment\s+)?(?P<name>[^\s`'\"]++)[\s.]*+$", re.I | re.A)
 _NOT_EXPERIMENTS = {"the", "a", "an", "all", "each", "every", "best", "model", "candidate", "candidates", "winner"}
 _OF_EXPERIMENT = re.compile(r"(?P<metric>.+?)\s+of\s+(?P<name>\S+)", re.I | re.S | re.A)
 # Words around a metric name that are not part of it: "the precision@10 should be > 0.3".
@@ -221,11 +221,14 @@ def parse_threshold(text: str, key: str | None = None, directions: dict[str, str
     return _Reader(text, key, directions or {}).read()
 
 
+_ARROW = re.compile(r"<-++>?|(?<!-)-++>")  # each run of dashes tried once, not once per dash
+
+
 def _normalise(text: str) -> str:
     """One spelling for symbols; markdown emphasis and code marks dropped; arrows are not comparators."""
     for old, new in (("≥", ">="), ("≤", "<="), ("=>", ">="), ("=<", "<="), ("×", "x"), ("−", "-")):
         text = text.replace(old, new)
-    text = re.sub(r"<-+>?|-+>", " → ", text).replace("`", "")
+    text = _ARROW.sub(" → ", text).replace("`", "")
     text = re.sub(r"\*\*(.+?)\*\*", r"\1", text)
     return " ".join(text.split())
 
