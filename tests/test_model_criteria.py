@@ -166,3 +166,46 @@ def test_a_file_that_is_not_utf8_raises(tmp_path):
     with pytest.raises(SourceError) as raised:
         parse_criteria(path)
     assert type(raised.value) is SourceError and raised.value.line == 2
+
+
+# --- links written so that they would never run ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("- TC-005: no leakage — `checks.py::check_no_leakage",
+         "tests.md:3: unclosed code span: expected `path.py::function`"),
+        ("- TC-005: leakage < 0.01 — `checks.py::check_no_leakage",
+         "tests.md:3: unclosed code span: expected `path.py::function`"),
+        ("- TC-005: `data.csv::f`",
+         "tests.md:3: data.csv is not Python or a notebook: a link names a .py file (path.py::function) "
+         "or a notebook (.ipynb)"),
+        ("- TC-005: no leakage — `pipeline.txt::f`",
+         "tests.md:3: pipeline.txt is not Python or a notebook: a link names a .py file (path.py::function) "
+         "or a notebook (.ipynb)"),
+        ("- TC-005: no leakage — checks.py::check", "tests.md:3: checks.py::check looks like a link: put it in backticks"),
+        ("### TC-005: no leakage\n**Run**: `data.csv::f`",
+         "tests.md:4: data.csv is not Python or a notebook: a link names a .py file (path.py::function) "
+         "or a notebook (.ipynb)"),
+    ],
+)
+def test_a_link_that_would_never_run_is_a_problem_naming_the_line(tmp_path, line, message):
+    found = criteria_of(tmp_path, f"## Evaluation Criteria\n- TC-001: accuracy > 0.8\n{line}\n")
+    assert [str(problem) for problem in found.problems] == [message]
+    criterion = found.get("TC-005")
+    assert criterion.link is None
+    assert criterion.threshold is None and criterion.error is None  # not judged as a threshold instead
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "- TC-005: no leakage — `checks.py::check_no_leakage`",
+        "- TC-005: the `--force` flag and a lone ` backtick are prose",
+        "- TC-005: explain `std::vector` usage",
+        "- TC-005: see checks.py for details",
+    ],
+)
+def test_links_and_prose_that_are_fine_make_no_problem(tmp_path, line):
+    assert criteria_of(tmp_path, f"## Evaluation Criteria\n{line}\n").problems == []

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pytest_specweave.errors import SourceError
 from pytest_specweave.model import source
 from pytest_specweave.model.criteria import parse_criteria
-from pytest_specweave.model.spec import parse_spec
+from pytest_specweave.model.spec import parse_spec, parse_spec_lines
 from pytest_specweave.model.tasks import parse_tasks
 
 
@@ -122,6 +122,33 @@ def test_bad_yaml_names_its_line(tmp_path):
     assert raised.value.line in (3, 4)
     assert "frontmatter is not valid YAML" in raised.value.message
     assert raised.value.path == tmp_path / "spec.md"
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("!!timestamp x", "`!!timestamp x` is not a valid timestamp"),  # AttributeError inside PyYAML
+        ("!!int", "`!!int` is not a valid int"),  # IndexError
+        ("!!float", "`!!float` is not a valid float"),  # IndexError
+        ("!!bool", "`!!bool` is not a valid bool"),  # KeyError
+        ("!!int x", "`!!int x` is not a valid int"),  # ValueError
+    ],
+)
+def test_a_tagged_value_yaml_cannot_build_is_a_source_error_on_its_line(value, shown):
+    lines = ["---", "title: ok", f"created: {value}", "---", "# Spec"]
+    with pytest.raises(SourceError) as raised:
+        source.split_frontmatter(lines, "spec.md")
+    assert type(raised.value) is SourceError
+    assert str(raised.value) == f"spec.md:3: frontmatter is not valid YAML: {shown}"
+
+
+def test_a_tagged_value_yaml_cannot_build_is_a_problem_of_the_spec_and_the_body_is_read():
+    spec = parse_spec_lines(["---", "primary_metric: !!bool", "---", "## Success Metrics", "- AUC > 0.8"],
+                            Path("spec.md"))
+    assert [str(problem) for problem in spec.problems] == [
+        "spec.md:2: frontmatter is not valid YAML: `!!bool` is not a valid bool"
+    ]
+    assert [metric.text for metric in spec.metrics] == ["AUC > 0.8"]
 
 
 def test_frontmatter_must_be_a_mapping():

@@ -510,3 +510,26 @@ def test_mixed_forms_in_file_order(tmp_path):
     ).tasks
     assert [t.id for t in found] == ["T-001", "T-003", "T-009", "T-004", "T-011"]
     assert tasks_of(tmp_path, ML_CHECKLIST).get("T-003").title.startswith("Train baseline")
+
+
+# --- links written so that they would never run ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("- [ ] T-003: Train — `pipeline.py::train", "tasks.md:3: unclosed code span: expected `path.py::function`"),
+        ("- [ ] T-003: Train — `data.csv::train`",
+         "tasks.md:3: data.csv is not Python or a notebook: a link names a .py file (path.py::function) "
+         "or a notebook (.ipynb)"),
+        ("- [ ] T-003: Train — pipeline.py::train", "tasks.md:3: pipeline.py::train looks like a link: put it in backticks"),
+        ("### T-003: Train\n**Run**: `pipeline.txt::train`",
+         "tasks.md:4: pipeline.txt is not Python or a notebook: a link names a .py file (path.py::function) "
+         "or a notebook (.ipynb)"),
+    ],
+)
+def test_a_task_link_that_would_never_run_is_a_problem_naming_the_line(tmp_path, line, message):
+    found = tasks_of(tmp_path, f"# Tasks\n- [x] T-001: Explore\n{line}\n")
+    assert [str(problem) for problem in found.problems] == [message]
+    task = found.get("T-003")
+    assert task.link is None and task.title == "Train"

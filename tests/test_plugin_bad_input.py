@@ -124,3 +124,15 @@ def test_a_session_fixture_failing_before_anything_is_tracked_still_gets_a_summa
     summary = (folder / "COMPLETION-SUMMARY.md").read_text(encoding="utf-8")
     assert "comparison.md" not in summary
     assert not (folder / "experiments").exists()
+
+
+def test_a_link_left_open_or_outside_backticks_is_a_failing_item_not_a_pass(pytester):
+    files = demo_files()
+    files["tests.md"] += ("- TC-010: leakage < 0.01 — `checks.py::check_no_leakage\n"
+                          "- TC-011: no leakage — checks.py::check_no_leakage\n")
+    write_increment(pytester.path, "0001-demo", files)
+    result = run(pytester)
+    result.stdout.fnmatch_lines(["*tests.md:*: unclosed code span: expected `path.py::function`*"])
+    result.stdout.fnmatch_lines(["*tests.md:*: checks.py::check_no_leakage looks like a link: put it in backticks*"])
+    outcomes = result.parseoutcomes()
+    assert outcomes["failed"] == 2 and "error" not in outcomes

@@ -337,3 +337,75 @@ def test_any_text_parses_or_raises_threshold_error(text, key):
         return
     assert isinstance(threshold, Threshold)
     assert isinstance(threshold.describe(), str)
+
+
+# --- read as the writer meant, or an error that says why ------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["accuracy > 1e999", "accuracy < 1e999", "rmse <= -1e999", "latency < 1e999ms",
+                                  "precision@10 >= 1e999x increment 0041", "beat best baseline by 1e999x"])
+def test_a_target_that_is_not_a_finite_number_is_an_error(text):
+    with pytest.raises(ThresholdError, match="not a finite number"):
+        parse_threshold(text)
+
+
+@pytest.mark.parametrize(
+    "text, key, shown",
+    [("MAPE < 10", None, "10"), ("accuracy > 80", None, "80"), ("99.5", "Accuracy", "99.5"),
+     ("precision@10 >= 25", None, "25"), ("hit rate@10 at least 30", None, "30")],
+)
+def test_a_rate_target_above_1_without_a_percent_sign_is_an_error(text, key, shown):
+    with pytest.raises(ThresholdError) as raised:
+        parse_threshold(text, key=key)
+    assert f"write {shown}% or " in raised.value.message and "fraction" in raised.value.message
+
+
+@pytest.mark.parametrize("text", ["MAPE < 10%", "accuracy > 0.8", "accuracy >= 1", "MAPE < 0.10", "rmse < 50",
+                                  "latency < 100", "throughput > 1000"])
+def test_rate_targets_written_as_fractions_or_percent_and_other_metrics_are_read(text):
+    parse_threshold(text)
+
+
+def test_a_percent_like_target_names_its_fraction_in_the_error():
+    with pytest.raises(ThresholdError, match=r"write 10% or 0\.1\b"):
+        parse_threshold("MAPE < 10")
+
+
+@pytest.mark.parametrize("text, words", [("accuracy > 0.8 banana", "banana"), ("f1 >= 0.7 maybe later", "maybe later"),
+                                         ("AUC >= 0.9 foo", "foo")])
+def test_words_after_a_complete_comparison_that_nothing_reads_are_an_error(text, words):
+    with pytest.raises(ThresholdError, match=f"nothing reads the words after the number: '{words}'"):
+        parse_threshold(text)
+
+
+@pytest.mark.parametrize(
+    "text, key, shown",
+    [
+        ("<100ms inference", "Latency", "latency_p95_ms < 100 ms"),
+        ("1000 req/sec", "Throughput", "throughput_rps ≥ 1000 req/sec"),
+        ("Response time < 90 seconds (p95)", None, "response_time < 90 seconds"),
+        ("accuracy > 0.8 (held-out test set)", None, "accuracy > 0.8"),
+        ("accuracy > 0.8 on the test set", None, "accuracy > 0.8"),
+        ("recall@10 > 0.15 for cold-start users", None, "recall@10 > 0.15"),
+        ("Confidence > 0.7 → Use phase detection", None, "confidence > 0.7"),
+        ("High confidence: 95%+ accuracy", None, "high_confidence ≥ 95%"),
+        ("CI feedback time: 7 minutes faster", None, "ci_feedback_time ≤ 7 minutes"),
+        ("≥3 passing tests", "Agents", "agents ≥ 3"),
+        ("accuracy >= 0.8 or more", None, "accuracy ≥ 0.8"),
+        ("cost < $30/month for 100 failures", None, "cost < $30"),
+        ("99% precision", None, "precision ≥ 99%"),
+    ],
+)
+def test_trailing_words_the_grammar_reads_or_allows_stay_readable(text, key, shown):
+    assert parse_threshold(text, key=key).describe() == shown
+
+
+@pytest.mark.parametrize(
+    "text, shown",
+    [("accuracy ≧ 0.9", "accuracy ≥ 0.9"), ("accuracy ⩾ 0.9", "accuracy ≥ 0.9"), ("rmse ≦ 5", "rmse ≤ 5"),
+     ("rmse ⩽ 5", "rmse ≤ 5"), ("accuracy ≥ ０.９", "accuracy ≥ 0.9"), ("accuracy ＞ 0.9", "accuracy > 0.9"),
+     ("ＭＡＰＥ ＜ １０％", "mape < 10%")],
+)
+def test_other_comparator_characters_and_full_width_digits_read_as_meant(text, shown):
+    assert looks_like_threshold(text)
+    assert parse_threshold(text).describe() == shown

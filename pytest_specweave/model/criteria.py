@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ..errors import SourceError, ThresholdError
 from . import source, thresholds
-from .tasks import Link, link_on_line, match_item_start, parse_link
+from .tasks import Link, link_in_field, link_on_line, match_item_start
 from .thresholds import Threshold
 
 CRITERION_ID = re.compile(
@@ -45,6 +45,7 @@ class Criterion:
     metric_text: str | None = None  # the `Metric:` field as written
     metric_line: int | None = None
     form: str = "list"  # "list" | "heading" | "paragraph"
+    broken_link: bool = False  # it names code in a way that would never run (a problem says how)
 
 
 @dataclass
@@ -86,6 +87,8 @@ def parse_criterion_lines(lines: list[str], path: Path, directions: dict[str, st
 def _judge(criterion: Criterion, directions: dict[str, str] | None) -> None:
     """Set the criterion's threshold, or the error that keeps it from having one."""
     line = criterion.line
+    if criterion.broken_link and criterion.metric_text is None:
+        return  # the writer meant a check to run, not the text around it as a threshold
     if criterion.metric_text is not None:
         text, key = criterion.metric_text, None
         line = criterion.metric_line or line
@@ -156,7 +159,8 @@ class _CriterionParser:
         link, title, problems = link_on_line(rest, lineno)
         self.problems.extend(SourceError(message, self.path, lineno) for message in problems)
         title = source.strip_emphasis(title) if title.startswith(("**", "__")) else title.strip()
-        self.current = Criterion(criterion_id, title, self.path, lineno, link=link, form=form)
+        self.current = Criterion(criterion_id, title, self.path, lineno, link=link, form=form,
+                                 broken_link=link is None and bool(problems))
         self.level = level
         self.found.append(self.current)
 
@@ -167,12 +171,10 @@ class _CriterionParser:
             criterion.metric_text = source.strip_emphasis(value).strip("`").strip()
             criterion.metric_line = lineno
         elif name == "run" and criterion.link is None:
-            spans = source.code_spans(value)
-            for candidate in [content for _, _, content in spans] if spans else [value]:
-                link = parse_link(candidate, lineno)
-                if link is not None:
-                    criterion.link = link
-                    break
+            criterion.link, problem = link_in_field(value, lineno)
+            if problem:
+                self.problems.append(SourceError(problem, self.path, lineno))
+                criterion.broken_link = True
 
     def close(self) -> None:
         self.current = None

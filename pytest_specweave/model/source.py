@@ -73,7 +73,7 @@ def split_frontmatter(lines: Sequence[str], path: str | Path | None = None) -> t
     import yaml
 
     try:
-        data = yaml.safe_load("\n".join(lines[1 : end - 1]))
+        data = _load_yaml("\n".join(lines[1 : end - 1]), path)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1  # the YAML starts on the file's line 2
@@ -88,6 +88,62 @@ def split_frontmatter(lines: Sequence[str], path: str | Path | None = None) -> t
             f"frontmatter must be a mapping of keys to values, not a {type(data).__name__}", path, 2
         )
     return data, end
+
+
+def _load_yaml(text: str, path: str | Path | None):
+    """`yaml.safe_load`, except that a value its constructors choke on is a SourceError naming its line.
+
+    PyYAML's constructors raise AttributeError, IndexError, KeyError or ValueError on some tagged
+    scalars (`!!timestamp x`, an empty `!!int`, `!!float` or `!!bool`, `!!int x`) instead of a
+    YAMLError.
+    """
+    import yaml
+
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        try:
+            return loader.construct_document(node)
+        except yaml.YAMLError:
+            raise
+        except RecursionError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a constructor's own bug, on the user's text
+            culprit = _failing_scalar(node)
+            if culprit is None:
+                raise SourceError(f"frontmatter is not valid YAML: {type(exc).__name__}: {exc}", path, 1) from None
+            shown = f"{culprit.tag.replace('tag:yaml.org,2002:', '!!')} {culprit.value}".strip()
+            kind = culprit.tag.rpartition(":")[2]
+            raise SourceError(
+                f"frontmatter is not valid YAML: `{shown}` is not a valid {kind}", path, culprit.start_mark.line + 2
+            ) from None
+    finally:
+        loader.dispose()
+
+
+def _failing_scalar(root):
+    """The first scalar node under `root` that a fresh safe constructor cannot build, else None."""
+    import yaml
+
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            try:
+                yaml.SafeLoader("").construct_object(node)
+            except Exception:  # noqa: BLE001 - any failure marks the culprit
+                return node
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(reversed(node.value))
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend(item for pair in reversed(node.value) for item in reversed(pair))
+    return None
 
 
 def outside_fences(lines: Sequence[str], start: int = 0) -> Iterator[tuple[int, str]]:
@@ -194,15 +250,21 @@ def _find_outside_code(text: str, needle: str, start: int) -> int:
 
 
 # --- line shapes shared by the parsers ------------------------------------------------------------
+#
+# Every shape is read in time linear in the line: patterns that could try a run of spaces or
+# backticks once per position in it (`(.*?)[ \t]*$`, `(`+)(.+?)\1`) are replaced by possessive
+# quantifiers and string methods.
 
-_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
-_LIST_ITEM = re.compile(r"^([ \t]*)(?:[-*+]|\d{1,9}[.)])(?:[ \t]+(.*?))?[ \t]*$")
+_HEADING = re.compile(r" {0,3}+(#{1,6}+)(?:[ \t]|$)")
+_LIST_ITEM = re.compile(r"([ \t]*+)(?:[-*+]|\d{1,9}+[.)])(?:[ \t]|$)")
 _CHECKBOX = re.compile(r"^\[([ xX~/-])\](?:[ \t]+|$)")
-_KEY_VALUE = re.compile(
-    r"^(?P<open>\*\*|__)?(?P<key>[^\W\d_][^:<>=≤≥*`|]{0,59}?)[ \t]*"
-    r"(?:(?P<close>\*\*|__)[ \t]*:|:[ \t]*(?P<close_after>\*\*|__)?)(?:[ \t]+(?P<value>.*?)|)[ \t]*$"
+# `Key` or `**Key**` up to its colon; what follows the colon is read by `key_value`. The key does
+# not end in a space or tab, so that a run of them after it is crossed once, not once per length.
+_KEY = re.compile(
+    r"(?P<open>\*\*|__)?(?P<key>[^\W\d_][^:<>=≤≥*`|]{0,59}?)(?<![ \t])[ \t]*+"
+    r"(?:(?P<close>\*\*|__)[ \t]*+:|:)"
 )
-_CODE_SPAN = re.compile(r"(`+)(.+?)\1(?!`)")
+_SPACE = " \t"
 
 
 def heading(text: str) -> tuple[int, str] | None:
@@ -210,7 +272,12 @@ def heading(text: str) -> tuple[int, str] | None:
     match = _HEADING.match(text)
     if not match:
         return None
-    return len(match.group(1)), (match.group(2) or "").strip()
+    content = text[match.end() :].strip(_SPACE)
+    if content.endswith("#"):  # a closing sequence: `## Title ##`; `## ##` is an empty heading
+        before = content.rstrip("#")
+        if not before or before[-1] in _SPACE:
+            content = before.rstrip(_SPACE)
+    return len(match.group(1)), content.strip()
 
 
 def list_item(text: str) -> tuple[int, str] | None:
@@ -218,7 +285,7 @@ def list_item(text: str) -> tuple[int, str] | None:
     match = _LIST_ITEM.match(text)
     if not match:
         return None
-    return len(match.group(1).expandtabs(4)), match.group(2) or ""
+    return len(match.group(1).expandtabs(4)), text[match.end() :].strip(_SPACE)
 
 
 def checkbox(text: str) -> tuple[str, str] | None:
@@ -235,18 +302,51 @@ def key_value(text: str) -> tuple[str, str] | None:
     The key starts with a letter and holds no comparator; the colon is followed by a space or the end
     of the line (so `http://…` and `12:30` are not keys).
     """
-    match = _KEY_VALUE.match(text.strip())
+    text = text.strip()
+    match = _KEY.match(text)
     if not match:
         return None
-    opened, closed = match.group("open"), match.group("close") or match.group("close_after")
+    after = text[match.end() :]
+    value = after.lstrip(_SPACE)
+    spaced = len(value) < len(after)
+    close_after = None
+    if value[:2] in ("**", "__") and (len(value) == 2 or value[2] in _SPACE):
+        close_after, value = value[:2], value[2:]  # `**Key:** value`
+    elif value and not spaced:
+        return None  # `http://…`, `12:30`
+    opened, closed = match.group("open"), match.group("close") or close_after
     if (opened or None) != (closed or None):
         return None
-    return match.group("key").strip(), (match.group("value") or "").strip()
+    return match.group("key").strip(), value.strip()
 
 
 def code_spans(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, content) of each inline code span in the text."""
-    return [(m.start(), m.end(), m.group(2).strip()) for m in _CODE_SPAN.finditer(text)]
+    """(start, end, content) of each inline code span in the text, as CommonMark reads them.
+
+    A span opens with a run of backticks and closes with the next run of the same length; a run
+    that nothing closes is literal text. Linear in the text: each run is looked at once.
+    """
+    runs = [(m.start(), m.end() - m.start()) for m in _BACKTICKS.finditer(text)]
+    following: list[int | None] = [None] * len(runs)  # the index of the next run of the same length
+    last: dict[int, int] = {}
+    for index in range(len(runs) - 1, -1, -1):
+        following[index] = last.get(runs[index][1])
+        last[runs[index][1]] = index
+    spans = []
+    index = 0
+    while index < len(runs):
+        start, size = runs[index]
+        closing = following[index]
+        if closing is None:
+            index += 1
+            continue
+        end = runs[closing][0]
+        spans.append((start, end + size, text[start + size : end].strip()))
+        index = closing + 1
+    return spans
+
+
+_BACKTICKS = re.compile(r"`++")
 
 
 def indent_of(text: str) -> int:

@@ -21,7 +21,7 @@ from .thresholds import Threshold
 
 _SECTION = re.compile(r"success[ \t]+metrics?|success[ \t]+criteria|model[ \t]+requirements", re.IGNORECASE)
 _SUCCESS_KEYS = ("success metrics", "success metric")
-_SPLIT = re.compile(r"\s*(?:;|(?<!\d),|,(?!\d))\s*")  # not the comma of 1,000
+_SEPARATOR = re.compile(r"[;,]")
 _AC_ID = re.compile(r"AC-[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*(?![A-Za-z0-9_])")
 _LEADING_MARKS = re.compile(r"^(?:[✅✔☑❌⬜🔄⏳🚧⚠]\ufe0f?[ \t]*)+")
 _DIRECTIONS = {"higher": "higher", "max": "higher", "maximize": "higher", "lower": "lower", "min": "lower", "minimize": "lower"}
@@ -123,7 +123,7 @@ def _read_body(spec: Spec, lines: list[str], body: int) -> None:
         pair = source.key_value(content)
         if pair is not None and " ".join(pair[0].lower().split()) in _SUCCESS_KEYS:
             if pair[1]:
-                for part in _SPLIT.split(pair[1]):
+                for part in _split_metrics(pair[1]):
                     _add_metric(spec, part, None, lineno)
             else:
                 list_after_label = True
@@ -138,6 +138,19 @@ def _read_body(spec: Spec, lines: list[str], body: int) -> None:
                 _add_metric(spec, value, source.strip_emphasis(key), lineno)
         elif item is not None:
             _add_metric(spec, content, None, lineno)
+
+
+def _split_metrics(text: str) -> list[str]:
+    """The parts of a `Success metrics:` value between semicolons and commas (not the comma of 1,000)."""
+    parts, start = [], 0
+    for found in _SEPARATOR.finditer(text):
+        at = found.start()
+        if text[at] == "," and 0 < at < len(text) - 1 and text[at - 1].isdecimal() and text[at + 1].isdecimal():
+            continue
+        parts.append(text[start:at].strip())
+        start = at + 1
+    parts.append(text[start:].strip())
+    return parts
 
 
 def _add_metric(spec: Spec, text: str, key: str | None, lineno: int) -> None:

@@ -72,6 +72,12 @@ _TRAILING_UPPER = re.compile(
 _BRACKETED = re.compile(r"[\[(]([^\[\]()]*)[\])]")
 
 _LINK = re.compile(r"^(?P<file>[^\s:`*?\"<>|]+\.(?:py|ipynb))(?:::(?P<callable>[A-Za-z_][\w.]*))?$")
+# Links written so that they would never run: a file that is not Python (`data.csv::f`), a link
+# outside backticks, a span left open. Tokens start after a space or bracket, so each is tried once.
+_OTHER_FILE_LINK = re.compile(r"^(?P<file>[^\s:`*?\"<>|]+\.[A-Za-z0-9]+)::[A-Za-z_][\w.]*$")
+_BARE_LINK = re.compile(r"(?<![^\s(\[])(?P<link>[^\s`:*?\"<>|()\[\]]+\.(?:py|ipynb)::[A-Za-z_][\w.]*)")
+_OPEN_LINK = re.compile(r"[^\s`:*?\"<>|]+\.(?:py|ipynb)(?![\w.])|[^\s`:*?\"<>|]+\.[A-Za-z0-9]+::")
+UNCLOSED_SPAN = "unclosed code span: expected `path.py::function`"
 _DASH_SEPARATOR = re.compile(r"^(?:—|–|-{1,2})[ \t]+")
 _LINK_SEPARATOR = re.compile(r"(?:—|–|-{1,2}|->|→|:|\|)[ \t]*$")
 _AC_ID = re.compile(r"\bAC-[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
@@ -218,6 +224,7 @@ def is_status_phrase(text: str) -> bool:
 def strip_status_markers(text: str) -> str:
     """The text without the status markers that end it: `Train ✅ [COMPLETED]` -> `Train`."""
     end = len(text)
+    first = len(text) - len(text.lstrip())  # where the text starts: a marker there is all it says
     while True:
         while end and text[end - 1].isspace():
             end -= 1
@@ -236,7 +243,7 @@ def strip_status_markers(text: str) -> str:
             end = opening
         else:
             upper = _TRAILING_UPPER.search(text, max(0, end - 16), end)
-            if upper is None or not text[: upper.start()].strip():
+            if upper is None or upper.start() <= first:
                 return text[:end]
             end = upper.start()
 
@@ -262,12 +269,51 @@ def parse_link(target: str, line: int) -> Link | None:
     return Link(target, match.group("file"), match.group("callable"), line)
 
 
+def not_a_link(content: str) -> str | None:
+    """Why a code span that names `file.ext::callable` is no link: the file is not Python or a notebook."""
+    other = _OTHER_FILE_LINK.match(content.strip())
+    if other is None or parse_link(content, 0) is not None:
+        return None
+    return (f"{other.group('file')} is not Python or a notebook: a link names a .py file (path.py::function) "
+            "or a notebook (.ipynb)")
+
+
+def broken_link(text: str, spans: list[tuple[int, int, str]]) -> tuple[int, str] | None:
+    """(where it starts, what is wrong) for a link written so that it would never run, else None:
+    a span naming another kind of file, a span left open, or `path.py::callable` outside backticks."""
+    found: list[tuple[int, str]] = []
+    for start, _, content in spans:
+        why = not_a_link(content)
+        if why:
+            found.append((start, why))
+            break
+    covered = iter(spans)
+    span = next(covered, None)
+    for run in re.finditer(r"`++", text):
+        while span is not None and span[1] <= run.start():
+            span = next(covered, None)
+        if span is not None and span[0] <= run.start() < span[1]:
+            continue  # a run that opens or closes a span
+        if _OPEN_LINK.match(text, run.end()):
+            found.append((run.start(), UNCLOSED_SPAN))
+        break  # text after the first unclosed run is literal: looked at once
+    outside = list(text)
+    for start, end, _ in spans:
+        outside[start:end] = " " * (end - start)
+    bare = _BARE_LINK.search("".join(outside))
+    if bare:
+        found.append((bare.start(), f"{bare.group('link')} looks like a link: put it in backticks"))
+    return min(found) if found else None
+
+
 def link_on_line(text: str, lineno: int) -> tuple[Link | None, str, list[str]]:
     """(link, text without it, problems) for a task's or criterion's own line.
 
     A `path.py::callable` span is a link wherever it stands; a bare `path.py` or `path.ipynb` span
     only when it ends the line after a separator (``Title — `notebooks/01-eda.ipynb` ``) or is all
     the line says, so that prose naming a file (``Update `src/cli.py` for the new flag``) is not run.
+    A link that would never run (see `broken_link`) is a problem, and is cut from the text with what
+    follows it, so that the rest is not read as a threshold or a title of its own.
     """
     spans = source.code_spans(text)
     links: list[tuple[int, int, Link]] = []
@@ -282,7 +328,11 @@ def link_on_line(text: str, lineno: int) -> tuple[Link | None, str, list[str]]:
                 continue
         links.append((start, end, link))
     if not links:
-        return None, text, []
+        broken = broken_link(text, spans)
+        if broken is None:
+            return None, text, []
+        remaining = _LINK_SEPARATOR.sub("", text[: broken[0]].rstrip()).strip()
+        return None, remaining, [broken[1]]
     problems = []
     if len({link.target for _, _, link in links}) > 1:
         targets = ", ".join(f"`{link.target}`" for _, _, link in links)
@@ -292,6 +342,18 @@ def link_on_line(text: str, lineno: int) -> tuple[Link | None, str, list[str]]:
     remaining = _LINK_SEPARATOR.sub("", remaining) if not text[end:].strip() else remaining
     remaining = (remaining.rstrip() + " " + text[end:].strip()).strip()
     return link, remaining, problems
+
+
+def link_in_field(value: str, lineno: int) -> tuple[Link | None, str | None]:
+    """(link, problem) of a `Run:` field: its first code span that is a link, or the value itself."""
+    spans = source.code_spans(value)
+    candidates = [content for _, _, content in spans] if spans else [value]
+    for candidate in candidates:
+        link = parse_link(candidate, lineno)
+        if link is not None:
+            return link, None
+    broken = broken_link(value, spans)
+    return None, broken[1] if broken else None
 
 
 # --- parsing --------------------------------------------------------------------------------------
@@ -464,13 +526,9 @@ class _TaskParser:
     def read_run(self, task: _Occurrence, value: str, lineno: int) -> None:
         if task.link is not None:
             return
-        spans = source.code_spans(value)
-        candidates = [content for _, _, content in spans] if spans else [value]
-        for candidate in candidates:
-            link = parse_link(candidate, lineno)
-            if link is not None:
-                task.link = link
-                return
+        task.link, problem = link_in_field(value, lineno)
+        if problem:
+            self.problems.append(SourceError(problem, self.path, lineno))
 
     def close(self) -> None:
         if self.current is not None and self.current.substeps is not None:

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 
 from ..errors import ThresholdError
-from .metric_names import canonical, direction
+from .metric_names import canonical, direction, is_percent_like
 
 COMPARATORS = (">", ">=", "<", "<=", "==")
 
@@ -188,7 +189,7 @@ _AMOUNT_BETTER = re.compile(rf"(?<![\w@.^/-]){_AMOUNT}\s*$", re.I | re.A)
 _PRESENT = r"\s+(?:are\s+|is\s+)?(?:present|exists?)\b(?P<rest>.*)"
 _EXPLAINABILITY = re.compile(rf"\bexplainability\s+artifacts?{_PRESENT}", re.I | re.S | re.A)
 _ARTIFACT = re.compile(rf"\s*artifacts?\s+(?:`(?P<quoted>[^`]+)`|(?P<glob>\S+)){_PRESENT}", re.I | re.S | re.A)
-_IN_EXPERIMENT = re.compile(r"\s*(?:in|of|for)\s+(?:experiment\s+)?(?P<name>[^\s`'\"]+)[\s.]*$", re.I | re.A)
+_IN_EXPERIMENT = re.compile(r"\s*(?:in|of|for)\s+(?:experiment\s+)?(?P<name>[^\s`'\"]++)[\s.]*+$", re.I | re.A)
 _NOT_EXPERIMENTS = {"the", "a", "an", "all", "each", "every", "best", "model", "candidate", "candidates", "winner"}
 _OF_EXPERIMENT = re.compile(r"(?P<metric>.+?)\s+of\s+(?P<name>\S+)", re.I | re.S | re.A)
 # Words around a metric name that are not part of it: "the precision@10 should be > 0.3".
@@ -198,6 +199,8 @@ _FILLER = re.compile(
 # Words after the number that may name a metric ("99% precision"), up to the first of _NOT_NAMES.
 _NAME_WORD = re.compile(r"[\w@.²^-]+")
 _NOT_NAMES = set("of on in for per about with across over from to when while and or the a an vs by".split())
+# Words that may start a remark after a complete comparison: "accuracy > 0.8 on the held-out set".
+_CONNECTIVES = _NOT_NAMES | set("at within after before during if as using than including excluding except".split())
 
 
 def looks_like_threshold(text: str) -> bool:
@@ -221,11 +224,19 @@ def parse_threshold(text: str, key: str | None = None, directions: dict[str, str
     return _Reader(text, key, directions or {}).read()
 
 
+_ARROW = re.compile(r"<-++>?|(?<!-)-++>")  # each run of dashes tried once, not once per dash
+
+
 def _normalise(text: str) -> str:
-    """One spelling for symbols; markdown emphasis and code marks dropped; arrows are not comparators."""
-    for old, new in (("≥", ">="), ("≤", "<="), ("=>", ">="), ("=<", "<="), ("×", "x"), ("−", "-")):
+    """One spelling for symbols; markdown emphasis and code marks dropped; arrows are not comparators.
+
+    NFKC first, so that full-width digits and signs (`０.９`, `＞`) read as the ASCII ones they show.
+    """
+    text = unicodedata.normalize("NFKC", text)
+    for old, new in (("≥", ">="), ("≤", "<="), ("≧", ">="), ("≦", "<="), ("⩾", ">="), ("⩽", "<="), ("=>", ">="),
+                     ("=<", "<="), ("×", "x"), ("−", "-")):
         text = text.replace(old, new)
-    text = re.sub(r"<-+>?|-+>", " → ", text).replace("`", "")
+    text = _ARROW.sub(" → ", text).replace("`", "")
     text = re.sub(r"\*\*(.+?)\*\*", r"\1", text)
     return " ".join(text.split())
 
@@ -279,7 +290,7 @@ class _Reader:
             raise self.fail(f"expected a reference after '{better.group().strip()}': "
                             "random baseline, best baseline, increment NNNN or promoted model")
         how = "times" if amount["how"].lower() in ("x", "times") else "percent"
-        size = float(_decimal(amount["num"]) / (100 if how == "percent" else 1))
+        size = self.finite(float(_decimal(amount["num"]) / (100 if how == "percent" else 1)), amount["num"])
         if size < 0 or (how == "times" and size == 0):
             raise self.fail("expected an amount above 0 after 'by'")
         metric, experiment = self.ratio_subject(before, reference)
@@ -320,10 +331,19 @@ class _Reader:
             return ratio
         metric, experiment = self.subject(before)
         # The value names the metric before or after the number; otherwise the key does.
+        named_before = metric is not None
         metric = metric or self.metric_in_words(rest) or self.key_metric() or self.metric_in_words(rest, known=False)
         if not metric:
             raise self.fail("expected the name of a metric")
         number, unit = _in_metric_units(_decimal(value["num"]) * (1000 if value["k"] else 1), unit, metric)
+        self.finite(number, value["num"])
+        bare = not (unit or value["k"] or value["plus"])
+        if bare and number > 1 and is_percent_like(metric):
+            fraction = _number(float(_decimal(value["num"]) / 100))
+            raise self.fail(f"{metric} is a rate logged as a fraction (0 to 1), so {value['num']} is out of its "
+                            f"range; write {value['num']}% or {fraction}")
+        if bare and named_before and not or_more and direction(metric, self.directions):
+            self.check_no_unread_words(rest)
         return Threshold(self.text, "compare", metric=metric, op=op or self.bare_op(metric), value=number,
                          unit=unit, experiment=experiment)
 
@@ -342,11 +362,30 @@ class _Reader:
         if reference is None:
             return None
         factor = _decimal(value["num"]) * (Decimal("0.01") if unit == "%" else 1)
+        self.finite(float(factor), value["num"])
         if factor <= 0:
             raise self.fail("expected a factor above 0")
         metric, experiment = self.ratio_subject(before, reference)
         return Threshold(self.text, "ratio", metric=metric, op=op or self.bare_op(metric), factor=float(factor),
                          unit="x", reference=reference, experiment=experiment)
+
+    def finite(self, number: float, written: str) -> float:
+        if not math.isfinite(number):
+            raise self.fail(f"{written} is not a finite number")
+        return number
+
+    def check_no_unread_words(self, rest: str) -> None:
+        """Words after a complete comparison of a known metric (`accuracy > 0.8 banana`) are an error,
+        unless they are a remark the grammar lets through: one in brackets or after an arrow or a
+        separator, a phrase that starts with a connective (`on the test set`, `for cold-start users`),
+        or a metric's name (`95%+ accuracy`)."""
+        words = rest.strip()
+        if not words or not words[0].isalpha():
+            return
+        first = words.split()[0].strip(",;:.").lower()
+        if first in _CONNECTIVES or self.metric_in_words(rest) or _reference(rest):
+            return
+        raise self.fail(f"nothing reads the words after the number: '{words}'")
 
     def subject(self, words: str) -> tuple[str | None, str | None]:
         """The metric (and experiment) named before the comparator: 'precision@10 of exp-003'."""
