@@ -441,3 +441,20 @@ def test_summary_never_writes_through_links(tmp_path, outside, monkeypatch):
         main(["summary", "increments/0001"])
         assert main(["compare", "increments/0001"]) == 0
     assert _files_of(outside) == before and sorted(os.listdir(outside)) == ["precious.txt"]
+
+
+def test_promotion_never_copies_the_model_through_a_planted_link(inc, outside):
+    from pytest_specweave.tracking.models import promote_model
+
+    store = ExperimentStore(inc)
+    with store.open_run("model") as exp:
+        exp.log_metric("accuracy", 0.9)
+        exp.log_model({"weights": [1, 2, 3]})
+    (inc / "models").mkdir()
+    planted = inc / "models" / f".model-v1.pkl.{os.getpid()}.tmp"  # where the copy is staged
+    planted.symlink_to(outside / "precious.txt")
+    before = _files_of(outside)
+    (record,) = store.records()
+    with pytest.raises(StoreError):
+        promote_model(inc, record, primary_metric="accuracy")
+    assert _files_of(outside) == before

@@ -252,7 +252,10 @@ def _copy_verified(source: Path, target: Path, digest: str) -> None:
     tmp = target.parent / f".{target.name}.{os.getpid()}.tmp"
     h = hashlib.sha256()
     try:
-        with open(source, "rb") as src, open(tmp, "wb") as dst:
+        # a new file, never an existing one or a planted link: the copy cannot land outside the store
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+                     | getattr(os, "O_BINARY", 0), 0o644)
+        with open(source, "rb") as src, os.fdopen(fd, "wb") as dst:
             while True:
                 block = src.read(1 << 20)
                 if not block:
@@ -262,6 +265,8 @@ def _copy_verified(source: Path, target: Path, digest: str) -> None:
         if h.hexdigest() != digest:
             raise StoreError(f"not promoting {source}: it changed while it was being copied")
         os.replace(tmp, target)
+    except FileExistsError as err:
+        raise store_error("copy the model to", target, err) from err
     except OSError as err:
         _unlink(tmp)
         raise store_error("copy the model to", target, err) from err
