@@ -491,3 +491,21 @@ def test_a_pytest_run_with_xdist_mirrors_to_a_tracking_server(pytester, mlflow_s
     assert version.version == "1" and version.run_id == runs[tree.folder].info.run_id
     metadata = json.loads((inc / "models" / "model-v1.metadata.json").read_text())
     assert metadata["mlflow"][0]["tracking_uri"] == mlflow_server and metadata["mlflow"][0]["registry_version"] == 1
+
+
+def test_an_unreachable_tracking_server_is_said_at_once_and_never_holds_the_run(tmp_path):
+    """MLflow's own retry policy held a session for minutes; the mirror probes the server once, briefly."""
+    from conftest import demo_files, write_increment
+
+    write_increment(tmp_path, "0001-demo", demo_files())
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{port}"}
+    env.pop("PYTEST_ADDOPTS", None)
+    result = subprocess.run([sys.executable, "-m", "pytest", "increments", "-p", "no:cacheprovider", "-W", "always"],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert f"the MLflow tracking server at http://127.0.0.1:{port} does not answer" in output
+    assert output.count("does not answer") == 1  # said once, then the experiments are kept locally only

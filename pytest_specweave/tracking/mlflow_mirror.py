@@ -378,8 +378,39 @@ def _experiment_id(state: _Mirror, client, uri: str, increment_dir: Path) -> str
     return experiment_id
 
 
+PROBE_TIMEOUT_S = 3.0
+
+
+def _probe(uri: str) -> None:
+    """An http(s) tracking server must answer at once: MLflow's own retries would hold a run for minutes.
+
+    Any HTTP answer (even an error status) means a server is there; no answer within PROBE_TIMEOUT_S
+    raises MirrorError. Other URIs (SQLite, Databricks) are not probed.
+    """
+    if not re.match(r"^https?://", uri):
+        return
+    import urllib.error
+    import urllib.request
+
+    try:
+        urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=PROBE_TIMEOUT_S).close()
+    except urllib.error.HTTPError:
+        return
+    except (OSError, ValueError) as err:
+        reason = getattr(err, "reason", err)
+        raise MirrorError(
+            f"the MLflow tracking server at {uri} does not answer ({reason}); experiments are kept in"
+            " experiments/ only, and mirroring to it is off for the rest of this run"
+        ) from None
+
+
 def _connect(state: _Mirror, uri: str, increment_dir: Path):
     """(client, MLflow experiment id) for an increment; a URI that fails here is not tried again in this process."""
+    try:
+        _probe(uri)
+    except MirrorError as err:
+        state.broken[uri] = str(err)
+        raise
     try:
         client = _client(state, uri)
         return client, _experiment_id(state, client, uri, increment_dir)
