@@ -136,6 +136,9 @@ class IncrementItemMixin:
         self.sw_element = element
         self.sw_kind = kind
         self.add_marker(MARKERS[kind])
+        title = getattr(element, "title", None) or getattr(element, "text", None)
+        if title:  # what the markdown says the item is: the CI step summary and the JSON report show it
+            self.user_properties.append(("title", str(title)))
 
     def reportinfo(self):
         line = getattr(self.sw_element, "line", 1) or 1

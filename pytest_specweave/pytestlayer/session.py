@@ -34,6 +34,7 @@ def _item_results(reports) -> dict[str, ItemResult]:
             message = report.longrepr[2].removeprefix("Skipped: ")
             if message.startswith("inconclusive"):
                 outcome = "inconclusive"
+                message = message.removeprefix("inconclusive").removeprefix(":").strip()
         elif report.failed:
             message = _first_line(report.longreprtext)
         start = getattr(report, "start", None)
@@ -267,7 +268,8 @@ def json_report(config, reports) -> dict:
             props = row.properties
             interval = props.get("interval")
             entry["items"].append({
-                "id": row.id, "kind": row.kind, "nodeid": row.nodeid, "file": row.file, "line": row.line,
+                "id": row.id, "kind": row.kind, "title": props.get("title"), "nodeid": row.nodeid, "file": row.file,
+                "line": row.line,
                 "outcome": row.result.outcome, "message": row.result.message or props.get("message") or None,
                 "metric": props.get("metric"), "value": props.get("value"),
                 "interval": [float(x) for x in interval.strip("[]").split(",")] if interval else None,
@@ -357,7 +359,8 @@ def step_summary(config, reports) -> str:
                 verdict = f"{STEP_MARKS.get(row.result.outcome, '')} {row.result.outcome}"
                 if row.result.outcome != "passed" and row.result.message:
                     verdict += f": {row.result.message}".replace("|", "\\|")
-                lines.append(f"| {row.id} | {str(props.get('threshold', '')).replace('|', '/')} | {_measured(props)} "
+                requirement = props.get("threshold") or props.get("title", "")
+                lines.append(f"| {row.id} | {str(requirement).replace('|', '/')} | {_measured(props)} "
                              f"| {props.get('experiment', '')} | {verdict} |")
             lines.append("")
         tasks = [r for r in rows if r.kind == "task"]
