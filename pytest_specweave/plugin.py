@@ -16,7 +16,11 @@ import pytest
 
 INCREMENT_FILES = ("spec.md", "tasks.md", "tests.md")
 LINKED_CODE_ROOT = "pytest_specweave_increments"  # linked_code.ROOT_PACKAGE, without importing it
-INCREMENT_FOLDER = re.compile(r"^\d{4}-\S")
+# SpecWeave names increment folders NNNN-slug, and NNNNE-slug for work on an item imported from
+# GitHub, Jira or Azure DevOps (the E suffix): IncrementNumberManager in its src/core/increment-utils.ts
+# matches /^(\d{3,4})E?-/ (folders written before four digits were required have three) and
+# validates new ids with /^\d{4}E?-/. Four digits, as SpecWeave writes them today.
+INCREMENT_FOLDER = re.compile(r"^\d{4}E?-\S")
 OUTPUT_FOLDERS = frozenset({"data", "models", "experiments", "notebooks", "mlruns", "mlartifacts"})
 MARKERS = {
     "sw_task": "a task of an increment's tasks.md",

@@ -32,7 +32,9 @@ TESTS = "- TC-001: precision@10 > 0.25\n"
 @pytest.mark.parametrize(
     "name, ok",
     [("0042-recommendation-model", True), ("0001-a", True), ("0042-v0.8.0-stabilization", True), ("42-x", False),
-     ("0042", False), ("0042-", False), ("00420-x", False), ("_archive", False), ("0042_x", False)],
+     ("0042", False), ("0042-", False), ("00420-x", False), ("_archive", False), ("0042_x", False),
+     ("0657E-external-item", True), ("0002E-sync-from-github", True), ("0002e-x", False), ("0002EE-x", False),
+     ("0002G-x", False), ("J-12-jira-import", False)],
 )
 def test_folder_names(name, ok):
     assert bool(INCREMENT_DIR.match(name)) is ok
@@ -237,3 +239,12 @@ def test_a_long_listing_is_shortened(tmp_path):
 def test_arguments_that_name_no_increment(project, arg):
     with pytest.raises(IncrementNotFound):
         resolve_increment(arg, project)
+
+
+def test_an_external_increment_keeps_its_e_in_the_id_and_answers_to_its_number(tmp_path):
+    folder = make(tmp_path / "increments" / "0657E-external-item", tasks_md=TASKS)
+    increment = Increment.load(folder)
+    assert (increment.id, increment.name) == ("0657E", "0657E-external-item")
+    assert is_increment_dir(folder) and len(increment.tasks.tasks) == 2
+    for arg in ("0657", "0657E", "increments/0657", "increments/0657E-ext"):
+        assert resolve_increment(arg, tmp_path) == folder

@@ -95,3 +95,11 @@ def test_a_folder_that_is_not_under_increments_is_not_an_increment(pytester):
     folder.mkdir(parents=True)
     (folder / "tasks.md").write_text("- [ ] T-001: something\n")
     assert collected(pytester.runpytest("--collect-only", "-q")) == []
+
+
+def test_an_external_increment_folder_is_collected_and_named_by_its_number(pytester):
+    write_increment(pytester.path, "0657E-external-item", {"tasks.md": "- [ ] T-001: Import\n- [ ] T-002: Train\n"})
+    expected = ["increments/0657E-external-item/tasks.md::T-001", "increments/0657E-external-item/tasks.md::T-002"]
+    assert collected(pytester.runpytest("--collect-only", "-q")) == expected
+    for arg in ("increments/0657", "increments/0657E", "increments/0657E-external-item"):
+        assert collected(pytester.runpytest("--collect-only", "-q", arg)) == expected
