@@ -95,13 +95,13 @@ def test_metadata_json_with_a_byte_order_mark(tmp_path):
 
 def test_an_unreadable_markdown_file_becomes_a_problem_of_its_list(tmp_path):
     folder = make(tmp_path / "0042-rec", spec_md="# ok\n")
-    (folder / "tasks.md").write_bytes(b"- [ ] T-001: caf\xe9\n")
-    (folder / "tests.md").write_bytes(b"\xff")
-    (folder / "spec.md").write_bytes(b"# Spec\n\n\xfe")
+    (folder / "tasks.md").write_bytes("- [ ] T-001: caf\n".encode("utf-16-le"))
+    (folder / "tests.md").write_bytes("- TC-001: ok\n".encode("utf-16-be"))
+    (folder / "spec.md").write_bytes(b"\xff\xfe\x00\xd8")  # UTF-16 BOM, then half a surrogate pair
     increment = Increment.load(folder)
-    assert increment.tasks.tasks == [] and increment.tasks.problems[0].line == 1
-    assert increment.criteria.criteria == [] and increment.criteria.problems[0].line == 1
-    assert increment.spec.metrics == [] and increment.spec.problems[0].line == 3
+    assert increment.tasks.tasks == [] and "UTF-16" in increment.tasks.problems[0].message
+    assert increment.criteria.criteria == [] and "UTF-16" in increment.criteria.problems[0].message
+    assert increment.spec.metrics == [] and increment.spec.problems[0].line == 1
     assert not increment.tracks_experiments
 
 
