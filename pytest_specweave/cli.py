@@ -62,7 +62,15 @@ def list_items(increments: list[Path], cwd: Path) -> list[dict]:
 
 
 def _cmd_list(args, cwd: Path) -> int:
-    rows = list_items(find_increments(args.path, cwd), cwd)
+    from .model.source import undecodable
+
+    folders = find_increments(args.path, cwd)
+    for folder in folders:
+        for name in ("spec.md", "tasks.md", "tests.md"):
+            for problem in undecodable(folder / name) if (folder / name).is_file() else ():
+                print(f"pytest-specweave: warning: {_relative(folder / name, cwd)}:{problem.line}: {problem.message}",
+                      file=sys.stderr)
+    rows = list_items(folders, cwd)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0

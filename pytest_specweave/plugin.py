@@ -16,7 +16,13 @@ import pytest
 
 INCREMENT_FILES = ("spec.md", "tasks.md", "tests.md")
 LINKED_CODE_ROOT = "pytest_specweave_increments"  # linked_code.ROOT_PACKAGE, without importing it
-INCREMENT_FOLDER = re.compile(r"^\d{4}-\S")
+# SpecWeave names increment folders NNNN-slug, and NNNNE-slug for work on an item imported from
+# GitHub, Jira or Azure DevOps (the E suffix): IncrementNumberManager in its src/core/increment-utils.ts
+# matches /^(\d{3,4})E?-/ (folders written before four digits were required have three) and
+# validates new ids with /^\d{4}E?-/. Four digits, as SpecWeave writes them today.
+INCREMENT_FOLDER = re.compile(r"^\d{4}E?-\S")
+# SpecWeave moves finished, abandoned and paused increments into these folders of increments/.
+SET_ASIDE = {"_archive": "archived", "_abandoned": "abandoned", "_paused": "paused"}
 OUTPUT_FOLDERS = frozenset({"data", "models", "experiments", "notebooks", "mlruns", "mlartifacts"})
 MARKERS = {
     "sw_task": "a task of an increment's tasks.md",
@@ -27,7 +33,15 @@ MARKERS = {
 
 
 def is_increment_folder(path: Path) -> bool:
-    return bool(INCREMENT_FOLDER.match(path.name)) and path.parent.name == "increments"
+    """NNNN-slug in increments/, or in one of its _archive, _abandoned or _paused folders."""
+    if not INCREMENT_FOLDER.match(path.name):
+        return False
+    parent = path.parent
+    return parent.name == "increments" or (parent.name in SET_ASIDE and parent.parent.name == "increments")
+
+
+def _is_set_aside_folder(path: Path) -> bool:
+    return path.name in SET_ASIDE and path.parent.name == "increments"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -132,7 +146,41 @@ def _set_environ(config: pytest.Config, name: str, value: str) -> None:
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     if collection_path.name in OUTPUT_FOLDERS and is_increment_folder(collection_path.parent):
         return True
+    if _is_set_aside_folder(collection_path):
+        # pytest asks only about folders not named on the command line (nor above a path named
+        # there): `pytest increments/_archive/0123-old` still collects that increment.
+        try:
+            count = sum(1 for entry in collection_path.iterdir() if INCREMENT_FOLDER.match(entry.name) and entry.is_dir())
+        except OSError:
+            count = 0
+        if count and _under_an_arg(collection_path, config):
+            config.stash.setdefault(_SET_ASIDE_SKIPPED, {})[collection_path] = count
+        return True
     return None
+
+
+_SET_ASIDE_SKIPPED = pytest.StashKey[dict]()
+
+
+def _under_an_arg(folder: Path, config: pytest.Config) -> bool:
+    """Whether a command-line path (or the default) covers the folder, not just passes by it on its way."""
+    for arg in config.args:
+        path = Path(os.path.abspath(os.path.join(config.invocation_params.dir, arg.split("::", 1)[0])))
+        if folder == path or path in folder.parents:
+            return True
+    return False
+
+
+def _report_set_aside(terminalreporter, config: pytest.Config) -> None:
+    """One line per _archive/_abandoned/_paused folder whose increments this run skipped."""
+    for folder, count in sorted(config.stash.get(_SET_ASIDE_SKIPPED, {}).items()):
+        try:
+            shown = folder.relative_to(config.invocation_params.dir).as_posix()
+        except ValueError:
+            shown = str(folder)
+        noun = "increment" if count == 1 else "increments"
+        terminalreporter.write_line(
+            f"specweave: skipped {count} {SET_ASIDE[folder.name]} {noun} under {shown} (name one to run it)")
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):
@@ -196,6 +244,7 @@ class IncrementRuns:
         return None
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
+        _report_set_aside(terminalreporter, self.config)
         if self.reports:
             from .pytestlayer.session import terminal_summary
 

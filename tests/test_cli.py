@@ -82,3 +82,15 @@ def test_summary_and_compare_work_from_the_store_without_training(pytester):
     assert compare.returncode == 0, compare.stderr
     assert "exp-002-t-002-train-model ✅ BEST" in compare.stdout
     assert "| exp-001-baseline-random | baseline | succeeded | 0.3 |" in compare.stdout
+
+
+def test_list_keeps_the_tasks_of_a_file_with_bytes_that_are_not_utf8_and_warns(tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "increments" / "0001-demo"
+    folder.mkdir(parents=True)
+    (folder / "tasks.md").write_bytes(b"- [ ] T-001: Explore \xf0\x9f\x98\n- [ ] T-002: Train\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["list", "increments/0001"]) == 0
+    out, err = capsys.readouterr()
+    assert "T-001" in out and "T-002" in out
+    expected = "tasks.md:1: bytes that are not UTF-8 (0xf0 0x9f 0x98) read as U+FFFD"
+    assert err.startswith("pytest-specweave: warning: ") and expected in err

@@ -32,7 +32,9 @@ TESTS = "- TC-001: precision@10 > 0.25\n"
 @pytest.mark.parametrize(
     "name, ok",
     [("0042-recommendation-model", True), ("0001-a", True), ("0042-v0.8.0-stabilization", True), ("42-x", False),
-     ("0042", False), ("0042-", False), ("00420-x", False), ("_archive", False), ("0042_x", False)],
+     ("0042", False), ("0042-", False), ("00420-x", False), ("_archive", False), ("0042_x", False),
+     ("0657E-external-item", True), ("0002E-sync-from-github", True), ("0002e-x", False), ("0002EE-x", False),
+     ("0002G-x", False), ("J-12-jira-import", False)],
 )
 def test_folder_names(name, ok):
     assert bool(INCREMENT_DIR.match(name)) is ok
@@ -93,13 +95,13 @@ def test_metadata_json_with_a_byte_order_mark(tmp_path):
 
 def test_an_unreadable_markdown_file_becomes_a_problem_of_its_list(tmp_path):
     folder = make(tmp_path / "0042-rec", spec_md="# ok\n")
-    (folder / "tasks.md").write_bytes(b"- [ ] T-001: caf\xe9\n")
-    (folder / "tests.md").write_bytes(b"\xff")
-    (folder / "spec.md").write_bytes(b"# Spec\n\n\xfe")
+    (folder / "tasks.md").write_bytes("- [ ] T-001: caf\n".encode("utf-16-le"))
+    (folder / "tests.md").write_bytes("- TC-001: ok\n".encode("utf-16-be"))
+    (folder / "spec.md").write_bytes(b"\xff\xfe\x00\xd8")  # UTF-16 BOM, then half a surrogate pair
     increment = Increment.load(folder)
-    assert increment.tasks.tasks == [] and increment.tasks.problems[0].line == 1
-    assert increment.criteria.criteria == [] and increment.criteria.problems[0].line == 1
-    assert increment.spec.metrics == [] and increment.spec.problems[0].line == 3
+    assert increment.tasks.tasks == [] and "UTF-16" in increment.tasks.problems[0].message
+    assert increment.criteria.criteria == [] and "UTF-16" in increment.criteria.problems[0].message
+    assert increment.spec.metrics == [] and increment.spec.problems[0].line == 1
     assert not increment.tracks_experiments
 
 
@@ -237,3 +239,12 @@ def test_a_long_listing_is_shortened(tmp_path):
 def test_arguments_that_name_no_increment(project, arg):
     with pytest.raises(IncrementNotFound):
         resolve_increment(arg, project)
+
+
+def test_an_external_increment_keeps_its_e_in_the_id_and_answers_to_its_number(tmp_path):
+    folder = make(tmp_path / "increments" / "0657E-external-item", tasks_md=TASKS)
+    increment = Increment.load(folder)
+    assert (increment.id, increment.name) == ("0657E", "0657E-external-item")
+    assert is_increment_dir(folder) and len(increment.tasks.tasks) == 2
+    for arg in ("0657", "0657E", "increments/0657", "increments/0657E-ext"):
+        assert resolve_increment(arg, tmp_path) == folder

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from pytest_specweave.errors import SourceError
 from pytest_specweave.model.tasks import STATUSES, TaskList, parse_tasks, status_from_words, status_marker
 
 
@@ -495,12 +494,10 @@ def test_crlf_files_give_the_right_lines(tmp_path):
     assert [(t.id, t.line, t.status) for t in found] == [("T-001", 3, "done"), ("T-002", 5, "pending")]
 
 
-def test_a_file_that_is_not_utf8_raises(tmp_path):
+def test_a_file_with_a_byte_that_is_not_utf8_keeps_every_task(tmp_path):
     path = tmp_path / "tasks.md"
-    path.write_bytes(b"- [ ] T-001: ok\n- [ ] T-002: caf\xe9\n")
-    with pytest.raises(SourceError) as raised:
-        parse_tasks(path)
-    assert raised.value.line == 2
+    path.write_bytes(b"- [ ] T-001: ok\n- [ ] T-002: caf\xe9\n- [ ] T-003: on\n")
+    assert [(t.id, t.title) for t in parse_tasks(path).tasks] == [("T-001", "ok"), ("T-002", "caf\ufffd"), ("T-003", "on")]
 
 
 def test_mixed_forms_in_file_order(tmp_path):

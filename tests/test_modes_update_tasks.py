@@ -135,3 +135,14 @@ def test_the_flag_works_under_xdist_on_the_controller(pytester):
     text = tasks.read_bytes()
     assert b"- [x] T-001" in text and b"- [x] T-002" in text and b"- [ ] T-005" in text
     assert text.count(b"\r\n") == text.count(b"\n")
+
+
+def test_a_tasks_file_that_is_not_utf8_is_left_as_it_is(tmp_path):
+    from pytest_specweave.modes.task_marks import mark_tasks_done
+
+    path = tmp_path / "tasks.md"
+    data = b"- [ ] T-001: Explore \xf0\x9f\x98\n- [ ] T-002: Train\n"
+    path.write_bytes(data)
+    result = mark_tasks_done(path, ["T-002"])
+    assert result.marked == [] and "not UTF-8" in result.problems[0]
+    assert path.read_bytes() == data

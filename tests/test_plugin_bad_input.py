@@ -83,13 +83,24 @@ def test_empty_or_missing_tasks_and_tests_collect_nothing_without_error(pytester
     assert "errors" not in result.outlines[-1] and "ERROR" not in result.stdout.str()
 
 
-def test_a_markdown_file_that_is_not_utf8_is_a_failing_item_and_the_rest_runs(pytester):
+def test_a_markdown_file_in_utf16_without_a_bom_is_a_failing_item_and_the_rest_runs(pytester):
     folder = write_increment(pytester.path, "0001-demo", demo_files())
-    (folder / "tests.md").write_bytes("- TC-001: accuracy \xe9 0.8\n".encode("latin-1"))
+    (folder / "tests.md").write_bytes("- TC-001: accuracy > 0.8\n".encode("utf-16-le"))
     result = run(pytester)
-    result.stdout.fnmatch_lines(["tests.md:1: *UTF-8*"])
+    result.stdout.fnmatch_lines(["*tests.md:1: looks like UTF-16 text: save it as UTF-8*"])
     outcomes = result.parseoutcomes()
     assert outcomes["failed"] == 1 and outcomes["passed"] == 7
+
+
+def test_bytes_that_are_not_utf8_keep_every_task_and_are_warned_of(pytester):
+    tasks = "- [ ] T-001: Explore \U0001F600\n- [ ] T-002: Train\n- [ ] T-003: Report\n".encode("utf-8")
+    folder = write_increment(pytester.path, "0001-demo", {})
+    (folder / "tasks.md").write_bytes(tasks.replace("\U0001F600".encode("utf-8"), b"\xf0\x9f\x98"))
+    result = pytester.runpytest("--collect-only", "-q", "-p", "no:cacheprovider")
+    assert [line for line in result.outlines if "::" in line] == [
+        f"increments/0001-demo/tasks.md::T-00{n}" for n in (1, 2, 3)]
+    result.stdout.fnmatch_lines(["*tasks.md:1: *SpecweaveEncodingWarning*tasks.md:1: bytes that are not UTF-8 "
+                                 "(0xf0 0x9f 0x98) read as U+FFFD*"])
 
 
 def test_a_broken_increment_does_not_hide_another(pytester):

@@ -95,3 +95,38 @@ def test_a_folder_that_is_not_under_increments_is_not_an_increment(pytester):
     folder.mkdir(parents=True)
     (folder / "tasks.md").write_text("- [ ] T-001: something\n")
     assert collected(pytester.runpytest("--collect-only", "-q")) == []
+
+
+def test_an_external_increment_folder_is_collected_and_named_by_its_number(pytester):
+    write_increment(pytester.path, "0657E-external-item", {"tasks.md": "- [ ] T-001: Import\n- [ ] T-002: Train\n"})
+    expected = ["increments/0657E-external-item/tasks.md::T-001", "increments/0657E-external-item/tasks.md::T-002"]
+    assert collected(pytester.runpytest("--collect-only", "-q")) == expected
+    for arg in ("increments/0657", "increments/0657E", "increments/0657E-external-item"):
+        assert collected(pytester.runpytest("--collect-only", "-q", arg)) == expected
+
+
+@pytest.fixture
+def set_aside(pytester):
+    tasks = {"tasks.md": "- [ ] T-001: Train\n"}
+    write_increment(pytester.path, "0200-current", tasks)
+    for name in ("0100-first", "0101-second", "0102-third"):
+        write_increment(pytester.path, name, tasks, where="increments/_archive")
+    write_increment(pytester.path, "0150-dropped", tasks, where="increments/_abandoned")
+    return pytester
+
+
+@pytest.mark.parametrize("args", [(), ("increments",)])
+def test_archived_increments_are_skipped_with_a_line_saying_so(set_aside, args):
+    result = set_aside.runpytest("--collect-only", "-q", *args)
+    assert collected(result) == ["increments/0200-current/tasks.md::T-001"]
+    result.stdout.fnmatch_lines([
+        "specweave: skipped 1 abandoned increment under increments/_abandoned (name one to run it)",
+        "specweave: skipped 3 archived increments under increments/_archive (name one to run it)",
+    ])
+
+
+@pytest.mark.parametrize("arg", ["increments/_archive/0101-second", "increments/_archive/0101"])
+def test_an_archived_increment_named_on_the_command_line_is_collected(set_aside, arg):
+    result = set_aside.runpytest("--collect-only", "-q", arg)
+    assert collected(result) == ["increments/_archive/0101-second/tasks.md::T-001"]
+    assert "skipped" not in result.stdout.str()

@@ -19,37 +19,83 @@ _FRONTMATTER_OPEN = re.compile(r"^---[ \t]*$")
 _FRONTMATTER_CLOSE = re.compile(r"^(?:---|\.\.\.)[ \t]*$")
 
 
-def read_markdown(path: str | Path) -> list[str]:
-    """The file's lines without their ends: UTF-8 (a BOM is dropped), LF, CRLF or CR line ends."""
+def read_markdown(path: str | Path, warnings: list[SourceError] | None = None) -> list[str]:
+    """The file's lines without their ends: UTF-8 (a BOM is dropped), LF, CRLF or CR line ends.
+
+    UTF-16 with a byte-order mark is decoded too. Bytes that are not UTF-8 are read as U+FFFD, as
+    SpecWeave reads them, and each line holding some is added to `warnings`. UTF-16 without a BOM
+    (its ASCII reads as valid UTF-8 with a NUL after every letter) raises SourceError.
+    """
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise SourceError(f"cannot read the file ({exc.strerror or exc})", path) from None
-    return decode_markdown(data, path)
+    return decode_markdown(data, path, warnings)
 
 
-def decode_markdown(data: bytes, path: str | Path | None = None) -> list[str]:
-    """`read_markdown` for bytes already in hand."""
-    skipped = 0
-    if data.startswith(_BOM):
-        data = data[len(_BOM) :]
-        skipped = len(_BOM)
+def undecodable(path: str | Path) -> list[SourceError]:
+    """One warning per line of the file holding bytes that are not UTF-8; [] when it cannot be read."""
+    warnings: list[SourceError] = []
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        before = data[: exc.start].decode("utf-8")
-        line = len(_LINE_BREAK.split(before))
-        hint = " (it looks like UTF-16)" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
-        message = (
-            f"not UTF-8 text{hint} (byte 0x{data[exc.start]:02x} at offset {exc.start + skipped}); "
-            "save the file as UTF-8"
-        )
-        raise SourceError(message, path, line) from None
+        read_markdown(path, warnings)
+    except SourceError:
+        return []
+    return warnings
+
+
+def decode_markdown(data: bytes, path: str | Path | None = None,
+                    warnings: list[SourceError] | None = None) -> list[str]:
+    """`read_markdown` for bytes already in hand."""
+    if data.startswith(_BOM):
+        text = _decode_utf8(data[len(_BOM) :], path, warnings)
+    elif data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise SourceError("not valid UTF-16 text despite its byte-order mark; save the file as UTF-8", path,
+                              1) from None
+    elif _looks_like_utf16(data):
+        raise SourceError("looks like UTF-16 text: save it as UTF-8", path, 1)
+    else:
+        text = _decode_utf8(data, path, warnings)
     lines = _LINE_BREAK.split(text)
     if lines[-1] == "":
         lines.pop()  # the file ends with a line break, or is empty
     return lines
+
+
+def _decode_utf8(data: bytes, path, warnings: list[SourceError] | None) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    if warnings is not None:
+        by_line: dict[int, list[str]] = {}
+        line, position = 1, 0
+        while position < len(data):
+            try:
+                data[position:].decode("utf-8")
+                break
+            except UnicodeDecodeError as exc:
+                start, end = position + exc.start, position + max(exc.end, exc.start + 1)
+                line += len(_LINE_BREAK.findall(data[position:start].decode("utf-8")))
+                by_line.setdefault(line, []).extend(f"0x{byte:02x}" for byte in data[start:end])
+                position = end
+        for number, shown in by_line.items():
+            warnings.append(SourceError(f"bytes that are not UTF-8 ({' '.join(shown[:8])}) read as U+FFFD; "
+                                        "save the file as UTF-8", path, number))
+    return data.decode("utf-8", errors="replace")
+
+
+def _looks_like_utf16(data: bytes) -> bool:
+    """NUL bytes in alternating positions: UTF-16 text without its byte-order mark."""
+    sample = data[:4096]
+    pairs = len(sample) // 2
+    if pairs < 2:
+        return False
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    return max(even, odd) >= 0.3 * pairs and min(even, odd) <= 0.1 * max(even, odd)
 
 
 def frontmatter_end(lines: Sequence[str]) -> int:

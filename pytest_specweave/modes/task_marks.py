@@ -53,7 +53,11 @@ def mark_tasks_done(path, task_ids) -> MarkResult:
     path = Path(path)
     result = MarkResult(path)
     data = path.read_bytes()
-    text = data.decode("utf-8")  # tasks.md was parsed as UTF-8 already: the run would have failed otherwise
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:  # read with its bad bytes replaced (or UTF-16): rewriting it would change them
+        result.problems.append(f"{path.name} is not UTF-8 text; save it as UTF-8 to have its tasks marked")
+        return result
     bom = text.startswith(_BOM)
     parts = _LINE_ENDS.split(text[1:] if bom else text)
     lines, ends = parts[0::2], parts[1::2]  # lines[i] is the file's line i + 1

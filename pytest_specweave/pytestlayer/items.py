@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 import numbers
 import types
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -44,6 +45,10 @@ def validating(config: pytest.Config) -> bool:
     return bool(config.getoption("sw_validate", False)) or done_mode(config)
 
 
+class SpecweaveEncodingWarning(UserWarning):
+    """A markdown file holds bytes that are not UTF-8: they were read as U+FFFD."""
+
+
 class IncrementFile(pytest.Module):
     """spec.md, tasks.md or tests.md. A Module, so that module-scoped fixtures work for its items."""
 
@@ -56,6 +61,11 @@ class IncrementFile(pytest.Module):
         return self.path, 0, self.path.name
 
     def collect(self):
+        from ..model.source import undecodable
+
+        for problem in undecodable(self.path):
+            warnings.warn_explicit(SpecweaveEncodingWarning(str(problem)), SpecweaveEncodingWarning,
+                                   str(self.path), problem.line or 0)
         try:
             increment = Increment.load(self.path.parent)  # parsed once while its files are unchanged
             if self.path.name == "tasks.md":
