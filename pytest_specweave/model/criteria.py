@@ -26,7 +26,7 @@ from .tasks import Link, link_in_field, link_on_line, match_item_start
 from .thresholds import Threshold
 
 CRITERION_ID = re.compile(
-    r"TC-?(?:[A-Za-z][A-Za-z0-9]*-)?\d+[A-Za-z]?(?:[.-][A-Za-z0-9]+)*(?![A-Za-z0-9_])"
+    r"[Tt][Cc]-?(?:[A-Za-z][A-Za-z0-9]*-)?\d+[A-Za-z]?(?:[.-][A-Za-z0-9]+)*(?![A-Za-z0-9_])"
 )
 _FIELDS = {"metric": "metric", "threshold": "metric", "run": "run"}
 _FIELD_SEPARATOR = re.compile(r"[ \t]\|[ \t]")

@@ -41,7 +41,11 @@ from . import source
 
 STATUSES = ("done", "pending", "in_progress", "canceled")
 
-TASK_ID = re.compile(r"T-?\d+[A-Za-z]?(?:-[A-Za-z0-9]+)*(?![A-Za-z0-9_])")
+# `T-001`, `T001`, `T-1.2`, `T-009b`, `T-024-A`, `T-001-DISCIPLINE`, `t-001`. Without a hyphen the
+# number has three digits or more, so that `T0: trusted` or `T2` (a tier, a shirt size) is no id.
+TASK_ID = re.compile(r"[Tt](?:-\d+(?:\.\d+)*|\d{3,})[A-Za-z]?(?:-[A-Za-z0-9]+)*(?![A-Za-z0-9_])")
+# What joins the two ends of a range heading, `T-006..T-010` (`T-014-T-019` is read as one id).
+_RANGE_JOIN = re.compile(r"\.{2,3}|…|–|—")
 
 # How sure a status is: a checkbox or Status field beats a marker in the title beats nothing.
 _WRITTEN, _MARKED, _DEFAULT = 2, 1, 0
@@ -83,7 +87,7 @@ _LINK_SEPARATOR = re.compile(r"(?:—|–|-{1,2}|->|→|:|\|)[ \t]*$")
 _AC_ID = re.compile(r"\bAC-[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
 _US_ID = re.compile(r"\bUS-?[A-Za-z]?\d+[A-Za-z]?\b")
 
-_FIELD_SEPARATOR = re.compile(r"[ \t]\|[ \t]")
+_FIELD_SEPARATOR = re.compile(r"[ \t][|·•][ \t]")  # `**Owner**: sam · **Status**: [x] completed`
 _FIELDS = {
     "status": "status",
     "user story": "user_story",
@@ -384,10 +388,22 @@ def match_item_start(content: str, id_pattern: re.Pattern, need_colon: bool) -> 
     text = content[len(lead) :]
     bold = text[:2] if text[:2] in ("**", "__") else ""
     text = text[len(bold) :]
-    match = id_pattern.match(text)
+    bracket = text.startswith("[")  # `- [x] [T-015] Write the migration`
+    match = id_pattern.match(text, 1 if bracket else 0)
     if not match:
         return None
-    rest = text[match.end() :]
+    end = match.end()
+    join = _RANGE_JOIN.match(text, end)
+    if join:  # a range, `T-006..T-010`: one item named as written
+        upper = id_pattern.match(text, join.end())
+        if upper:
+            end = upper.end()
+    task_id = normalise_id(text[match.start() : end])
+    if bracket:
+        if text[end : end + 1] != "]" or text[end + 1 : end + 2] == "(":
+            return None  # `[T-015](link)` is a link, not an id
+        end += 1
+    rest = text[end:]
     colon = False
     if bold:
         if rest.startswith(":" + bold):
@@ -405,7 +421,15 @@ def match_item_start(content: str, id_pattern: re.Pattern, need_colon: bool) -> 
         return None
     if not colon:
         rest = _DASH_SEPARATOR.sub("", rest.strip())  # `T-001 — Title`
-    return match.group(0), rest.strip(), lead
+    return task_id, rest.strip(), lead
+
+
+def normalise_id(written: str) -> str:
+    """The id with its letter prefix in upper case: `t-001` -> `T-001`, `tc-002` -> `TC-002`.
+
+    The rest stays as written, so that `T-009b` and `T-001-DISCIPLINE` keep their names."""
+    letters = len(written) - len(written.lstrip("TtCc"))
+    return written[:letters].upper() + written[letters:]
 
 
 class _TaskParser:
@@ -495,7 +519,7 @@ class _TaskParser:
             task.satisfies = _unique(match.group(0) for match in _AC_ID.finditer(value))
         elif name == "depends_on":
             task.depends_on = _unique(
-                match.group(0) for match in TASK_ID.finditer(value) if _word_start(value, match.start())
+                normalise_id(match.group(0)) for match in TASK_ID.finditer(value) if _word_start(value, match.start())
             )
         elif name == "run":
             self.read_run(task, value, lineno)

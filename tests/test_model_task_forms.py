@@ -1,0 +1,64 @@
+"""tasks.md: task forms found in SpecWeave projects that were missed or misread."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pytest_specweave.model.criteria import parse_criteria
+from pytest_specweave.model.tasks import TaskList, parse_tasks
+
+
+def tasks_of(tmp_path: Path, text: str) -> TaskList:
+    path = tmp_path / "tasks.md"
+    path.write_text(text, encoding="utf-8")
+    return parse_tasks(path)
+
+
+def summary(tmp_path: Path, text: str) -> list[tuple[str, str, str]]:
+    return [(task.id, task.title, task.status) for task in tasks_of(tmp_path, text).tasks]
+
+
+def test_a_checkbox_task_with_a_bracketed_id(tmp_path):
+    assert summary(tmp_path, "- [x] [T-015] Write the migration\n- [ ] [T-016]: Run it\n") == [
+        ("T-015", "Write the migration", "done"),
+        ("T-016", "Run it", "pending"),
+    ]
+
+
+def test_a_bracketed_link_is_not_an_id(tmp_path):
+    assert summary(tmp_path, "- [x] [T-015](#t-015) the migration\n") == []
+
+
+def test_lowercase_ids_are_named_in_upper_case(tmp_path):
+    found = tasks_of(tmp_path, "- [x] t-001: Set up the repo\n\n### t-002: Wire it\n**Depends on**: t-001\n")
+    assert [(task.id, task.title, task.depends_on) for task in found.tasks] == [
+        ("T-001", "Set up the repo", []),
+        ("T-002", "Wire it", ["T-001"]),
+    ]
+
+
+def test_lowercase_criterion_ids_are_named_in_upper_case(tmp_path):
+    path = tmp_path / "tests.md"
+    path.write_text("- tc-002: accuracy >= 0.9\n", encoding="utf-8")
+    assert [(c.id, c.title) for c in parse_criteria(path).criteria] == [("TC-002", "accuracy >= 0.9")]
+
+
+def test_dotted_ids(tmp_path):
+    assert summary(tmp_path, "### T-1.2: Parse input\n**Status**: [x] done\n- [ ] T-1.3: Validate\n") == [
+        ("T-1.2", "Parse input", "done"),
+        ("T-1.3", "Validate", "pending"),
+    ]
+
+
+def test_a_status_inline_after_other_fields(tmp_path):
+    assert summary(tmp_path, "### T-001: Ship\n**Owner**: sam · **Status**: [x] completed\n") == [
+        ("T-001", "Ship", "done")
+    ]
+
+
+def test_a_range_heading_is_one_task_named_as_written(tmp_path):
+    text = "### T-006..T-010: Wire the endpoints\n**Status**: [x] done\n\n### T-014-T-019: Polish\n"
+    assert summary(tmp_path, text) == [
+        ("T-006..T-010", "Wire the endpoints", "done"),
+        ("T-014-T-019", "Polish", "pending"),
+    ]
