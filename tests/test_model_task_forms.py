@@ -62,3 +62,64 @@ def test_a_range_heading_is_one_task_named_as_written(tmp_path):
         ("T-006..T-010", "Wire the endpoints", "done"),
         ("T-014-T-019", "Polish", "pending"),
     ]
+
+
+def test_a_schema_bullet_does_not_override_the_status(tmp_path):
+    text = """\
+### T-003: Add the payments table
+**Schema**:
+- id: uuid
+- status: 'unpaid' | 'paid'
+
+**Status**: [x] completed
+"""
+    assert summary(tmp_path, text) == [("T-003", "Add the payments table", "done")]
+
+
+def test_a_status_field_that_names_no_status_does_not_hide_the_next_one(tmp_path):
+    text = "### T-003: Pay\n**Status**: see the tracker\n- [x] Completed\n"
+    assert summary(tmp_path, text) == [("T-003", "Pay", "done")]
+
+
+def test_short_ids_and_cross_references_are_no_tasks(tmp_path):
+    text = "## Trust levels\n- T0: trusted\n- T2: sandboxed\n- see T-003\n- T-002 depends on T-001\n"
+    assert summary(tmp_path, text) == []
+
+
+def test_tasks_under_a_follow_ups_heading_belong_to_another_increment(tmp_path):
+    text = """\
+### T-001: Build it
+**Status**: [x] done
+
+## Follow-ups
+- [ ] T-045: Cache the results
+### T-046: Retry on failure
+
+## Out of Scope
+- T-047: Multi-region
+
+## Tasks, continued
+- [ ] T-002: Ship it
+- [ ] T-048 (next increment): Dashboards
+"""
+    assert summary(tmp_path, text) == [("T-001", "Build it", "done"), ("T-002", "Ship it", "pending")]
+
+
+def test_notes_headings_are_sections_of_their_task(tmp_path):
+    text = """\
+### T-004: Migrate
+**Status**: [x] done
+
+### T-004-NOTE
+- [ ] try the dry run first
+
+### T-004 Notes
+**Status**: pending
+
+### T-001-DISCIPLINE: Enforce one increment at a time
+"""
+    found = tasks_of(tmp_path, text)
+    assert [(task.id, task.status, task.occurrences) for task in found.tasks] == [
+        ("T-004", "done", [1]),
+        ("T-001-DISCIPLINE", "pending", [10]),
+    ]

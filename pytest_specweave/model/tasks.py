@@ -87,6 +87,14 @@ _LINK_SEPARATOR = re.compile(r"(?:—|–|-{1,2}|->|→|:|\|)[ \t]*$")
 _AC_ID = re.compile(r"\bAC-[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
 _US_ID = re.compile(r"\bUS-?[A-Za-z]?\d+[A-Za-z]?\b")
 
+# Sections whose tasks belong to another increment: `## Follow-ups`, `## Future work`, `## Out of scope`.
+_ASIDE = re.compile(
+    r"[\W\d_]*+(?:follow[ -]?ups?|future(?:[ \t]+(?:work|increments?|tasks))?|out[ \t]+of[ \t]+scope"
+    r"|(?:next|later|another)[ \t]+increments?|not[ \t]+in[ \t]+(?:this[ \t]+increment|scope))(?![\w-])",
+    re.IGNORECASE,
+)
+# `### T-004-NOTES`, `### T-004 Notes`: a section of task T-004, not a task.
+_NOTE_WORD = re.compile(r"notes?|comments?|details|remarks|logs?|learnings|summary|review|discussion", re.IGNORECASE)
 _FIELD_SEPARATOR = re.compile(r"[ \t][|·•][ \t]")  # `**Owner**: sam · **Status**: [x] completed`
 _FIELDS = {
     "status": "status",
@@ -438,6 +446,8 @@ class _TaskParser:
         self.occurrences: list[_Occurrence] = []
         self.problems: list[SourceError] = []
         self.current: _Occurrence | None = None
+        self.ids: set[str] = set()
+        self.aside: int | None = None  # the level of a `## Follow-ups` heading we are under
 
     def feed(self, lineno: int, text: str) -> None:
         found_heading = source.heading(text)
@@ -445,19 +455,24 @@ class _TaskParser:
             level, content = found_heading
             if self.current and (self.current.form != "heading" or level <= self.current.level):
                 self.close()
+            if self.aside is not None and level <= self.aside:
+                self.aside = None
             started = match_item_start(content, TASK_ID, need_colon=False) if level >= 2 else None
-            if started:
+            if started and self.aside is None and not self.is_note(started) and not _later(started[1]):
                 self.start(lineno, started, "heading", level)
+            elif not started and _ASIDE.match(content):
+                self.close()
+                self.aside = level
             return
         item = source.list_item(text)
-        if item is not None:
+        if item is not None and self.aside is None:
             indent, content = item
             box = source.checkbox(content)
             if box is not None:
                 started = match_item_start(box[1], TASK_ID, need_colon=False)
             else:
                 started = match_item_start(content, TASK_ID, need_colon=True)
-            if started:
+            if started and not _later(started[1]):
                 occurrence = self.start(lineno, started, "checklist" if box else "list", indent)
                 if box is not None:
                     occurrence.status, occurrence.status_rank = _CHECKBOX_STATUS[box[0]], _WRITTEN
@@ -469,9 +484,18 @@ class _TaskParser:
             return
         self.read_block_line(lineno, text, item)
 
+    def is_note(self, started: tuple[str, str, str]) -> bool:
+        """A heading that names a task seen above plus a note word (`T-004-NOTES`, `T-004 Notes`)."""
+        task_id, rest, _ = started
+        base, _, suffix = task_id.rpartition("-")
+        if base in self.ids and _NOTE_WORD.fullmatch(suffix):
+            return True
+        return task_id in self.ids and _NOTE_WORD.fullmatch(source.strip_emphasis(rest).strip(" \t.:")) is not None
+
     def start(self, lineno: int, started: tuple[str, str, str], form: str, level: int) -> _Occurrence:
         self.close()
         task_id, rest, lead = started
+        self.ids.add(task_id)
         link, title, problems = link_on_line(rest, lineno)
         self.problems.extend(SourceError(message, self.path, lineno) for message in problems)
         occurrence = _Occurrence(task_id, _clean_title(title), lineno, form, level, link=link)
@@ -508,11 +532,14 @@ class _TaskParser:
         name = _FIELDS.get(" ".join(key.lower().split()))
         if name is None or name in task.seen:
             return
-        task.seen.add(name)
         if name == "status":
-            task.status_line = task.status_line or lineno
-            self.read_status(task, value)
-        elif name == "user_story":
+            # `Status:` or `**Status**:` with a status in it; `- status: 'unpaid' | 'paid'` is a schema
+            if key[:1].isupper() and self.read_status(task, value):
+                task.seen.add(name)
+                task.status_line = task.status_line or lineno
+            return
+        task.seen.add(name)
+        if name == "user_story":
             story = _US_ID.search(value)
             task.user_story = story.group(0) if story else (source.strip_emphasis(value) or None)
         elif name == "satisfies":
@@ -524,15 +551,16 @@ class _TaskParser:
         elif name == "run":
             self.read_run(task, value, lineno)
 
-    def read_status(self, task: _Occurrence, value: str) -> None:
-        if task.status_rank >= _WRITTEN:
-            return
+    def read_status(self, task: _Occurrence, value: str) -> bool:
+        """Read a Status field's value; False when it names no status (it is then no Status field)."""
         if not source.strip_emphasis(value):
-            task.substeps = []  # `**Status**:` alone: its checkboxes follow on the next lines
-            return
+            if task.status_rank < _WRITTEN:
+                task.substeps = []  # `**Status**:` alone: its checkboxes follow on the next lines
+            return True
         said = status_from_words(value)
-        if said is not None:
+        if said is not None and task.status_rank < _WRITTEN:
             task.status, task.status_rank = said, _WRITTEN
+        return said is not None
 
     def finish_substeps(self, task: _Occurrence) -> None:
         steps, task.substeps = task.substeps, None
@@ -558,6 +586,11 @@ class _TaskParser:
         if self.current is not None and self.current.substeps is not None:
             self.finish_substeps(self.current)
         self.current = None
+
+
+def _later(title: str) -> bool:
+    """`T-045 (next increment): …`: a task named for another increment."""
+    return title.startswith("(") and _ASIDE.match(title[1:]) is not None
 
 
 def _word_start(text: str, index: int) -> bool:
