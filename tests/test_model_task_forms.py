@@ -123,3 +123,28 @@ def test_notes_headings_are_sections_of_their_task(tmp_path):
         ("T-004", "done", [1]),
         ("T-001-DISCIPLINE", "pending", [10]),
     ]
+
+
+def test_a_task_without_status_whose_sub_steps_are_all_ticked_is_done(tmp_path):
+    text = """\
+### T-001: Migrate
+- [x] write the script
+- [x] run it on staging
+
+### T-002: Backfill
+- [x] write the script
+- [ ] run it
+
+### T-003: Announce
+"""
+    found = tasks_of(tmp_path, text)
+    assert [(task.id, task.status, task.status_explicit) for task in found.tasks] == [
+        ("T-001", "done", True),
+        ("T-002", "pending", False),
+        ("T-003", "pending", False),
+    ]
+
+
+def test_a_written_status_beats_ticked_sub_steps(tmp_path):
+    text = "### T-001: Migrate\n**Status**: [ ] pending\n- [x] write the script\n"
+    assert summary(tmp_path, text) == [("T-001", "Migrate", "pending")]

@@ -23,7 +23,7 @@ or a `Run:` field. Code spans on other lines, and spans naming other files, are 
 
 Status: a checkbox or a `Status:` field says it outright; failing that, a marker on the task's own
 line (`✅`, `[COMPLETED]`, an upper-case `DONE`) or the checkboxes under an empty `Status:` field;
-failing that, the task is pending with `status_explicit` False. Words map as in `status_from_words`:
+failing that, done when every checkbox in the task's body is ticked; failing that, the task is pending with `status_explicit` False. Words map as in `status_from_words`:
 `Blocked` is pending; `Skipped` and `Deferred` are canceled (the work will not be done in this
 increment, so it is neither run nor owed).
 
@@ -387,6 +387,8 @@ class _Occurrence:
     seen: set[str] = field(default_factory=set)  # fields already read (the first one counts)
     substeps: list[str] | None = None  # checkboxes under an empty `Status:` field
     status_line: int | None = None  # the line of the `Status:` field read, or of a `- [x] Completed` line
+    boxes: int = 0  # checkboxes in the task's body (sub-steps, acceptance criteria)
+    boxes_done: int = 0
 
 
 def match_item_start(content: str, id_pattern: re.Pattern, need_colon: bool) -> tuple[str, str, str] | None:
@@ -523,6 +525,9 @@ class _TaskParser:
                 task.status, task.status_rank = _CHECKBOX_STATUS[box[0]], _WRITTEN
                 task.status_line = task.status_line or lineno
                 return
+        if box is not None:
+            task.boxes += 1
+            task.boxes_done += box[0] in "xX"
         for part in _FIELD_SEPARATOR.split(content):  # `**Effort**: 4h | **AC**: AC-US9-01`
             pair = source.key_value(part)
             if pair is not None:
@@ -583,8 +588,11 @@ class _TaskParser:
             self.problems.append(SourceError(problem, self.path, lineno))
 
     def close(self) -> None:
-        if self.current is not None and self.current.substeps is not None:
-            self.finish_substeps(self.current)
+        task = self.current
+        if task is not None and task.substeps is not None:
+            self.finish_substeps(task)
+        if task is not None and task.status_rank == _DEFAULT and task.boxes and task.boxes == task.boxes_done:
+            task.status, task.status_rank = "done", _MARKED  # no status written, every sub-step ticked
         self.current = None
 
 
