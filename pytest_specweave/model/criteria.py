@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ..errors import SourceError, ThresholdError
 from . import source, thresholds
-from .tasks import Link, link_in_field, link_on_line, match_item_start
+from .tasks import Link, hidden_items, link_in_field, link_on_line, match_item_start
 from .thresholds import Threshold
 
 CRITERION_ID = re.compile(
@@ -69,9 +69,11 @@ def parse_criteria(path: str | Path, directions: dict[str, str] | None = None) -
 
 def parse_criterion_lines(lines: list[str], path: Path, directions: dict[str, str] | None = None) -> CriterionList:
     parser = _CriterionParser(path)
-    for lineno, text in source.outside_fences(lines, source.frontmatter_end(lines)):
+    start = source.frontmatter_end(lines)
+    for lineno, text in source.outside_fences(lines, start):
         parser.feed(lineno, text)
     parser.close()
+    parser.problems.extend(hidden_items(lines, start, path, CRITERION_ID, "criterion"))
     criteria: dict[str, Criterion] = {}
     for found in parser.found:
         known = criteria.get(found.id)

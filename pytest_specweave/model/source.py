@@ -204,9 +204,7 @@ def outside_fences(lines: Sequence[str], start: int = 0) -> Iterator[tuple[int, 
     that way closes every fence; otherwise fences are read as CommonMark reads them. SpecWeave's own
     files nest examples with same-length fences; read strictly, whole tasks would vanish into code.
     """
-    code = _code_lines(lines, start, nested=True)
-    if code[-1]:
-        code = _code_lines(lines, start, nested=False)
+    code = _fenced(lines, start)
     in_comment = False
     for index in range(start, len(lines)):
         if code[index - start]:
@@ -216,11 +214,37 @@ def outside_fences(lines: Sequence[str], start: int = 0) -> Iterator[tuple[int, 
             yield index + 1, visible
 
 
-def _code_lines(lines: Sequence[str], start: int, nested: bool) -> list[bool]:
-    """For each line from `start`: is it a fence line or inside a fence? One more entry at the end: is a
-    fence still open there? HTML comments are followed so that a fence inside one is no fence."""
-    code: list[bool] = []
+def _fenced(lines: Sequence[str], start: int) -> list[bool]:
+    code = _code_lines(lines, start, nested=True)
+    if code[-1] is not None:
+        code = _code_lines(lines, start, nested=False)
+    return code
+
+
+def unclosed(lines: Sequence[str], start: int = 0) -> tuple[int, str] | None:
+    """(1-based line, "code fence" or "HTML comment") of a fence or comment that is never closed, so
+    that it hides the rest of the file, as markdown renders it; None when everything closes."""
+    code = _fenced(lines, start)
+    if code[-1] is not None:
+        return code[-1] + 1, "code fence"
+    in_comment, opened = False, 0
+    for index in range(start, len(lines)):
+        if code[index - start]:
+            continue
+        was = in_comment
+        in_comment = _strip_comments(lines[index], in_comment)[1]
+        if in_comment and (not was or "-->" in lines[index]):
+            opened = index  # opened here (a comment closed on this line may open again)
+    return (opened + 1, "HTML comment") if in_comment else None
+
+
+def _code_lines(lines: Sequence[str], start: int, nested: bool) -> list[bool | int | None]:
+    """For each line from `start`: is it a fence line or inside a fence? One more entry at the end: the
+    index of the line opening the fence still open there, or None. HTML comments are followed so that
+    a fence inside one is no fence."""
+    code: list = []
     fences: list[str] = []
+    opened_at = start
     in_comment = False
     for index in range(start, len(lines)):
         text = lines[index]
@@ -240,10 +264,11 @@ def _code_lines(lines: Sequence[str], start: int, nested: bool) -> list[bool]:
             if opened and not (opened.group(1)[0] == "`" and "`" in opened.group(2)):
                 fences.append(opened.group(1))
                 code.append(True)
+                opened_at = index
                 continue
         code.append(False)
         in_comment = _strip_comments(text, in_comment)[1]
-    code.append(bool(fences))
+    code.append(opened_at if fences else None)
     return code
 
 

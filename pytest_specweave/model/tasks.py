@@ -171,10 +171,40 @@ def parse_tasks(path: str | Path) -> TaskList:
 
 def parse_task_lines(lines: list[str], path: Path) -> TaskList:
     parser = _TaskParser(path)
-    for lineno, text in source.outside_fences(lines, source.frontmatter_end(lines)):
+    start = source.frontmatter_end(lines)
+    for lineno, text in source.outside_fences(lines, start):
         parser.feed(lineno, text)
     parser.close()
-    return TaskList(path, _merge(parser.occurrences, path), parser.problems)
+    hidden = hidden_items(lines, start, path, TASK_ID, "task")
+    return TaskList(path, _merge(parser.occurrences, path), parser.problems + hidden)
+
+
+def hidden_items(lines: list[str], start: int, path: Path, id_pattern: re.Pattern, noun: str) -> list[SourceError]:
+    """A problem at the line opening a code fence or HTML comment that is never closed, when lines
+    shaped like items (`### T-007: …`, `- [ ] T-008 …`, `- T-009: …`) follow it: markdown (CommonMark)
+    runs such a fence or comment to the end of the file, so they are not read."""
+    found = source.unclosed(lines, start)
+    if found is None:
+        return []
+    opened, kind = found
+    count = sum(1 for text in lines[opened:] if _item_shaped(text, id_pattern))
+    if not count:
+        return []
+    what = f"the {noun} line after it is" if count == 1 else f"the {count} {noun} lines after it are"
+    return [SourceError(f"{kind} opened here is never closed: {what} not read", path, opened)]
+
+
+def _item_shaped(text: str, id_pattern: re.Pattern) -> bool:
+    found = source.heading(text)
+    if found is not None:
+        return found[0] >= 2 and match_item_start(found[1], id_pattern, need_colon=False) is not None
+    item = source.list_item(text)
+    if item is None:
+        return False
+    box = source.checkbox(item[1])
+    if box is not None:
+        return match_item_start(box[1], id_pattern, need_colon=False) is not None
+    return match_item_start(item[1], id_pattern, need_colon=True) is not None
 
 
 # --- status ---------------------------------------------------------------------------------------
