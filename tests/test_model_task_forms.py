@@ -148,3 +148,30 @@ def test_a_task_without_status_whose_sub_steps_are_all_ticked_is_done(tmp_path):
 def test_a_written_status_beats_ticked_sub_steps(tmp_path):
     text = "### T-001: Migrate\n**Status**: [ ] pending\n- [x] write the script\n"
     assert summary(tmp_path, text) == [("T-001", "Migrate", "pending")]
+
+
+def test_a_status_kept_only_in_a_summary_table(tmp_path):
+    text = """\
+| ID | Task | Status |
+|----|------|--------|
+| T-001 | Migrate | ✅ Done |
+| **T-002** | Backfill | in progress |
+| T-003 | Announce | [x] |
+
+| AC-ID | Task(s) | Status |
+|---|---|---|
+| AC-US1-01 | T-004 | done |
+
+### T-001: Migrate
+### T-002: Backfill
+### T-003: Announce
+**Status**: [ ] pending
+### T-004: Report
+"""
+    found = tasks_of(tmp_path, text)
+    assert [(task.id, task.status, task.status_explicit) for task in found.tasks] == [
+        ("T-001", "done", True),
+        ("T-002", "in_progress", True),
+        ("T-003", "pending", True),
+        ("T-004", "pending", False),
+    ]

@@ -23,7 +23,9 @@ or a `Run:` field. Code spans on other lines, and spans naming other files, are 
 
 Status: a checkbox or a `Status:` field says it outright; failing that, a marker on the task's own
 line (`✅`, `[COMPLETED]`, an upper-case `DONE`) or the checkboxes under an empty `Status:` field;
-failing that, done when every checkbox in the task's body is ticked; failing that, the task is pending with `status_explicit` False. Words map as in `status_from_words`:
+failing that, done when every checkbox in the task's body is ticked; failing that, the Status cell
+of the task's row in a summary table (a table with an `ID`/`Task` column and a `Status` column);
+failing that, the task is pending with `status_explicit` False. Words map as in `status_from_words`:
 `Blocked` is pending; `Skipped` and `Deferred` are canceled (the work will not be done in this
 increment, so it is neither run nor owed).
 
@@ -95,6 +97,9 @@ _ASIDE = re.compile(
 )
 # `### T-004-NOTES`, `### T-004 Notes`: a section of task T-004, not a task.
 _NOTE_WORD = re.compile(r"notes?|comments?|details|remarks|logs?|learnings|summary|review|discussion", re.IGNORECASE)
+# A summary table's columns: `| ID | Task | Status |`.
+_ID_HEADERS = {"id", "task id", "task", "#"}
+_STATUS_HEADERS = {"status", "state"}
 _FIELD_SEPARATOR = re.compile(r"[ \t][|·•][ \t]")  # `**Owner**: sam · **Status**: [x] completed`
 _FIELDS = {
     "status": "status",
@@ -176,7 +181,11 @@ def parse_task_lines(lines: list[str], path: Path) -> TaskList:
         parser.feed(lineno, text)
     parser.close()
     hidden = hidden_items(lines, start, path, TASK_ID, "task")
-    return TaskList(path, _merge(parser.occurrences, path), parser.problems + hidden)
+    tasks = _merge(parser.occurrences, path)
+    for task in tasks:
+        if not task.status_explicit and task.id in parser.table_statuses:
+            task.status, task.status_explicit = parser.table_statuses[task.id], True
+    return TaskList(path, tasks, parser.problems + hidden)
 
 
 def hidden_items(lines: list[str], start: int, path: Path, id_pattern: re.Pattern, noun: str) -> list[SourceError]:
@@ -480,8 +489,15 @@ class _TaskParser:
         self.current: _Occurrence | None = None
         self.ids: set[str] = set()
         self.aside: int | None = None  # the level of a `## Follow-ups` heading we are under
+        self.table_statuses: dict[str, str] = {}  # id -> status, from summary tables
+        self.header: list[str] | None = None  # the cells of the table row just read
+        self.columns: tuple[int, int] | None = None  # (id, status) columns of the table being read
 
     def feed(self, lineno: int, text: str) -> None:
+        if text.lstrip().startswith("|"):
+            self.read_table_row(text)  # and on: a row may hold fields of the current task, as before
+        else:
+            self.header = self.columns = None
         found_heading = source.heading(text)
         if found_heading is not None:
             level, content = found_heading
@@ -515,6 +531,26 @@ class _TaskParser:
             self.close()  # the checklist item ended: this line is not indented under it
             return
         self.read_block_line(lineno, text, item)
+
+    def read_table_row(self, text: str) -> None:
+        """A summary table with an id column and a status column gives the status of tasks that write none."""
+        cells = [source.strip_emphasis(cell).strip() for cell in text.strip().strip("|").split("|")]
+        if self.header is not None and self.columns is None and all(set(cell) <= set(":- \t") for cell in cells):
+            names = [cell.lower() for cell in self.header]
+            id_column = next((i for i, name in enumerate(names) if name in _ID_HEADERS), None)
+            status_column = next((i for i, name in enumerate(names) if name in _STATUS_HEADERS), None)
+            if id_column is not None and status_column is not None:
+                self.columns = (id_column, status_column)
+            self.header = None
+            return
+        self.header = cells if self.columns is None else None
+        if self.columns is None or max(self.columns) >= len(cells):
+            return
+        id_cell, status_cell = cells[self.columns[0]], cells[self.columns[1]]
+        found = TASK_ID.fullmatch(id_cell.strip("[]"))
+        status = status_from_words(status_cell) if found else None
+        if status is not None:
+            self.table_statuses.setdefault(normalise_id(found.group(0)), status)
 
     def is_note(self, started: tuple[str, str, str]) -> bool:
         """A heading that names a task seen above plus a note word (`T-004-NOTES`, `T-004 Notes`)."""
