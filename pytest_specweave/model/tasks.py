@@ -15,7 +15,10 @@ level):
 What is a task: a heading (## to ######) or a list item whose text starts with a task id (`T-001`,
 `T001`, `T-009b`, `T-024-A`, `T-001-DISCIPLINE`). A list item without a checkbox needs a colon after
 the id (`- T-001: Title`), so that prose such as `- T-002 depends on T-001` is not one. Table rows,
-lines in code fences and HTML comments, and ids elsewhere in a line never define tasks.
+lines in code fences and HTML comments, and ids elsewhere in a line never define tasks; nor do items
+under a `## Follow-ups` / `## Future work` / `## Out of scope` heading, nor a heading naming a task
+above plus a note word (`### T-004-NOTES`, `### T-004 Notes`). Ids may be lower case (named in upper
+case), bracketed (`- [x] [T-015] Title`), dotted (`T-1.2`), or a range named as written (`T-006..T-010`).
 
 The link: a `path.py::callable` code span on the task's own line, wherever it stands; a bare
 `path.py` or `path.ipynb` span only when it ends that line after a separator (``Title — `01-eda.ipynb` ``);
