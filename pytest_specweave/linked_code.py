@@ -7,6 +7,7 @@ them work, and a model pickled from an increment's own classes can be loaded bac
 
 from __future__ import annotations
 
+import ast
 import importlib
 import importlib.util
 import re
@@ -121,3 +122,158 @@ def resolve_callable(module: types.ModuleType, qualname: str, file: Path):
         article = "an" if kind[:1].lower() in "aeiou" else "a"
         raise SourceError(f"{Path(file).name}::{qualname} is {article} {kind}, not a function", file)
     return target
+
+
+class LinkedSource:
+    """What collection knows of a linked def without importing its module: the parameters pytest would
+    inject (None when the source cannot tell, e.g. a name bound by an import)."""
+
+    def __init__(self, argnames: tuple[str, ...] | None):
+        self.argnames = argnames
+
+
+_LITERALS = {ast.List: "list", ast.Dict: "dict", ast.Tuple: "tuple", ast.Set: "set", ast.JoinedStr: "str",
+             ast.ListComp: "list", ast.DictComp: "dict", ast.SetComp: "set"}
+
+
+def check_linked_source(file: Path, qualname: str | None) -> LinkedSource:
+    """Check a link by reading its module's source (never importing it).
+
+    Raises SourceError, with the messages of importing and resolving, when the file is missing, does
+    not parse, binds no such name at its top level, or binds it to a literal that cannot be called.
+    `qualname` None links the module itself (its `main()`, when it has one).
+    """
+    file = Path(file)
+    if not file.is_file():
+        raise SourceError(f"linked file {file.name} does not exist (looked in {file.parent})", file)
+    if file.suffix != ".py":
+        return LinkedSource(None)
+    try:
+        tree = ast.parse(file.read_bytes(), filename=str(file))
+    except SyntaxError as exc:
+        raise SourceError(f"syntax error in {file.name}: {exc.msg}", file, exc.lineno) from exc
+    except (ValueError, OSError, RecursionError, MemoryError):
+        return LinkedSource(None)  # importing it will say why
+    bindings, dynamic = _top_level_bindings(tree.body)
+    name = qualname.split(".", 1)[0] if qualname else "main"
+    found = bindings.get(name)
+    if not found:
+        if qualname is None or dynamic:
+            return LinkedSource(None)
+        defined = sorted(n for n, nodes in bindings.items() if not n.startswith("_") and _defines_callable(nodes[-1]))
+        hint = f"; it defines: {', '.join(defined)}" if defined else ""
+        raise SourceError(f"{file.name} has no callable {qualname!r}{hint}", file)
+    last = found[-1]
+    kind = _literal_kind(last) if len(found) == 1 else None
+    if kind is not None:
+        if qualname is None:
+            return LinkedSource(())  # a `main` that is not callable: importing the module is the task
+        if "." not in qualname:
+            article = "an" if kind[:1].lower() in "aeiou" else "a"
+            raise SourceError(f"{file.name}::{qualname} is {article} {kind}, not a function", file)
+    if "." in (qualname or ""):
+        return LinkedSource(None)
+    return LinkedSource(_argnames(last))
+
+
+def _top_level_bindings(body) -> tuple[dict[str, list], bool]:
+    """Names bound at the module's top level (also inside if/try/with/for blocks), with their statements;
+    and whether names may be bound in ways the source does not show (`import *`, a module __getattr__)."""
+    bindings: dict[str, list] = {}
+    dynamic = False
+
+    def bind(name, node):
+        bindings.setdefault(name, []).append(node)
+
+    def targets(target, node):
+        if isinstance(target, ast.Name):
+            bind(target.id, node)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                targets(element.value if isinstance(element, ast.Starred) else element, None)
+
+    def walk(statements):
+        nonlocal dynamic
+        for node in statements:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                bind(node.name, node)
+                dynamic = dynamic or node.name == "__getattr__"
+            elif isinstance(node, ast.Assign):
+                for target in node.targets:
+                    targets(target, node if isinstance(target, ast.Name) else None)
+            elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+                if isinstance(node.target, ast.Name) and (not isinstance(node, ast.AnnAssign) or node.value):
+                    bind(node.target.id, None)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                for alias in node.names:
+                    if alias.name == "*":
+                        dynamic = True
+                    else:
+                        bind(alias.asname or alias.name.split(".")[0], None)
+            elif isinstance(node, (ast.For, ast.AsyncFor, ast.With, ast.AsyncWith)):
+                if not isinstance(node, (ast.With, ast.AsyncWith)):
+                    targets(node.target, None)
+                else:
+                    for item in node.items:
+                        if item.optional_vars is not None:
+                            targets(item.optional_vars, None)
+                walk(node.body)
+                walk(getattr(node, "orelse", []))
+            elif isinstance(node, ast.If | ast.While):
+                walk(node.body)
+                walk(node.orelse)
+            elif isinstance(node, ast.Try | getattr(ast, "TryStar", ast.Try)):
+                walk(node.body)
+                for handler in node.handlers:
+                    if handler.name:
+                        bind(handler.name, None)
+                    walk(handler.body)
+                walk(node.orelse)
+                walk(node.finalbody)
+            elif isinstance(node, ast.Match):
+                for case in node.cases:
+                    walk(case.body)
+                dynamic = True  # capture patterns may bind names
+            for child in ast.walk(node) if isinstance(node, (ast.Expr, ast.Assign, ast.If, ast.While)) else ():
+                if isinstance(child, ast.NamedExpr) and isinstance(child.target, ast.Name):
+                    bind(child.target.id, None)
+                elif isinstance(child, ast.Call) and isinstance(child.func, ast.Name) and \
+                        child.func.id in ("globals", "exec", "setattr", "vars"):
+                    dynamic = True
+
+    walk(body)
+    return bindings, dynamic
+
+
+def _defines_callable(node) -> bool:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return True
+    return isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda)
+
+
+def _literal_kind(node) -> str | None:
+    """The type of the literal a plain `name = <literal>` binds, else None (callable or unknown)."""
+    if not isinstance(node, ast.Assign):
+        return None
+    value = node.value
+    if isinstance(value, ast.Constant):
+        return type(value.value).__name__
+    return next((kind for cls, kind in _LITERALS.items() if isinstance(value, cls)), None)
+
+
+def _argnames(node) -> tuple[str, ...] | None:
+    """The parameters pytest injects into a def (those without a default), or a class's __init__."""
+    if isinstance(node, ast.ClassDef):
+        init = next((n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
+        if init is None:
+            return () if not node.bases and not node.keywords else None
+        names = _argnames(init)
+        return names[1:] if names else names
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    args = node.args
+    positional = [*args.posonlyargs, *args.args]
+    with_default = {a.arg for a in positional[len(positional) - len(args.defaults):]} if args.defaults else set()
+    names = [a.arg for a in args.args if a.arg not in with_default]
+    names += [a.arg for a, default in zip(args.kwonlyargs, args.kw_defaults) if default is None]
+    return tuple(names)

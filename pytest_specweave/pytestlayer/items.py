@@ -18,7 +18,7 @@ import pytest
 from ..errors import SourceError, SpecweaveError
 from ..evaluation.judge import FAILED, INCONCLUSIVE, PASSED, JudgeContext, judge
 from ..evaluation.judgement import IncrementJudgement, judge_increment
-from ..linked_code import import_linked_module, package_name, resolve_callable
+from ..linked_code import check_linked_source, import_linked_module, package_name, resolve_callable
 from ..model.increment import Increment
 from ..project import outside, project_root
 from ..tracking.api import active_increment
@@ -177,10 +177,56 @@ def _raiser(error: BaseException):
     return linked_code_unavailable
 
 
+def _linked_file(increment: Increment, link) -> Path:
+    candidates = [increment.path / link.file, increment.path.parent.parent / link.file]
+    return next((c for c in candidates if c.exists()), candidates[0])
+
+
+def _collected_callable(increment: Increment, link, rootdir: Path):
+    """What collection gives pytest for a linked task or check, importing nothing: the link is checked in
+    its module's source, and a stand-in carries the parameters pytest reads to inject fixtures. Returns
+    (callable, whether the real code is still to be imported when the item runs)."""
+    file = _linked_file(increment, link)
+    project = project_root(increment.path, rootdir)
+    if outside(file, {rootdir, project}):
+        return _raiser(SourceError(f"link {link.file} resolves outside the project ({project})")), False
+    if link.file.endswith(".ipynb"):
+        from ..integrations.notebooks import notebook_task
+
+        return notebook_task(file), False
+    try:
+        source = check_linked_source(file, link.callable)
+    except SourceError as error:
+        return _raiser(error), False
+    return _stand_in(link, source.argnames or ()), True
+
+
+def _stand_in(link, argnames):
+    def linked_code_not_imported_yet(**arguments):
+        raise SpecweaveError(f"{link.target} was not imported")
+
+    linked_code_not_imported_yet.__signature__ = inspect.Signature(
+        [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY) for name in argnames])
+    return linked_code_not_imported_yet
+
+
+def _resolve_linked(item) -> None:
+    """Import the linked code of a task or check about to run, and make it the item's function: its
+    fixtures are then those its real parameters name."""
+    if not getattr(item, "_sw_lazy", False):
+        return
+    item._sw_lazy = False
+    obj = _linked_callable(item.sw_increment, item.sw_element.link, item.config.rootpath)
+    item.obj = obj
+    item._instance = getattr(obj, "__self__", None)
+    item._fixtureinfo = item.session._fixturemanager.getfixtureinfo(item, obj, None)
+    item.fixturenames = item._fixtureinfo.names_closure
+    item._initrequest()
+
+
 def _linked_callable(increment: Increment, link, rootdir: Path):
     """The function a task or criterion links to, or a function that raises why it cannot be had."""
-    candidates = [increment.path / link.file, increment.path.parent.parent / link.file]
-    file = next((c for c in candidates if c.exists()), candidates[0])
+    file = _linked_file(increment, link)
     project = project_root(increment.path, rootdir)
     if outside(file, {rootdir, project}):
         return _raiser(SourceError(f"link {link.file} resolves outside the project ({project})"))
@@ -242,11 +288,13 @@ class TaskItem(IncrementItemMixin, pytest.Function):
 
     @classmethod
     def create(cls, parent, increment: Increment, task):
+        lazy = False
         if task.link is not None and task.status != "canceled":
-            callobj = _linked_callable(increment, task.link, parent.config.rootpath)
+            callobj, lazy = _collected_callable(increment, task.link, parent.config.rootpath)
         else:
             callobj = _no_code
         item = cls.from_parent(parent, name=task.id, callobj=callobj)
+        item._sw_lazy = lazy
         item._bind(increment, task, TASKS)
         return item
 
@@ -270,6 +318,7 @@ class TaskItem(IncrementItemMixin, pytest.Function):
         blocked = _blocked_dependency(self)
         if blocked:
             skip_here(blocked)
+        _resolve_linked(self)
         super().setup()
 
     def runtest(self) -> None:
@@ -360,14 +409,16 @@ class CheckItem(TaskItem):
 
     @classmethod
     def create(cls, parent, increment: Increment, criterion):
-        item = cls.from_parent(parent, name=criterion.id, callobj=_linked_callable(increment, criterion.link,
-                                                                                parent.config.rootpath))
+        callobj, lazy = _collected_callable(increment, criterion.link, parent.config.rootpath)
+        item = cls.from_parent(parent, name=criterion.id, callobj=callobj)
+        item._sw_lazy = lazy
         item._bind(increment, criterion, CRITERIA)
         return item
 
     def setup(self) -> None:
         self._sw_problem = _duplicate_problem(self, "criterion")
         if self._sw_problem is None:
+            _resolve_linked(self)
             pytest.Function.setup(self)
 
     def runtest(self) -> None:
