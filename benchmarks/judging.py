@@ -38,6 +38,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _timing import median_time  # benchmarks/ is the script's folder, first on sys.path
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 BUDGET_COLD_S = 2.0
@@ -169,15 +171,6 @@ def cold_child(folder: Path) -> None:
                       "verdicts": [[v.outcome, v.method or v.basis or "", v.message] for v in verdicts]}))
 
 
-def _median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=100_000)
@@ -215,7 +208,7 @@ def main(argv=None) -> int:
             each.append(found["each"])
             shown = shown or found["verdicts"]
 
-        anchor = _median_time(lambda: ExperimentStore(folder).records(), args.repeats)
+        anchor = median_time(lambda: ExperimentStore(folder).records(), args.repeats)
         first, verdicts, _ = judge_round(folder)  # this process's first round: caches empty, imports paid
         warm = statistics.median(judge_round(folder)[0] for _ in range(args.repeats))
 

@@ -15,11 +15,11 @@ Usage: python benchmarks/parsing.py [--megabytes 5] [--repeats 5] [--keep DIR]
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _timing import median_time  # benchmarks/ is the script's folder, first on sys.path
 
 BUDGET_S = 1.0
 
@@ -67,16 +67,6 @@ def build(kind: str, size: int, width: int) -> str:
     return "".join(parts)
 
 
-def _median_time(fn, repeats: int) -> float:
-    fn()  # once untimed: the file in the page cache, the patterns compiled
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--megabytes", type=float, default=5.0, help="size of each file (default 5)")
@@ -99,8 +89,8 @@ def main(argv=None) -> int:
         for name, parse in parsers.items():
             path = folder / name
             path.write_text(build(name, size, args.width), encoding="utf-8")
-            anchor = _median_time(lambda: path.read_bytes().decode("utf-8").splitlines(), args.repeats)
-            spent = _median_time(lambda: parse(path), args.repeats)
+            anchor = median_time(lambda: path.read_bytes().decode("utf-8").splitlines(), args.repeats, warm_up=True)
+            spent = median_time(lambda: parse(path), args.repeats, warm_up=True)
             within = spent < BUDGET_S
             ok = ok and within
             print(f"{name:9s} {path.stat().st_size / 1e6:5.2f} MB  anchor (read + split lines) {anchor * 1000:7.1f} ms  "

@@ -16,11 +16,12 @@ Usage: python benchmarks/summary.py [--experiments 1000] [--repeats 5] [--keep D
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _timing import median_time  # benchmarks/ is the script's folder, first on sys.path
 
 BUDGET_PLAIN_S = 0.5
 BUDGET_CHARTS_S = 3.0
@@ -110,15 +111,6 @@ def _best_artifacts(exp, rng) -> None:
     exp.save_report("explanations.md", "# Example explanations\n")
 
 
-def _median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--experiments", type=int, default=1000)
@@ -154,9 +146,9 @@ def main(argv=None) -> int:
         started = time.perf_counter()
         summary(True)  # the first call imports matplotlib (and numpy): what one pytest run pays once
         first = time.perf_counter() - started
-        anchor = _median_time(read, args.repeats)
-        plain = _median_time(lambda: summary(False), args.repeats)
-        charted = _median_time(lambda: summary(True), args.repeats)
+        anchor = median_time(read, args.repeats)
+        plain = median_time(lambda: summary(False), args.repeats)
+        charted = median_time(lambda: summary(True), args.repeats)
         charts = sorted(p.name for p in (folder / "charts").glob("*.png"))
 
     print(f"anchor: read the store (ExperimentStore.records())   {anchor * 1000:8.1f} ms")

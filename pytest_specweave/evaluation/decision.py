@@ -100,15 +100,9 @@ def _counts(positive, scores, thresholds):
 
 
 def _check_confidence(confidence):
-    if confidence is None:
-        return None
-    try:
-        confidence = float(confidence)
-    except (TypeError, ValueError):
-        raise ValueError(f"confidence must be between 0 and 1 (0.95 for 95%) or None, got {confidence!r}") from None
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be between 0 and 1 (0.95 for 95%) or None, got {confidence}")
-    return confidence
+    from .intervals import check_level
+
+    return None if confidence is None else check_level(confidence, "confidence")
 
 
 def tune_decision_threshold(y_true, y_score, *, target_precision=None, target_recall=None, pos_label=1, test=None,

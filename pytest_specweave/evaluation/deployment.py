@@ -88,14 +88,9 @@ def _count(value, name, minimum):
 
 
 def _level(level):
-    if level is None:
-        from ..settings import confidence_level
+    from .intervals import level_or_default
 
-        return confidence_level()
-    level = float(level)
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level must be between 0 and 1 (0.95 for 95%), got {level}")
-    return level
+    return level_or_default(level)
 
 
 def _quantile_ranks(n: int, q: float, level: float) -> tuple[int, int] | None:

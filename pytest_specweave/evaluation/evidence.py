@@ -64,7 +64,7 @@ class Evidence:
     groups: object = None  # (n,) cluster ids, or None
     block_length: int | None = None
     unit: str = "rows"
-    notes: list[str] = field(default_factory=list)
+    _value: float | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def n_rows(self) -> int:
@@ -75,11 +75,17 @@ class Evidence:
         return self.combine in RANKED
 
     def value(self) -> float:
-        import numpy as np
+        """The metric on all units (computed once: the columns are not changed after they are built)."""
+        if self._value is None:
+            if self.ranked:
+                from .validation import _RankCounts
 
-        if self.ranked:
-            return float(_rank_statistic(self.combine, self.columns[:, 0], self.columns[:, 1]))
-        return float(_combiner(self.combine)(self.columns.mean(axis=0)[None, :])[0]) if self.n_rows else math.nan
+                self._value = float(_RankCounts(self.combine, self.columns[:, 0].astype(int), self.columns[:, 1], 1).value)
+            elif self.n_rows:
+                self._value = float(_combiner(self.combine)(self.columns.mean(axis=0)[None, :])[0])
+            else:
+                self._value = math.nan
+        return self._value
 
     def proportion(self) -> tuple[int, int] | None:
         """(successes, trials) when the metric is an exact proportion of independent rows; else None."""
@@ -271,20 +277,9 @@ def _clustered_proportion(evidence: Evidence, units, value: float, level: float)
     return Estimate(value, low, high, level, "exact (Clopper-Pearson, one trial per cluster)", trials, units.unit)
 
 
-def _rank_statistic(kind: str, positive, scores, weights=None):
-    import numpy as np
-
-    from .validation import _RankCounts
-
-    stat = _RankCounts(kind, positive.astype(np.int64), scores, 1)
-    return stat.value
-
-
 def _ranked_estimate(evidence: Evidence, value: float, level: float, seed: int, target,
                      min_resamples: int = intervals.MIN_RESAMPLES) -> Estimate:
     """roc_auc / pr_auc: BCa over rows from per-resample rank counts; exact on min(positives, negatives) at 0 or 1."""
-    import numpy as np
-
     if evidence.groups is not None or evidence.block_length:
         raise NoInterval(f"{evidence.combine} intervals over clusters or blocks are not computed: log its interval"
                          " with ci= from your own cluster bootstrap")
@@ -292,7 +287,7 @@ def _ranked_estimate(evidence: Evidence, value: float, level: float, seed: int, 
         return _delong_estimate(evidence, value, level)
     replicates, jack, n_pos, n_neg, n = _ranked_replicates(evidence, seed, min_resamples)
     try:
-        low, high = intervals._bca_bounds(replicates, jack, value, level)
+        low, high = intervals.bca_bounds(replicates, jack, value, level)
         _check_width(evidence.combine, low, high)
     except NoInterval:
         if value not in (0.0, 1.0):
@@ -326,7 +321,7 @@ def _delong_estimate(evidence: Evidence, value: float, level: float) -> Estimate
     above = 1.0 - (ranks[m:] - rankdata(neg)) / m  # per negative: the share of positives scored higher
     variance = below.var(ddof=1) / m + above.var(ddof=1) / n
     if not variance > 0:
-        raise NoInterval(f"the interval of roc_auc has zero width: the data show no variation to measure its uncertainty from")
+        raise NoInterval("the interval of roc_auc has zero width: the data show no variation to measure its uncertainty from")
     half = float(norm.ppf(0.5 + level / 2.0)) * math.sqrt(variance) / (value * (1.0 - value))
     low, high = float(expit(logit(value) - half)), float(expit(logit(value) + half))
     return Estimate(value, low, high, level, "DeLong (logit scale)", evidence.n_rows, "rows")
@@ -344,13 +339,13 @@ def _ranked_replicates(evidence: Evidence, seed: int, min_resamples: int = inter
         return found[1]
     import numpy as np
 
-    from .validation import _RankCounts
+    from .validation import _index_chunks, _RankCounts
 
     positive = evidence.columns[:, 0].astype(np.int64)
     n_pos, n_neg = int(positive.sum()), int(len(positive) - positive.sum())
     stat = _RankCounts(evidence.combine, positive, evidence.columns[:, 1], 1)
     rng = np.random.default_rng([seed, stat.n])
-    replicates = np.concatenate([stat.resample(idx) for _, idx in _chunks(rng, stat.n, min_resamples)])
+    replicates = np.concatenate([stat.resample(idx) for _, idx in _index_chunks(rng, stat.n, min_resamples)])
     groups = np.random.default_rng(seed).permutation(stat.n) % min(stat.n, 200)
     result = (replicates, _ranked_jackknife(stat, groups), n_pos, n_neg, stat.n)
     if len(_RANKED) > 32:
@@ -380,12 +375,6 @@ def _ranked_jackknife(stat, groups):
     return np.asarray(jack)
 
 
-def _chunks(rng, n, b):
-    from .validation import _index_chunks
-
-    return _index_chunks(rng, n, b)
-
-
 # -- a ratio of two experiments ------------------------------------------------------------------------
 
 
@@ -393,9 +382,10 @@ class NotPaired(ValueError):
     """The two experiments' evidence does not cover the same units."""
 
 
-def paired_ratio(candidate: Evidence, reference: Evidence, level: float, *, seed: int = 0,
-                 target: float | None = None) -> Estimate:
-    """candidate / reference on the same units, resampled together: the ratio's value and BCa interval."""
+def paired(candidate: Evidence, reference: Evidence, level: float, *, how: str = "ratio", seed: int = 0,
+           target: float | None = None, min_resamples: int = intervals.MIN_RESAMPLES):
+    """candidate / reference (how="ratio") or candidate - reference ("difference") on the same units, resampled
+    together: (its Estimate, the bootstrap replicates). Units are matched by id, else taken in order."""
     import numpy as np
 
     if candidate.ranked or reference.ranked:
@@ -408,17 +398,26 @@ def paired_ratio(candidate: Evidence, reference: Evidence, level: float, *, seed
     split = a.columns.shape[1]
     first, second = _combiner(a.combine), _combiner(b.combine)
 
-    def ratio(m):
+    def statistic(m):
         with np.errstate(divide="ignore", invalid="ignore"):
-            return first(m[:, :split]) / second(m[:, split:])
+            ours, theirs = first(m[:, :split]), second(m[:, split:])
+            return ours / theirs if how == "ratio" else ours - theirs
 
     columns = np.hstack([a.columns, b.columns])
-    value = float(ratio(columns.mean(axis=0)[None, :])[0])
+    value = float(statistic(columns.mean(axis=0)[None, :])[0])
     if not math.isfinite(value):
         raise NoInterval("the reference's value is 0: no ratio to it")
-    groups = a.groups if a.groups is not None else b.groups
-    units = intervals.resampling_units(columns, groups=groups, block_length=a.block_length or b.block_length,
-                                       unit=_unit_name(a), seed=seed)
-    low, high, resamples = intervals.bca_interval(units, ratio, value, level, seed=seed, target=target)
-    _check_width(f"the ratio of {candidate.metric}", low, high)
-    return Estimate(value, low, high, level, "paired BCa bootstrap", units.n_units, units.unit, resamples)
+    units = intervals.resampling_units(columns, groups=a.groups if a.groups is not None else b.groups,
+                                       block_length=a.block_length or b.block_length, unit=_unit_name(a), seed=seed)
+    low, high, replicates = intervals.bca_with_replicates(units, statistic, value, level, seed=seed, target=target,
+                                                          min_resamples=min_resamples,
+                                                          max_resamples=max(intervals.MAX_RESAMPLES, min_resamples))
+    _check_width(f"the {how} of {candidate.metric}", low, high)
+    found = Estimate(value, low, high, level, "paired BCa bootstrap", units.n_units, units.unit, len(replicates))
+    return found, replicates
+
+
+def paired_ratio(candidate: Evidence, reference: Evidence, level: float, *, seed: int = 0,
+                 target: float | None = None) -> Estimate:
+    """candidate / reference on the same units, resampled together: the ratio's value and BCa interval."""
+    return paired(candidate, reference, level, how="ratio", seed=seed, target=target)[0]

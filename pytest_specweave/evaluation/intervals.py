@@ -54,14 +54,24 @@ class Estimate:
         return f"{self.method}, {units}"
 
 
-def check_level(level) -> float:
+def check_level(level, what: str = "level") -> float:
+    """A confidence level as a float in (0, 1); a clear ValueError naming `what` otherwise."""
     try:
         level = float(level)
     except (TypeError, ValueError):
-        raise ValueError(f"level must be a number between 0 and 1, got {level!r}") from None
+        raise ValueError(f"{what} must be a number between 0 and 1, got {level!r}") from None
     if not 0.0 < level < 1.0:
-        raise ValueError(f"level must be between 0 and 1 (0.95 for 95%), got {level}")
+        raise ValueError(f"{what} must be between 0 and 1 (0.95 for 95%), got {level}")
     return level
+
+
+def level_or_default(level) -> float:
+    """`level`, checked, or the run's confidence level (`--sw-confidence`, 0.95 unless set) when None."""
+    if level is None:
+        from ..settings import confidence_level
+
+        return confidence_level()
+    return check_level(level)
 
 
 def sidak_level(level: float, comparisons: int) -> float:
@@ -181,7 +191,7 @@ def _jackknife(units: Units, statistic):
         return statistic((total[None, :] - units.sums) / (n - units.counts)[:, None])
 
 
-def _bca_bounds(replicates, jack, value: float, level: float) -> tuple[float, float]:
+def bca_bounds(replicates, jack, value: float, level: float) -> tuple[float, float]:
     import numpy as np
     from scipy.stats import norm
 
@@ -229,13 +239,13 @@ def bca_with_replicates(units: Units, statistic, value: float, level: float, *, 
     chunks = [_replicates(units, statistic, 0, min_resamples, seed)]
     while True:
         replicates = np.concatenate(chunks)
-        low, high = _bca_bounds(replicates, jack, value, level)
+        low, high = bca_bounds(replicates, jack, value, level)
         total = len(replicates)
         if target is None or total * 2 > max_resamples:
             return low, high, replicates
         half = total // 2
-        first = _bca_bounds(replicates[:half], jack, value, level)
-        second = _bca_bounds(replicates[half:], jack, value, level)
+        first = bca_bounds(replicates[:half], jack, value, level)
+        second = bca_bounds(replicates[half:], jack, value, level)
         if all((f < target) == (s < target) == (e < target) for f, s, e in zip(first, second, (low, high))):
             return low, high, replicates
         chunks.append(_replicates(units, statistic, total, total, seed))

@@ -74,6 +74,7 @@ class JudgeContext:
     increment_dir: Path | None = None
     load_other_increment: object = None  # callable(id) -> (JudgeContext, name) for "x increment 0041"
     level: float = field(default_factory=confidence_level)  # the confidence the verdicts are asked at
+    _selection: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def for_increment(cls, increment) -> "JudgeContext":
@@ -107,23 +108,16 @@ class JudgeContext:
     def best(self, records: list, metric: str | None, *, key=None):
         """The best of `records` by `metric` (its direction; higher when unknown); None if none logged it.
 
-        key: a function giving the name of the metric to rank each record by (its validation score).
+        key: a function giving the name each record is ranked by instead (its validation score of `metric`).
         """
-        if key is not None:
-            ranked = [(r, r.metric(key(r)).value) for r in records]
-            ranked = [(r, v) for r, v in ranked if _finite(v)]
-            if not ranked:
-                return None
-            sign = -1 if self.direction(self.primary_metric or "") == "lower" else 1
-            return max(ranked, key=lambda rv: (sign * rv[1], rv[0].number))[0]
         if metric is None:
             return None
-        logged = [(r, r.metric(metric)) for r in records]
-        logged = [(r, m.value) for r, m in logged if m is not None and _finite(m.value)]
-        if not logged:
+        scored = [(r, r.metric(key(r) if key else metric)) for r in records]
+        scored = [(r, m.value) for r, m in scored if m is not None and _finite(m.value)]
+        if not scored:
             return None
         sign = -1 if self.direction(metric) == "lower" else 1
-        return max(logged, key=lambda rv: (sign * rv[1], rv[0].number))[0]
+        return max(scored, key=lambda rv: (sign * rv[1], rv[0].number))[0]
 
     def judged_experiment(self):
         """The candidate the verdicts judge: chosen on validation data when candidates logged it (see selection)."""
@@ -133,9 +127,8 @@ class JudgeContext:
         """(judged record, how it was chosen, K): the best candidate by the validation score of the primary
         metric (`val_<metric>`) when any candidate logged one (K = 1: the test data chose nothing), else
         the best by the primary metric itself, chosen among K candidates scored on the same test data."""
-        cached = getattr(self, "_selection", None)
-        if cached is not None:
-            return cached
+        if self._selection is not None:
+            return self._selection
         metric = self.primary_metric
         logged = [r for r in self.candidates if metric is not None and r.metric(metric) is not None
                   and _finite(r.metric(metric).value)]
@@ -143,7 +136,7 @@ class JudgeContext:
         validated = [(r, key) for r, key in validated if key is not None]
         if validated:
             keys = {r.folder: key for r, key in validated}
-            judged = self.best([r for r, _ in validated], None, key=lambda r: keys[r.folder])
+            judged = self.best([r for r, _ in validated], metric, key=lambda r: keys[r.folder])
             found = (judged, f"chosen on validation ({keys[judged.folder]})", 1)
         else:
             judged = self.best(logged, metric)
@@ -332,7 +325,7 @@ def _fold_interval(measured, level: float):
         return None
     mean = sum(folds) / len(folds)
     std = math.sqrt(sum((f - mean) ** 2 for f in folds) / (len(folds) - 1))
-    ratio = getattr(measured, "test_train_ratio", None)
+    ratio = measured.test_train_ratio
     try:
         found = cv_interval(folds, mean, std, level, test_train_ratio=ratio)
     except ValueError:  # a hand-edited ratio that is not a positive number: the k-fold default
@@ -354,17 +347,17 @@ def _decide(metric, record, measured, op, target, threshold, level) -> Verdict:
         e = found.estimate
         span = (f"{format_value(metric, value, unit)} [{format_value(metric, e.low, unit)}, "
                 f"{format_value(metric, e.high, unit)}] ({_percent(e.level)} interval, {record.folder})")
-        return _interval_outcome(base, e, op, target, f"{metric} = {span}", shown_target, metric, unit)
+        return _interval_outcome(base, e, op, target, f"{metric} = {span}", shown_target)
     shown = f"{metric} = {format_value(metric, value, unit)} ({record.folder})"
     return _point_outcome(base, found, compare(op, value, target), shown, op, shown_target,
                           exact=_exact(metric, measured))
 
 
 def _exact(metric: str, measured) -> bool:
-    return bool(getattr(measured, "exact", False)) or bool(getattr(metric_names, "is_exact", lambda m: False)(metric))
+    return measured.exact or metric_names.is_exact(metric)
 
 
-def _interval_outcome(base: Verdict, e: Estimate, op, target, span: str, shown_target: str, metric, unit,
+def _interval_outcome(base: Verdict, e: Estimate, op, target, span: str, shown_target: str,
                       joiner: str = " is ") -> Verdict:
     base.interval, base.level, base.basis = (e.low, e.high), e.level, "interval"
     base.method = e.describe() if e.n_units else e.method
@@ -453,7 +446,7 @@ def _judge_ratio(threshold, metric, record, measured, context, level) -> Verdict
                 f"({_percent(estimate.level)} {estimate.describe() if estimate.n_units else estimate.method})")
         if against_point:
             span += "; the reference has no interval, so its own uncertainty is not counted"
-        verdict = _interval_outcome(base, estimate, op, factor, span, target_text, metric, unit, joiner=", which is ")
+        verdict = _interval_outcome(base, estimate, op, factor, span, target_text, joiner=", which is ")
         verdict.interval = None  # the interval judged is the ratio's
         if against_point:
             verdict.basis = "point"
@@ -474,7 +467,7 @@ def _ratio_interval(metric, record, measured, ref_record, ref_value, level, fact
     notes = []
     if ours is not None and theirs is not None and _agrees(ours.value(), measured.value) \
             and _agrees(theirs.value(), ref_value):
-        if ours.units is None and theirs.units is None and not _same_evaluation_data(record, ref_record, known=True):
+        if ours.units is None and theirs.units is None and not _recorded_same_evaluation_data(record, ref_record):
             notes.append("no unit ids and no common evaluation-data hash to pair them by")
         else:
             try:
@@ -512,13 +505,10 @@ def _ratio_interval(metric, record, measured, ref_record, ref_value, level, fact
                     f"unpaired: both intervals at {_percent(half)}, combined ({why})", 0, ""), None, False
 
 
-def _same_evaluation_data(a, b, *, known: bool = False) -> bool:
-    """Both recorded the same evaluation targets; unless `known` is asked, also when neither recorded any."""
-    ours, theirs = _evaluation_hashes(a), _evaluation_hashes(b)
-    role = "eval_targets"
-    if role in ours and role in theirs:
-        return bool(ours[role] & theirs[role])
-    return not known and role not in ours and role not in theirs
+def _recorded_same_evaluation_data(a, b) -> bool:
+    """Both recorded the hash of their evaluation targets, and it is the same: rows in order pair up."""
+    ours, theirs = _evaluation_hashes(a).get("eval_targets"), _evaluation_hashes(b).get("eval_targets")
+    return bool(ours and theirs and ours & theirs)
 
 
 def _reference_value(ref, metric, context: JudgeContext):

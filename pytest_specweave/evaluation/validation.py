@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from ..model import metric_names
 from ..settings import confidence_level
-from .metrics import (canonical, compute_metrics, metric_value, problem_type, record_eval_targets, row_decomposition,
+from .metrics import (canonical, compute_metrics, metric_value, problem_type, record_eval_targets,
                       split_cut_off)
 
 CHUNK_ELEMENTS = 1_000_000  # indices drawn per chunk: 10 resamples of 100,000 rows, cache-sized
@@ -66,9 +66,9 @@ class Interval:
 
 
 def _check_level(level) -> float:
-    from .intervals import check_level
+    from .intervals import level_or_default
 
-    return confidence_level() if level is None else check_level(level)
+    return level_or_default(level)
 
 
 def _check_resamples(n_resamples) -> int:
@@ -106,26 +106,6 @@ def _n_rows(obj) -> int:
 
 
 # -- statistics that can be resampled -----------------------------------------------------------------
-
-
-class _PerRowMeans:
-    """A metric that is combine(means of per-row values): resampled with index matrices, never recomputed."""
-
-    method = "per-row contributions"
-
-    def __init__(self, decomposition):
-        import numpy as np
-
-        self.columns = [np.ascontiguousarray(c) for c in decomposition.columns.T]
-        self.combine = decomposition.combine_values
-        self.n = decomposition.n_rows
-        self.value = decomposition.value()
-
-    def resample(self, idx):
-        import numpy as np
-
-        means = np.column_stack([column[idx].mean(axis=1) for column in self.columns])
-        return self.combine(means)
 
 
 class _RankCounts:
@@ -205,7 +185,8 @@ class _Recompute:
 
 
 def _statistic(metric, y_true, y_pred, y_score, options):
-    """The resampling plan for `metric` (a name or a callable(y_true, y_pred) -> float)."""
+    """The resampling plan of a metric with no per-row evidence: rank counts for roc_auc/pr_auc, else recomputed
+    (a callable(y_true, y_pred) -> float, coverage, macro averages)."""
     if callable(metric):
         def func(yt, yp, ys):
             return float(metric(yt, yp))
@@ -219,10 +200,6 @@ def _statistic(metric, y_true, y_pred, y_score, options):
         scores = _array(y_score if y_score is not None else y_pred, "y_score")
         if scores.ndim == 1 or scores.shape[1] <= 2:
             return _RankCounts(name, y_true, scores, pos_label)
-    decomposition = row_decomposition(name, y_true, y_pred, y_score=y_score, **options)
-    if decomposition is not None:
-        return _PerRowMeans(decomposition)
-
     def func(yt, yp, ys):
         return metric_value(name, yt, yp, y_score=ys, **options)
 
@@ -580,33 +557,23 @@ def _paired_bca(paired, label, direction, level, n_resamples, seed, experiment, 
     """candidate - baseline, both resampled on the same rows (clusters, blocks): BCa interval and the one-sided share."""
     import numpy as np
 
-    from . import intervals
-    from .evidence import _combiner, _unit_name
+    from . import evidence
+    from .intervals import NoInterval
 
     first, second = paired
-    split = first.columns.shape[1]
-    f, g = _combiner(first.combine), _combiner(second.combine)
-
-    def difference(m):
-        return f(m[:, :split]) - g(m[:, split:])
-
-    columns = np.hstack([first.columns, second.columns])
-    cand, base = _finite_value(f"{label} of the candidate", first.value()), _finite_value(
-        f"{label} of the baseline", second.value())
-    units = intervals.resampling_units(columns, groups=first.groups, block_length=first.block_length,
-                                       unit=_unit_name(first), seed=int(seed) if isinstance(seed, int) else 0)
-    if cand == base and np.array_equal(first.columns, second.columns):
-        low = high = 0.0
-        replicates = np.zeros(n_resamples)
-    else:
-        try:
-            low, high, replicates = intervals.bca_with_replicates(
-                units, difference, cand - base, level, seed=int(seed) if isinstance(seed, int) else 0,
-                min_resamples=max(n_resamples, 10))
-        except intervals.NoInterval as err:
-            raise ValueError(f"{label}: {err}") from None
-    return _paired_result(label, cand, base, low, high, level, replicates, direction, first.n_rows, experiment,
-                          y_true)
+    cand = _finite_value(f"{label} of the candidate", first.value())
+    base = _finite_value(f"{label} of the baseline", second.value())
+    if cand == base and np.array_equal(first.columns, second.columns):  # the same predictions: no difference at all
+        return _paired_result(label, cand, base, 0.0, 0.0, level, np.zeros(n_resamples), direction, first.n_rows,
+                              experiment, y_true)
+    try:
+        found, replicates = evidence.paired(first, second, level, how="difference",
+                                            seed=int(seed) if isinstance(seed, int) else 0,
+                                            min_resamples=max(n_resamples, 10))
+    except NoInterval as err:
+        raise ValueError(f"{label}: {err}") from None
+    return _paired_result(label, cand, base, found.low, found.high, level, replicates, direction, first.n_rows,
+                          experiment, y_true)
 
 
 # -- cross-validation --------------------------------------------------------------------------------
