@@ -16,11 +16,13 @@ import pytest
 
 INCREMENT_FILES = ("spec.md", "tasks.md", "tests.md")
 LINKED_CODE_ROOT = "pytest_specweave_increments"  # linked_code.ROOT_PACKAGE, without importing it
-# SpecWeave names increment folders NNNN-slug, and NNNNE-slug for work on an item imported from
-# GitHub, Jira or Azure DevOps (the E suffix): IncrementNumberManager in its src/core/increment-utils.ts
-# matches /^(\d{3,4})E?-/ (folders written before four digits were required have three) and
-# validates new ids with /^\d{4}E?-/. Four digits, as SpecWeave writes them today.
-INCREMENT_FOLDER = re.compile(r"^\d{4}E?-\S")
+# SpecWeave names increment folders NNNN-slug, and NNNN<letter>-slug for work on an item imported from
+# an external tool: IncrementNumberManager in its src/core/increment-utils.ts matches /^(\d{3,4})E?-/
+# (folders written before four digits were required have three) and validates new ids with
+# /^\d{4}E?-/; later versions write one letter per source, as found in SpecWeave projects:
+# 0002G-… (GitHub, metadata "source_platform": "github"), 0411J-… (Jira), 0438A-… (Azure DevOps),
+# 0657E-… (external), 0713B-…. Four digits, as SpecWeave writes them today, and one capital letter.
+INCREMENT_FOLDER = re.compile(r"^\d{4}[A-Z]?-\S")
 # SpecWeave moves finished, abandoned and paused increments into these folders of increments/.
 SET_ASIDE = {"_archive": "archived", "_abandoned": "abandoned", "_paused": "paused"}
 OUTPUT_FOLDERS = frozenset({"data", "models", "experiments", "notebooks", "mlruns", "mlartifacts"})

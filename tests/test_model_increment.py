@@ -34,7 +34,8 @@ TESTS = "- TC-001: precision@10 > 0.25\n"
     [("0042-recommendation-model", True), ("0001-a", True), ("0042-v0.8.0-stabilization", True), ("42-x", False),
      ("0042", False), ("0042-", False), ("00420-x", False), ("_archive", False), ("0042_x", False),
      ("0657E-external-item", True), ("0002E-sync-from-github", True), ("0002e-x", False), ("0002EE-x", False),
-     ("0002G-x", False), ("J-12-jira-import", False)],
+     ("0002G-sync-from-github", True), ("0411J-jira-item", True), ("0438A-ado-item", True),
+     ("0002g-x", False), ("J-12-jira-import", False), ("INC-001-x", False)],
 )
 def test_folder_names(name, ok):
     assert bool(INCREMENT_DIR.match(name)) is ok

@@ -97,11 +97,13 @@ def test_a_folder_that_is_not_under_increments_is_not_an_increment(pytester):
     assert collected(pytester.runpytest("--collect-only", "-q")) == []
 
 
-def test_an_external_increment_folder_is_collected_and_named_by_its_number(pytester):
-    write_increment(pytester.path, "0657E-external-item", {"tasks.md": "- [ ] T-001: Import\n- [ ] T-002: Train\n"})
-    expected = ["increments/0657E-external-item/tasks.md::T-001", "increments/0657E-external-item/tasks.md::T-002"]
+@pytest.mark.parametrize("letter", ["E", "G", "J", "A"])
+def test_an_external_increment_folder_is_collected_and_named_by_its_number(pytester, letter):
+    name = f"0657{letter}-external-item"
+    write_increment(pytester.path, name, {"tasks.md": "- [ ] T-001: Import\n- [ ] T-002: Train\n"})
+    expected = [f"increments/{name}/tasks.md::T-001", f"increments/{name}/tasks.md::T-002"]
     assert collected(pytester.runpytest("--collect-only", "-q")) == expected
-    for arg in ("increments/0657", "increments/0657E", "increments/0657E-external-item"):
+    for arg in ("increments/0657", f"increments/0657{letter}", f"increments/{name}"):
         assert collected(pytester.runpytest("--collect-only", "-q", arg)) == expected
 
 

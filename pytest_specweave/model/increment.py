@@ -1,6 +1,6 @@
 """Increment folders: finding them, naming them, and loading what their markdown says.
 
-An increment is a folder named `NNNN-slug` (or `NNNNE-slug`, SpecWeave's imported work) under `increments/` (this project's layout) or
+An increment is a folder named `NNNN-slug` (or `NNNNE-slug`, `NNNNG-slug`…: SpecWeave's imported work) under `increments/` (this project's layout) or
 `.specweave/increments/` (SpecWeave's), holding spec.md, tasks.md and/or tests.md.
 """
 
@@ -18,10 +18,10 @@ from .criteria import CriterionList, parse_criteria
 from .spec import Spec, parse_spec
 from .tasks import TaskList, parse_tasks
 
-# NNNN-slug, or NNNNE-slug for an increment on an imported (external) item: SpecWeave's rule (see
-# plugin.INCREMENT_FOLDER). The id keeps the E: "0002E". A prefix `0002` also selects 0002E-slug,
-# since SpecWeave counts 0002 and 0002E as the same number (they cannot coexist).
-INCREMENT_DIR = re.compile(r"^(\d{4}E?)-[A-Za-z0-9][\w.-]*$")
+# NNNN-slug, or NNNN<letter>-slug (0002E, 0002G, 0411J…) for an increment on an imported item:
+# SpecWeave's rule (see plugin.INCREMENT_FOLDER). The id keeps the letter: "0002E". A prefix `0002`
+# also selects 0002E-slug, since SpecWeave counts 0002 and 0002E as the same number (they cannot coexist).
+INCREMENT_DIR = re.compile(r"^(\d{4}[A-Z]?)-[A-Za-z0-9][\w.-]*$")
 MARKDOWN_FILES = ("spec.md", "tasks.md", "tests.md")
 # Folders inside an increment that hold data or outputs: never searched for tests.
 DATA_DIRS = ("data", "models", "experiments", "notebooks", "mlruns")

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from xdist.scheduler import LoadScopeScheduling
 
-_INCREMENT_ITEM = re.compile(r"^(?P<folder>(?:.*/)?\d{4}E?-[^/]+)/(?:spec|tasks|tests)\.md::")
-_FOLDER = re.compile(r"^\d{4}E?-")
+_INCREMENT_ITEM = re.compile(r"^(?P<folder>(?:.*/)?\d{4}[A-Z]?-[^/]+)/(?:spec|tasks|tests)\.md::")
+_FOLDER = re.compile(r"^\d{4}[A-Z]?-")
 _REGROUPED = ("load", "loadscope", "loadfile", "worksteal")
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 SLUG_LENGTH = 40
 MAX_NUMBER = 9999
-NUMBERED = re.compile(r"^(\d{4})E?-")  # 0002E-slug (SpecWeave: imported work) uses number 2 too
+NUMBERED = re.compile(r"^(\d{4})[A-Z]?-")  # 0002E-slug, 0002G-slug (SpecWeave: imported work) use number 2 too
 # Letters that Unicode does not decompose into an ASCII letter plus marks.
 _SPELLED = str.maketrans({"ß": "ss", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ø": "o", "Ø": "O",
                           "đ": "d", "Đ": "D", "ł": "l", "Ł": "L", "þ": "th", "Þ": "TH", "ð": "d", "Ð": "D",
