@@ -62,6 +62,7 @@ def list_items(increments: list[Path], cwd: Path) -> list[dict]:
 
 
 def _cmd_list(args, cwd: Path) -> int:
+    from .model.increment import Increment
     from .model.source import undecodable
 
     folders = find_increments(args.path, cwd)
@@ -71,6 +72,11 @@ def _cmd_list(args, cwd: Path) -> int:
                 print(f"pytest-specweave: warning: {_relative(folder / name, cwd)}:{problem.line}: {problem.message}",
                       file=sys.stderr)
     rows = list_items(folders, cwd)
+    for folder in folders:
+        task_list = Increment.load(folder).tasks
+        for skipped in task_list.skipped if task_list is not None else ():
+            print(f"pytest-specweave: skipped: {_relative(skipped.path, cwd)}:{skipped.line}: {skipped.message}",
+                  file=sys.stderr)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0

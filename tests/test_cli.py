@@ -94,3 +94,15 @@ def test_list_keeps_the_tasks_of_a_file_with_bytes_that_are_not_utf8_and_warns(t
     assert "T-001" in out and "T-002" in out
     expected = "tasks.md:1: bytes that are not UTF-8 (0xf0 0x9f 0x98) read as U+FFFD"
     assert err.startswith("pytest-specweave: warning: ") and expected in err
+
+
+def test_list_names_a_task_mention_it_did_not_read_as_a_task(tmp_path):
+    tasks = "### T-001: Train\n**Status**: [x] completed\n\n## Next phase\nPreview:\n- T-009: Serve the model\n"
+    write_increment(tmp_path, "0002G-imported-item", {"tasks.md": tasks})
+    run = subprocess.run([sys.executable, "-m", "pytest_specweave", "list", "--json", "increments"],
+                         cwd=tmp_path, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert [(r["increment"], r["id"], r["status"]) for r in json.loads(run.stdout)] == [
+        ("0002G-imported-item", "T-001", "done")]
+    assert "skipped: increments/0002G-imported-item/tasks.md:6: `- T-009: …` is a list item without a checkbox" \
+        in run.stderr

@@ -157,17 +157,26 @@ def test_heading_ids_and_titles(tmp_path, heading, task_id, title):
     assert (task.id, task.title) == (task_id, title)
 
 
-def test_a_list_item_without_checkbox_is_a_task_when_a_colon_follows_the_id(tmp_path):
-    task = one(tmp_path, "- T-001: Platform knowledge base\n")
-    assert (task.id, task.title, task.form) == ("T-001", "Platform knowledge base", "list")
-    assert task.status == "pending" and not task.status_explicit
+def test_a_list_item_without_checkbox_adds_to_a_task_defined_by_a_heading(tmp_path):
+    task = one(tmp_path, "- T-001: Platform knowledge base\n\n### T-001: Knowledge base\n")
+    assert (task.id, task.title, task.form, task.occurrences) == ("T-001", "Knowledge base", "heading", [1, 3])
+
+
+def test_a_list_item_without_checkbox_alone_is_a_mention_reported_as_skipped(tmp_path):
+    parsed = tasks_of(tmp_path, "### T-036: Integration test\n\n## Summary\nHigh-risk tasks:\n"
+                                "- T-007: Living docs integration\n- T-022: Hook updates\n")
+    assert [t.id for t in parsed.tasks] == ["T-036"]
+    assert [(p.line, p.path.name) for p in parsed.skipped] == [(5, "tasks.md"), (6, "tasks.md")]
+    assert "T-007" in parsed.skipped[0].message and "- [ ] T-007" in parsed.skipped[0].message
+    assert parsed.problems == []
 
 
 def test_a_list_item_without_checkbox_takes_its_status_from_markers_only(tmp_path):
+    headings = "".join(f"### T-00{n}: Task {n}\n" for n in range(1, 5))
     found = tasks_of(
         tmp_path,
         "- T-001: Sync event logging ✅\n- T-002: Status preservation DEFERRED\n"
-        "- T-003: CHANGELOG (done at release time)\n- T-004: Docs [IN PROGRESS]\n",
+        "- T-003: CHANGELOG (done at release time)\n- T-004: Docs [IN PROGRESS]\n\n" + headings,
     ).tasks
     assert [(t.status, t.status_explicit) for t in found] == [
         ("done", True),
@@ -175,7 +184,7 @@ def test_a_list_item_without_checkbox_takes_its_status_from_markers_only(tmp_pat
         ("pending", False),  # prose, not a marker
         ("in_progress", True),
     ]
-    assert [t.title for t in found] == ["Sync event logging", "Status preservation", "CHANGELOG (done at release time)", "Docs"]
+    assert [t.title for t in found] == ["Task 1", "Task 2", "Task 3", "Task 4"]  # the heading defines the task
 
 
 # --- the status vocabulary ------------------------------------------------------------------------

@@ -13,8 +13,10 @@ level):
     **Run**: `pipeline.py::train_candidates`
 
 What is a task: a heading (## to ######) or a list item whose text starts with a task id (`T-001`,
-`T001`, `T-009b`, `T-024-A`, `T-001-DISCIPLINE`). A list item without a checkbox needs a colon after
-the id (`- T-001: Title`), so that prose such as `- T-002 depends on T-001` is not one. Table rows,
+`T001`, `T-009b`, `T-024-A`, `T-001-DISCIPLINE`). A list item without a checkbox (`- T-001: Title`,
+with a colon, so that prose such as `- T-002 depends on T-001` is none) only adds to a task that a
+heading or checkbox defines: alone it is a mention (a summary, another increment's task), as for
+SpecWeave, whose parsers read task headings and checkbox items only; it is reported in `skipped`. Table rows,
 lines in code fences and HTML comments, and ids elsewhere in a line never define tasks; nor do items
 under a `## Follow-ups` / `## Future work` / `## Out of scope` heading, nor a heading naming a task
 above plus a note word (`### T-004-NOTES`, `### T-004 Notes`). Ids may be lower case (named in upper
@@ -161,6 +163,7 @@ class TaskList:
     path: Path
     tasks: list[Task]  # file order of first occurrence; duplicates merged
     problems: list[SourceError] = field(default_factory=list)
+    skipped: list[SourceError] = field(default_factory=list)  # lines shaped like a task, not read as one, and why
 
     def get(self, task_id: str) -> Task | None:
         return next((task for task in self.tasks if task.id == task_id), None)
@@ -184,11 +187,18 @@ def parse_task_lines(lines: list[str], path: Path) -> TaskList:
         parser.feed(lineno, text)
     parser.close()
     hidden = hidden_items(lines, start, path, TASK_ID, "task")
-    tasks = _merge(parser.occurrences, path)
+    defined = {o.id for o in parser.occurrences if o.form != "list"}
+    mentions = [o for o in parser.occurrences if o.form == "list" and o.id not in defined]
+    skipped = [
+        SourceError(f"`- {o.id}: …` is a list item without a checkbox and no heading or checkbox defines {o.id}: "
+                    f"read as a mention, not a task (write `- [ ] {o.id}: …` to make it one)", path, o.line)
+        for o in mentions
+    ]
+    tasks = _merge([o for o in parser.occurrences if o not in mentions], path)
     for task in tasks:
         if not task.status_explicit and task.id in parser.table_statuses:
             task.status, task.status_explicit = parser.table_statuses[task.id], True
-    return TaskList(path, tasks, parser.problems + hidden)
+    return TaskList(path, tasks, parser.problems + hidden, skipped)
 
 
 def hidden_items(lines: list[str], start: int, path: Path, id_pattern: re.Pattern, noun: str) -> list[SourceError]:
