@@ -22,9 +22,33 @@ def find_increments(path: str, cwd: Path) -> list[Path]:
         for parent in (folder, folder / "increments", folder / ".specweave" / "increments"):
             found = sorted(p for p in parent.iterdir() if p.is_dir() and is_increment_dir(p)) if parent.is_dir() else []
             if found:
+                _say_skipped_folders(parent, cwd)
                 return found
+        _say_skipped_folders(folder, cwd)
         raise SpecweaveError(f"{path}: no increment folders (NNNN-name holding spec.md, tasks.md or tests.md) in it")
     return [resolve_increment(path, cwd)]
+
+
+SET_ASIDE = {"_archive": "archived", "_abandoned": "abandoned", "_paused": "paused"}  # as plugin.SET_ASIDE
+
+
+def _say_skipped_folders(parent: Path, cwd: Path) -> None:
+    """On stderr, each folder of `parent` holding increment files that this listing leaves out, and why."""
+    from .model.increment import MARKDOWN_FILES, is_increment_dir
+
+    for entry in sorted(p for p in parent.iterdir() if p.is_dir()):
+        if entry.name in SET_ASIDE:
+            count = sum(1 for p in entry.iterdir() if p.is_dir() and is_increment_dir(p))
+            if count:
+                print(f"pytest-specweave: skipped {count} {SET_ASIDE[entry.name]} increment(s) under "
+                      f"{_relative(entry, cwd)} (list that folder to see them)", file=sys.stderr)
+            inner = [p for p in entry.iterdir() if p.is_dir()]
+        else:
+            inner = [entry]
+        for candidate in inner:
+            if not is_increment_dir(candidate) and any((candidate / name).is_file() for name in MARKDOWN_FILES):
+                print(f"pytest-specweave: skipped {_relative(candidate, cwd)}: not an increment folder name "
+                      f"(NNNN-slug or NNNNE-slug, as SpecWeave names them)", file=sys.stderr)
 
 
 def _relative(path: Path, cwd: Path) -> str:

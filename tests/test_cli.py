@@ -106,3 +106,15 @@ def test_list_names_a_task_mention_it_did_not_read_as_a_task(tmp_path):
         ("0002G-imported-item", "T-001", "done")]
     assert "skipped: increments/0002G-imported-item/tasks.md:6: `- T-009: …` is a list item without a checkbox" \
         in run.stderr
+
+
+def test_list_names_the_folders_it_leaves_out(tmp_path):
+    write_increment(tmp_path, "0001-live", {"tasks.md": "- [ ] T-001: Train\n"})
+    write_increment(tmp_path, "0000-old", {"tasks.md": "- [x] T-001: Old\n"}, where="increments/_archive")
+    write_increment(tmp_path, "INC-002-misnamed", {"tasks.md": "- [ ] T-001: Lost\n"})
+    run = subprocess.run([sys.executable, "-m", "pytest_specweave", "list", "--json", "increments"],
+                         cwd=tmp_path, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert [r["increment"] for r in json.loads(run.stdout)] == ["0001-live"]
+    assert "skipped 1 archived increment(s) under increments/_archive (list that folder to see them)" in run.stderr
+    assert "skipped increments/INC-002-misnamed: not an increment folder name" in run.stderr
