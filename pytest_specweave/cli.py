@@ -48,7 +48,7 @@ def _say_skipped_folders(parent: Path, cwd: Path) -> None:
         for candidate in inner:
             if not is_increment_dir(candidate) and any((candidate / name).is_file() for name in MARKDOWN_FILES):
                 print(f"pytest-specweave: skipped {_relative(candidate, cwd)}: not an increment folder name "
-                      f"(NNNN-slug or NNNNE-slug, as SpecWeave names them)", file=sys.stderr)
+                      f"(NNNN-slug or NNNNE-slug, NNNNG-slug…, as SpecWeave names them)", file=sys.stderr)
 
 
 def _relative(path: Path, cwd: Path) -> str:
