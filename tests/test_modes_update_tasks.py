@@ -88,7 +88,7 @@ def test_only_the_status_marks_of_the_marked_tasks_change(tmp_path, newline, bom
 
 def test_done_tasks_are_left_alone_and_what_cannot_be_marked_is_named_without_writing(tmp_path):
     path = tmp_path / "tasks.md"
-    text = "- [x] T-001: Done\n- T-002: A list item with no status\n- [-] T-003: Canceled\n"
+    text = "- [x] T-001: Done\n### T-002: A heading with no status\n- [-] T-003: Canceled\n"
     path.write_bytes(text.encode())
     mtime = os.stat(path).st_mtime_ns
     result = mark_tasks_done(path, ["T-001", "T-002", "T-003", "T-009"])
