@@ -156,12 +156,25 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
         except OSError:
             count = 0
         if count and _under_an_arg(collection_path, config):
-            config.stash.setdefault(_SET_ASIDE_SKIPPED, {})[collection_path] = count
+            from .model.skipped import set_aside_skipped
+            from .pytestlayer.skipped import record
+
+            record(config, [set_aside_skipped(collection_path, count)])
         return True
+    if collection_path.parent.name == "increments" or collection_path.parent.name in SET_ASIDE:
+        _record_if_not_an_increment(collection_path, config)
     return None
 
 
-_SET_ASIDE_SKIPPED = pytest.StashKey[dict]()
+def _record_if_not_an_increment(folder: Path, config: pytest.Config) -> None:
+    """A folder in increments/ that looks like an increment but is none: said at the end of the run."""
+    from .model.skipped import folder_skipped
+
+    found = folder_skipped(folder)
+    if found is not None:
+        from .pytestlayer.skipped import record
+
+        record(config, [found])
 
 
 def _under_an_arg(folder: Path, config: pytest.Config) -> bool:
@@ -173,24 +186,19 @@ def _under_an_arg(folder: Path, config: pytest.Config) -> bool:
     return False
 
 
-def _report_set_aside(terminalreporter, config: pytest.Config) -> None:
-    """One line per _archive/_abandoned/_paused folder whose increments this run skipped."""
-    for folder, count in sorted(config.stash.get(_SET_ASIDE_SKIPPED, {}).items()):
-        try:
-            shown = folder.relative_to(config.invocation_params.dir).as_posix()
-        except ValueError:
-            shown = str(folder)
-        noun = "increment" if count == 1 else "increments"
-        terminalreporter.write_line(
-            f"specweave: skipped {count} {SET_ASIDE[folder.name]} {noun} under {shown} (name one to run it)")
-
-
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):
     if file_path.name in INCREMENT_FILES and is_increment_folder(file_path.parent):
         from .pytestlayer.items import IncrementFile
 
         return IncrementFile.from_parent(parent, path=file_path)
     return None
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    from .pytestlayer.skipped import record_named_folders, send_to_controller
+
+    record_named_folders(session.config)
+    send_to_controller(session.config)
 
 
 @pytest.hookimpl(trylast=True)
@@ -238,6 +246,13 @@ class IncrementRuns:
             item._sw_failed = True
         return report
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node, error) -> None:
+        """An xdist worker finished: keep what its collection skipped (the controller collects nothing)."""
+        from .pytestlayer.skipped import receive_from_worker
+
+        receive_from_worker(self.config, node)
+
     def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config):
         if report.skipped and isinstance(report.longrepr, tuple) and _is_increment_report(config, report.nodeid,
                                                                                            self._known):
@@ -246,7 +261,9 @@ class IncrementRuns:
         return None
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
-        _report_set_aside(terminalreporter, self.config)
+        from .pytestlayer.skipped import terminal_lines
+
+        terminal_lines(terminalreporter)
         if self.reports:
             from .pytestlayer.session import terminal_summary
 

@@ -22,12 +22,15 @@ from pathlib import Path
 
 from ..errors import SourceError, ThresholdError
 from . import source, thresholds
-from .tasks import Link, hidden_items, link_in_field, link_on_line, match_item_start
+from .skipped import Skipped, line_skipped
+from .tasks import Link, hidden_items, hidden_skipped, link_in_field, link_on_line, match_item_start, why_not_an_item
 from .thresholds import Threshold
 
 CRITERION_ID = re.compile(
     r"[Tt][Cc]-?(?:[A-Za-z][A-Za-z0-9]*-)?\d+[A-Za-z]?(?:[.-][A-Za-z0-9]+)*(?![A-Za-z0-9_])"
 )
+# What starts a line that looks like a criterion: TC, an optional dash or underscore, letters, a digit.
+CRITERION_ID_LIKE = re.compile(r"[Tt][Cc][-_]?[A-Za-z]*\d[\w.]*(?:-[\w.]+)*")
 _FIELDS = {"metric": "metric", "threshold": "metric", "run": "run"}
 _FIELD_SEPARATOR = re.compile(r"[ \t]\|[ \t]")
 
@@ -53,6 +56,7 @@ class CriterionList:
     path: Path
     criteria: list[Criterion]
     problems: list[SourceError] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)  # lines shaped like criteria that are none, with why
 
     def get(self, criterion_id: str) -> Criterion | None:
         return next((criterion for criterion in self.criteria if criterion.id == criterion_id), None)
@@ -83,7 +87,8 @@ def parse_criterion_lines(lines: list[str], path: Path, directions: dict[str, st
         _judge(found, directions)
         found.occurrences = [found.line]
         criteria[found.id] = found
-    return CriterionList(path, list(criteria.values()), parser.problems)
+    skipped = parser.skipped + hidden_skipped(lines, start, path, CRITERION_ID_LIKE, "criterion")
+    return CriterionList(path, list(criteria.values()), parser.problems, sorted(skipped, key=lambda r: r.line))
 
 
 def _judge(criterion: Criterion, directions: dict[str, str] | None) -> None:
@@ -115,6 +120,7 @@ class _CriterionParser:
         self.problems: list[SourceError] = []
         self.current: Criterion | None = None
         self.level = 0  # heading level or list indent of the current criterion
+        self.skipped: list[Skipped] = []
 
     def feed(self, lineno: int, text: str) -> None:
         found_heading = source.heading(text)
@@ -125,6 +131,8 @@ class _CriterionParser:
             started = match_item_start(content, CRITERION_ID, need_colon=False) if level >= 2 else None
             if started:
                 self.start(lineno, started, "heading", level)
+            else:
+                self.skip(lineno, text, content, "heading", level)
             return
         item = source.list_item(text)
         if item is not None:
@@ -138,6 +146,8 @@ class _CriterionParser:
                 self.close()
                 self.start(lineno, started, "list", indent)
                 return
+            if self.current is None or (self.current.form != "heading" and indent <= self.level):
+                self.skip(lineno, text, box[1] if box is not None else content, "checkbox" if box else "list", 0)
         elif text.strip():
             started = match_item_start(text.strip(), CRITERION_ID, need_colon=True)
             if started and source.indent_of(text) < 4:
@@ -155,6 +165,11 @@ class _CriterionParser:
             pair = source.key_value(part)
             if pair is not None:
                 self.read_field(*pair, lineno)
+
+    def skip(self, lineno: int, text: str, content: str, form: str, level: int) -> None:
+        reason = why_not_an_item(content, form, level, CRITERION_ID, CRITERION_ID_LIKE, "criterion")
+        if reason is not None:
+            self.skipped.append(line_skipped(self.path, lineno, text, reason))
 
     def start(self, lineno: int, started: tuple[str, str, str], form: str, level: int) -> None:
         criterion_id, rest, _ = started

@@ -214,6 +214,20 @@ def outside_fences(lines: Sequence[str], start: int = 0) -> Iterator[tuple[int, 
             yield index + 1, visible
 
 
+def hidden_lines(lines: Sequence[str], start: int = 0) -> Iterator[tuple[int, str, str]]:
+    """(1-based line number, text, "code fence" or "HTML comment") of each line from index `start`
+    that `outside_fences` does not yield; a comment line's text is without its `<!--` and `-->`."""
+    code = _fenced(lines, start)
+    in_comment = False
+    for index in range(start, len(lines)):
+        if code[index - start]:
+            yield index + 1, lines[index], "code fence"
+            continue
+        visible, in_comment = _strip_comments(lines[index], in_comment)
+        if visible is None:
+            yield index + 1, lines[index].replace("<!--", "").replace("-->", ""), "HTML comment"
+
+
 def _fenced(lines: Sequence[str], start: int) -> list[bool]:
     code = _code_lines(lines, start, nested=True)
     if code[-1] is not None:

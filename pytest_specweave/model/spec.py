@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..errors import SourceError, ThresholdError
 from . import metric_names, source, thresholds
+from .skipped import Skipped, line_skipped
 from .thresholds import Threshold
 
 _SECTION = re.compile(r"success[ \t]+metrics?|success[ \t]+criteria|model[ \t]+requirements", re.IGNORECASE)
@@ -24,6 +25,7 @@ _SUCCESS_KEYS = ("success metrics", "success metric")
 _SEPARATOR = re.compile(r"[;,]")
 _AC_ID = re.compile(r"AC-[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*(?![A-Za-z0-9_])")
 _LEADING_MARKS = re.compile(r"^(?:[✅✔☑❌⬜🔄⏳🚧⚠]\ufe0f?[ \t]*)+")
+NOT_A_THRESHOLD = "no comparator, baseline ratio or number with a unit: read as prose, not a success metric"
 _DIRECTIONS = {"higher": "higher", "max": "higher", "maximize": "higher", "lower": "lower", "min": "lower", "minimize": "lower"}
 
 
@@ -57,6 +59,7 @@ class Spec:
     directions: dict[str, str] = field(default_factory=dict)  # canonical metric -> "higher" | "lower"
     title: str | None = None  # the first `# ` heading
     problems: list[SourceError] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)  # lines where a success metric belongs that are none
 
 
 def parse_spec(path: str | Path) -> Spec:
@@ -155,6 +158,8 @@ def _split_metrics(text: str) -> list[str]:
 
 def _add_metric(spec: Spec, text: str, key: str | None, lineno: int) -> None:
     text = _LEADING_MARKS.sub("", source.strip_emphasis(text)).strip()
+    if text and not thresholds.looks_like_threshold(text):
+        spec.skipped.append(line_skipped(spec.path, lineno, f"{key}: {text}" if key else text, NOT_A_THRESHOLD))
     if not text or not thresholds.looks_like_threshold(text):
         return
     metric = SuccessMetric(

@@ -45,12 +45,15 @@ from pathlib import Path
 
 from ..errors import SourceError
 from . import source
+from .skipped import Skipped, line_skipped
 
 STATUSES = ("done", "pending", "in_progress", "canceled")
 
 # `T-001`, `T001`, `T-1.2`, `T-009b`, `T-024-A`, `T-001-DISCIPLINE`, `t-001`. Without a hyphen the
 # number has three digits or more, so that `T0: trusted` or `T2` (a tier, a shirt size) is no id.
 TASK_ID = re.compile(r"[Tt](?:-\d+(?:\.\d+)*|\d{3,})[A-Za-z]?(?:-[A-Za-z0-9]+)*(?![A-Za-z0-9_])")
+# What starts a line that looks like a task (see `task_shaped`): a T, an optional dash, a digit.
+TASK_ID_LIKE = re.compile(r"[Tt]-?\d[\w.]*(?:-[\w.]+)*")
 # What joins the two ends of a range heading, `T-006..T-010` (`T-014-T-019` is read as one id).
 _RANGE_JOIN = re.compile(r"\.{2,3}|…|–|—")
 
@@ -163,7 +166,7 @@ class TaskList:
     path: Path
     tasks: list[Task]  # file order of first occurrence; duplicates merged
     problems: list[SourceError] = field(default_factory=list)
-    skipped: list[SourceError] = field(default_factory=list)  # lines shaped like a task, not read as one, and why
+    skipped: list[Skipped] = field(default_factory=list)  # lines shaped like tasks that are none, with why
 
     def get(self, task_id: str) -> Task | None:
         return next((task for task in self.tasks if task.id == task_id), None)
@@ -190,15 +193,83 @@ def parse_task_lines(lines: list[str], path: Path) -> TaskList:
     defined = {o.id for o in parser.occurrences if o.form != "list"}
     mentions = [o for o in parser.occurrences if o.form == "list" and o.id not in defined]
     skipped = [
-        SourceError(f"`- {o.id}: …` is a list item without a checkbox and no heading or checkbox defines {o.id}: "
-                    f"read as a mention, not a task (write `- [ ] {o.id}: …` to make it one)", path, o.line)
+        line_skipped(path, o.line, lines[o.line - 1],
+                     f"`- {o.id}: …` is a list item without a checkbox and no heading or checkbox defines {o.id}: "
+                     f"read as a mention, not a task (write `- [ ] {o.id}: …` to make it one)")
         for o in mentions
     ]
     tasks = _merge([o for o in parser.occurrences if o not in mentions], path)
     for task in tasks:
         if not task.status_explicit and task.id in parser.table_statuses:
             task.status, task.status_explicit = parser.table_statuses[task.id], True
-    return TaskList(path, tasks, parser.problems + hidden, skipped)
+    skipped += parser.skipped + hidden_skipped(lines, start, path, TASK_ID_LIKE, "task")
+    return TaskList(path, tasks, parser.problems + hidden, sorted(skipped, key=lambda record: record.line))
+
+
+def hidden_skipped(lines: list[str], start: int, path: Path, id_like: re.Pattern, noun: str) -> list[Skipped]:
+    """A record for each heading or list item starting with an id that a code fence or HTML comment
+    hides; lines after a fence or comment never closed are left to `hidden_items`' problem."""
+    found = source.unclosed(lines, start)
+    end = found[0] if found is not None else len(lines) + 1
+    records = []
+    for lineno, text, kind in source.hidden_lines(lines, start):
+        if lineno < end and _starts_with_id(text, id_like):
+            article = "an" if kind == "HTML comment" else "a"
+            records.append(line_skipped(path, lineno, text, f"inside {article} {kind}: not read as a {noun}"))
+    return records
+
+
+def _starts_with_id(text: str, id_like: re.Pattern) -> bool:
+    """A heading or list item (after its checkbox) whose first token is id-like."""
+    found = source.heading(text)
+    if found is not None:
+        return id_like_start(found[1], id_like) is not None
+    item = source.list_item(text)
+    if item is None:
+        return False
+    box = source.checkbox(item[1])
+    return id_like_start(box[1] if box is not None else item[1], id_like) is not None
+
+
+def id_like_start(content: str, id_like: re.Pattern) -> str | None:
+    """The id-like token the text starts with (after emoji, `**` and `[`), else None."""
+    marks = _LEADING_EMOJI.match(content)
+    text = content[marks.end() if marks else 0 :]
+    text = text[2:] if text[:2] in ("**", "__") else text
+    text = text[1:] if text[:1] == "[" else text
+    match = id_like.match(text)
+    if match is None or (match.end() < len(text) and (text[match.end()].isalnum() or text[match.end()] == "_")):
+        return None
+    return match.group(0)
+
+
+def _colon_after_id(content: str) -> bool:
+    token = id_like_start(content, TASK_ID_LIKE)
+    if token is None:
+        return False
+    return content[content.find(token) + len(token) :].lstrip("*_] \t").startswith(":")
+
+
+def why_not_an_item(content: str, form: str, level: int, id_pattern: re.Pattern, id_like: re.Pattern,
+                    noun: str) -> str | None:
+    """Why a heading or list item whose text starts with an id-like token is no item; None when it
+    does not start with one. `form`: "heading", "checkbox" or "list"."""
+    token = id_like_start(content, id_like)
+    if token is None:
+        return None
+    if form == "heading" and level == 1 and match_item_start(content, id_pattern, need_colon=False):
+        return f"a level-1 heading is the file's title, not a {noun} (write `## {content}`)"
+    if id_pattern.fullmatch(token) is None:
+        return f"`{token}` is not a {noun} id ({_ID_RULES[noun]})"
+    if form == "list" and match_item_start(content, id_pattern, need_colon=False):
+        return f"an item needs a colon after its id or a checkbox to be a {noun} (`- {token}: Title`): read as prose"
+    return f"not a {noun} line: expected `{token}: Title` (`### {token}: Title`, `- [ ] {token}: Title`)"
+
+
+_ID_RULES = {
+    "task": "T-1, T-001 or T001: without a dash, three digits or more",
+    "criterion": "TC-1, TC-001, TC001 or TC-US1-01",
+}
 
 
 def hidden_items(lines: list[str], start: int, path: Path, id_pattern: re.Pattern, noun: str) -> list[SourceError]:
@@ -502,6 +573,8 @@ class _TaskParser:
         self.current: _Occurrence | None = None
         self.ids: set[str] = set()
         self.aside: int | None = None  # the level of a `## Follow-ups` heading we are under
+        self.aside_heading: tuple[int, str] = (0, "")  # its line and text
+        self.skipped: list[Skipped] = []
         self.table_statuses: dict[str, str] = {}  # id -> status, from summary tables
         self.header: list[str] | None = None  # the cells of the table row just read
         self.columns: tuple[int, int] | None = None  # (id, status) columns of the table being read
@@ -519,31 +592,82 @@ class _TaskParser:
             if self.aside is not None and level <= self.aside:
                 self.aside = None
             started = match_item_start(content, TASK_ID, need_colon=False) if level >= 2 else None
-            if started and self.aside is None and not self.is_note(started) and not _later(started[1]):
-                self.start(lineno, started, "heading", level)
-            elif not started and _ASIDE.match(content):
+            if started:
+                aside = self.set_aside(started)
+                if aside is None:
+                    self.start(lineno, started, "heading", level)
+                else:
+                    self.skip(lineno, text, aside)
+            elif _ASIDE.match(content):
                 self.close()
-                self.aside = level
+                self.aside, self.aside_heading = level, (lineno, content)
+            else:
+                self.skip(lineno, text, why_not_an_item(content, "heading", level, TASK_ID, TASK_ID_LIKE, "task"))
             return
         item = source.list_item(text)
-        if item is not None and self.aside is None:
+        box = started = None
+        if item is not None:
             indent, content = item
             box = source.checkbox(content)
             if box is not None:
                 started = match_item_start(box[1], TASK_ID, need_colon=False)
             else:
                 started = match_item_start(content, TASK_ID, need_colon=True)
+            if started and self.aside is not None:
+                self.skip(lineno, text, self.aside_reason())
+                return
             if started and not _later(started[1]):
                 occurrence = self.start(lineno, started, "checklist" if box else "list", indent)
                 if box is not None:
                     occurrence.status, occurrence.status_rank = _CHECKBOX_STATUS[box[0]], _WRITTEN
                 return
+            if started:
+                self.skip(lineno, text, "named for another increment: not a task of this one")
+        closes = self.current is not None and self.current.form != "heading" and text.strip() \
+            and source.indent_of(text) <= self.current.level  # not indented under the checklist item
+        if item is not None and not started and (self.current is None or closes):
+            self.skip_item(lineno, text, item[1], box)
         if self.current is None:
             return
-        if self.current.form != "heading" and text.strip() and source.indent_of(text) <= self.current.level:
-            self.close()  # the checklist item ended: this line is not indented under it
+        if closes:
+            self.close()
             return
+        if item is not None and not started:
+            # in a task's body, only an item written as a task (`- T0: trusted`, `- [ ] T2 …`) is said to be none
+            content = box[1] if box is not None else item[1]
+            if box is not None or _colon_after_id(content):
+                self.skip(lineno, text, why_not_an_item(content, "checkbox" if box else "list", 0, TASK_ID,
+                                                        TASK_ID_LIKE, "task"))
         self.read_block_line(lineno, text, item)
+
+    def skip(self, lineno: int, text: str, reason: str | None) -> None:
+        if reason is not None:
+            self.skipped.append(line_skipped(self.path, lineno, text, reason))
+
+    def skip_item(self, lineno: int, text: str, content: str, box: tuple[str, str] | None) -> None:
+        """A list item outside every task's body: said when it starts with an id-like token or has a checkbox."""
+        if self.aside is not None and (box is not None or id_like_start(content, TASK_ID_LIKE)):
+            self.skip(lineno, text, self.aside_reason())
+        elif box is not None:
+            self.skip(lineno, text, why_not_an_item(box[1], "checkbox", 0, TASK_ID, TASK_ID_LIKE, "task")
+                      or "a checkbox item with no task id, outside every task: not a task")
+        else:
+            self.skip(lineno, text, why_not_an_item(content, "list", 0, TASK_ID, TASK_ID_LIKE, "task"))
+
+    def set_aside(self, started: tuple[str, str, str]) -> str | None:
+        """Why a heading that starts with a task id is no task: under a follow-ups heading, a note, or later work."""
+        if self.aside is not None:
+            return self.aside_reason()
+        if self.is_note(started):
+            return f"a note on task {started[0].rpartition('-')[0] if started[0] not in self.ids else started[0]}, " \
+                   "not a task"
+        if _later(started[1]):
+            return "named for another increment: not a task of this one"
+        return None
+
+    def aside_reason(self) -> str:
+        line, heading = self.aside_heading
+        return f"under `{heading}` (line {line}): work for another increment, not a task of this one"
 
     def read_table_row(self, text: str) -> None:
         """A summary table with an id column and a status column gives the status of tasks that write none."""
@@ -614,13 +738,19 @@ class _TaskParser:
 
     def read_field(self, task: _Occurrence, key: str, value: str, lineno: int) -> None:
         name = _FIELDS.get(" ".join(key.lower().split()))
+        if name == "status" and not key[:1].isupper():  # `- status: 'unpaid' | 'paid'` is a schema
+            self.skip(lineno, f"{key}: {value}", f"a lower-case `{key}:` line is data, not the status of {task.id}")
+            return
         if name is None or name in task.seen:
             return
         if name == "status":
-            # `Status:` or `**Status**:` with a status in it; `- status: 'unpaid' | 'paid'` is a schema
-            if key[:1].isupper() and self.read_status(task, value):
+            # `Status:` or `**Status**:` with a status in it
+            if self.read_status(task, value):
                 task.seen.add(name)
                 task.status_line = task.status_line or lineno
+            else:
+                self.skip(lineno, f"{key}: {value}", f"names no status (done, pending, in progress, canceled…): "
+                                                     f"not the status of {task.id}")
             return
         task.seen.add(name)
         if name == "user_story":

@@ -22,6 +22,7 @@ from ..linked_code import check_linked_source, import_linked_module, package_nam
 from ..model.increment import Increment
 from ..project import outside, project_root
 from ..tracking.api import active_increment
+from .skipped import record as record_skipped
 
 TASKS, METRICS, CRITERIA, VALIDATE = 0, 1, 2, 3
 MARKERS = ("sw_task", "sw_metric", "sw_criterion", "sw_validate")
@@ -68,6 +69,9 @@ class IncrementFile(pytest.Module):
                                    str(self.path), problem.line or 0)
         try:
             increment = Increment.load(self.path.parent)  # parsed once while its files are unchanged
+            part = {"tasks.md": increment.tasks, "tests.md": increment.criteria}.get(self.path.name, increment.spec)
+            if part is not None:
+                record_skipped(self.config, part.skipped)
             if self.path.name == "tasks.md":
                 yield from self._tasks(increment)
             elif self.path.name == "tests.md":
