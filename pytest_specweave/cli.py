@@ -13,42 +13,42 @@ from .errors import SpecweaveError
 
 def find_increments(path: str, cwd: Path) -> list[Path]:
     """An increment folder, a folder of increments (`increments/`, `.specweave/`), or an id prefix."""
+    return scan_increments(path, cwd)[0]
+
+
+def scan_increments(path: str, cwd: Path) -> tuple[list[Path], list]:
+    """`find_increments`, plus the folders passed over that look like increments (model/skipped.py):
+    archives, and folders with an increment's name or files but not both."""
     from .model.increment import is_increment_dir, resolve_increment
+    from .model.skipped import SET_ASIDE, folder_skipped, set_aside_skipped
 
     folder = (cwd / path) if not Path(path).is_absolute() else Path(path)
-    if folder.is_dir():
-        if is_increment_dir(folder):
-            return [folder]
-        for parent in (folder, folder / "increments", folder / ".specweave" / "increments"):
-            found = sorted(p for p in parent.iterdir() if p.is_dir() and is_increment_dir(p)) if parent.is_dir() else []
-            if found:
-                _say_skipped_folders(parent, cwd)
-                return found
-        _say_skipped_folders(folder, cwd)
-        raise SpecweaveError(f"{path}: no increment folders (NNNN-name holding spec.md, tasks.md or tests.md) in it")
-    return [resolve_increment(path, cwd)]
-
-
-SET_ASIDE = {"_archive": "archived", "_abandoned": "abandoned", "_paused": "paused"}  # as plugin.SET_ASIDE
-
-
-def _say_skipped_folders(parent: Path, cwd: Path) -> None:
-    """On stderr, each folder of `parent` holding increment files that this listing leaves out, and why."""
-    from .model.increment import MARKDOWN_FILES, is_increment_dir
-
-    for entry in sorted(p for p in parent.iterdir() if p.is_dir()):
-        if entry.name in SET_ASIDE:
-            count = sum(1 for p in entry.iterdir() if p.is_dir() and is_increment_dir(p))
-            if count:
-                print(f"pytest-specweave: skipped {count} {SET_ASIDE[entry.name]} increment(s) under "
-                      f"{_relative(entry, cwd)} (list that folder to see them)", file=sys.stderr)
-            inner = [p for p in entry.iterdir() if p.is_dir()]
-        else:
-            inner = [entry]
-        for candidate in inner:
-            if not is_increment_dir(candidate) and any((candidate / name).is_file() for name in MARKDOWN_FILES):
-                print(f"pytest-specweave: skipped {_relative(candidate, cwd)}: not an increment folder name "
-                      f"(NNNN-slug or NNNNE-slug, NNNNG-slug…, as SpecWeave names them)", file=sys.stderr)
+    if not folder.is_dir():
+        return [resolve_increment(path, cwd)], []
+    if is_increment_dir(folder):
+        return [folder], []
+    itself = folder_skipped(folder)
+    if itself is not None:
+        raise SpecweaveError(f"{path}: not an increment: it {itself.reason}")
+    parents = [p for p in (folder, folder / "increments", folder / ".specweave" / "increments") if p.is_dir()]
+    for parent in parents:
+        entries = sorted(p for p in parent.iterdir() if p.is_dir())
+        found = [p for p in entries if is_increment_dir(p)]
+        skipped = [s for s in map(folder_skipped, entries) if s is not None]
+        for entry in entries:
+            if entry.name in SET_ASIDE and parent.name == "increments":
+                inner = sorted(p for p in entry.iterdir() if p.is_dir())
+                count = sum(1 for p in inner if is_increment_dir(p))
+                if count:
+                    skipped.append(set_aside_skipped(entry, count))
+                skipped += [s for s in map(folder_skipped, inner) if s is not None]
+        if found:
+            return found, sorted(skipped, key=lambda s: str(s.path))
+        if skipped:
+            said = "; ".join(f"{_relative(s.path, cwd)} {s.reason}" for s in skipped)
+            raise SpecweaveError(f"{path}: no increment folders (NNNN-name holding spec.md, tasks.md or tests.md) "
+                                 f"in it; passed over: {said}")
+    raise SpecweaveError(f"{path}: no increment folders (NNNN-name holding spec.md, tasks.md or tests.md) in it")
 
 
 def _relative(path: Path, cwd: Path) -> str:
@@ -85,29 +85,50 @@ def list_items(increments: list[Path], cwd: Path) -> list[dict]:
     return rows
 
 
-def _cmd_list(args, cwd: Path) -> int:
+def skipped_rows(folders: list[Path], passed_over: list, cwd: Path) -> list[dict]:
+    """The `kind: "skipped"` rows of `list`: folders passed over, then each increment's lines not read."""
     from .model.increment import Increment
+
+    found = list(passed_over)
+    for folder in folders:
+        found += Increment.load(folder).skipped
+    return [{
+        "increment": record.path.parent.name if record.line is not None else None,
+        "kind": "skipped",
+        "id": None,
+        "title": record.text,
+        "status": None,
+        "file": _relative(record.path, cwd),
+        "line": record.line,
+        "link": None,
+        "reason": record.reason,
+    } for record in found]
+
+
+def _cmd_list(args, cwd: Path) -> int:
     from .model.source import undecodable
 
-    folders = find_increments(args.path, cwd)
+    folders, passed_over = scan_increments(args.path, cwd)
     for folder in folders:
         for name in ("spec.md", "tasks.md", "tests.md"):
             for problem in undecodable(folder / name) if (folder / name).is_file() else ():
                 print(f"pytest-specweave: warning: {_relative(folder / name, cwd)}:{problem.line}: {problem.message}",
                       file=sys.stderr)
     rows = list_items(folders, cwd)
-    for folder in folders:
-        task_list = Increment.load(folder).tasks
-        for skipped in task_list.skipped if task_list is not None else ():
-            print(f"pytest-specweave: skipped: {_relative(skipped.path, cwd)}:{skipped.line}: {skipped.message}",
-                  file=sys.stderr)
+    skipped = skipped_rows(folders, passed_over, cwd)
     if args.json:
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        print(json.dumps(rows + skipped, ensure_ascii=False, indent=2))
         return 0
     for row in rows:
         status = row["status"] or ""
         link = f"  -> {row['link']}" if row["link"] else ""
         print(f"{row['file']}:{row['line']}  {row['id']:<10} {status:<12} {row['title']}{link}")
+    if skipped:
+        print(f"\nNot read ({len(skipped)}):")
+        for row in skipped:
+            where = row["file"] if row["line"] is None else f"{row['file']}:{row['line']}"
+            text = f": {row['title']}" if row["line"] is not None else ""
+            print(f"  {where}: {row['reason']}{text}")
     return 0
 
 

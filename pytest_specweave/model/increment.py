@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..errors import IncrementNotFound, SourceError
 from .criteria import CriterionList, parse_criteria
+from .skipped import Skipped
 from .spec import Spec, parse_spec
 from .tasks import TaskList, parse_tasks
 
@@ -101,6 +102,15 @@ class Increment:
         for part in (self.spec, self.tasks, self.criteria):
             if part is not None:
                 found.extend(part.problems)
+        return found
+
+    @property
+    def skipped(self) -> list[Skipped]:
+        """Every line of spec.md, tasks.md and tests.md shaped like an item that is none, with why."""
+        found = []
+        for part in (self.spec, self.tasks, self.criteria):
+            if part is not None:
+                found.extend(part.skipped)
         return found
 
     @property

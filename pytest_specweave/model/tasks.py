@@ -35,6 +35,10 @@ failing that, the task is pending with `status_explicit` False. Words map as in 
 increment, so it is neither run nor owed).
 
 An id seen twice becomes one Task whose `occurrences` lists every line; see `_merge`.
+
+A line shaped like a task that is none (`- T0: trusted`, `### T-004-NOTES`, a checkbox item outside
+every task, a lower-case `status:` line) is a `Skipped` record in `TaskList.skipped`, with its reason;
+the shapes are those of `TASK_ID_LIKE` and docs/increment-format.md, "What is not read is said".
 """
 
 from __future__ import annotations
@@ -572,6 +576,7 @@ class _TaskParser:
         self.problems: list[SourceError] = []
         self.current: _Occurrence | None = None
         self.ids: set[str] = set()
+        self.line_text = ""  # the line being read, as written
         self.aside: int | None = None  # the level of a `## Follow-ups` heading we are under
         self.aside_heading: tuple[int, str] = (0, "")  # its line and text
         self.skipped: list[Skipped] = []
@@ -580,6 +585,7 @@ class _TaskParser:
         self.columns: tuple[int, int] | None = None  # (id, status) columns of the table being read
 
     def feed(self, lineno: int, text: str) -> None:
+        self.line_text = text
         if text.lstrip().startswith("|"):
             self.read_table_row(text)  # and on: a row may hold fields of the current task, as before
         else:
@@ -739,7 +745,7 @@ class _TaskParser:
     def read_field(self, task: _Occurrence, key: str, value: str, lineno: int) -> None:
         name = _FIELDS.get(" ".join(key.lower().split()))
         if name == "status" and not key[:1].isupper():  # `- status: 'unpaid' | 'paid'` is a schema
-            self.skip(lineno, f"{key}: {value}", f"a lower-case `{key}:` line is data, not the status of {task.id}")
+            self.skip(lineno, self.line_text, f"a lower-case `{key}:` line is data, not the status of {task.id}")
             return
         if name is None or name in task.seen:
             return
@@ -749,7 +755,7 @@ class _TaskParser:
                 task.seen.add(name)
                 task.status_line = task.status_line or lineno
             else:
-                self.skip(lineno, f"{key}: {value}", f"names no status (done, pending, in progress, canceled…): "
+                self.skip(lineno, self.line_text, f"names no status (done, pending, in progress, canceled…): "
                                                      f"not the status of {task.id}")
             return
         task.seen.add(name)

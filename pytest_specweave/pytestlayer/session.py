@@ -299,7 +299,9 @@ def json_report(config, reports) -> dict:
         except (SpecweaveError, OSError):
             pass
         increments.append(entry)
-    return {"schema": REPORT_SCHEMA, "increments": increments}
+    from .skipped import json_entries
+
+    return {"schema": REPORT_SCHEMA, "increments": increments, "skipped": json_entries(config)}
 
 
 def _json_number(value: float):
