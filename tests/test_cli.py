@@ -56,8 +56,10 @@ def test_list_reads_a_specweave_project_in_every_status_spelling(tmp_path, monke
     monkeypatch.chdir(tmp_path)
     assert main(["list", ".specweave/increments", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert [(r["id"], r["status"]) for r in rows] == [
+    assert [(r["id"], r["status"]) for r in rows if r["kind"] == "task"] == [
         ("T-001", "done"), ("T-002", "in_progress"), ("T-003", "canceled"), ("T-004", "pending"), ("T-005", "done")]
+    assert [(r["kind"], r["title"], r["reason"]) for r in rows if r["kind"] != "task"] == [
+        ("skipped", "### T-999: an example inside a fence", "inside a code fence: not read as a task")]
 
 
 def test_list_of_an_unknown_prefix_names_the_increments(tmp_path, monkeypatch, capsys):
