@@ -1,82 +1,72 @@
-"""Collecting increments against collecting the same number of items from plain .py test files.
+"""Collecting SpecWeave-shaped increments against collecting as many items from plain .py test files.
 
-Budget (design.md): collecting N increments costs no more than collecting as many items from .py
-files. Builds N increments (10 linked tasks, 3 success metrics, 5 criteria each, one pipeline.py)
-and N test modules of 18 test functions, then times `pytest --collect-only -q` on each, alternately.
-Usage: python benchmarks/collection.py [--increments 50] [--runs 9]
+Budget (design.md): reading N real increments collects no slower than the same number of plain .py
+test files holding the same number of items. Builds N increments shaped like SpecWeave's
+(_specweave_shaped.py: long spec.md and tasks.md, metadata.json, some linked pipeline code), counts
+the items they collect, writes N test modules holding that many test functions in all, then times
+`pytest --collect-only -q` on each (medians, same run).
+Usage: python benchmarks/collection.py [--increments 300] [--runs 5]
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-SPEC = """# Model {n}
-
-## Success Metrics
-- Success metrics: accuracy > 0.8, f1 >= 0.7
-- Latency: <100ms inference
-"""
-TESTS = "## Evaluation Criteria\n" + "".join(f"- TC-00{i}: accuracy > 0.{i}\n" for i in range(1, 6))
-TASKS = "# Tasks\n\n" + "".join(f"- [ ] T-0{i:02d}: Step {i} — `pipeline.py::step_{i}`\n" for i in range(1, 11))
-PIPELINE = "".join(f"def step_{i}(experiment):\n    experiment.log_metric('accuracy', 0.9)\n\n\n" for i in range(1, 11))
-PLAIN = "".join(f"def test_{i}():\n    assert {i} == {i}\n\n\n" for i in range(18))
+from _specweave_shaped import write_increment
+from _timing import median_time
 
 
-def build(root: Path, count: int) -> tuple[Path, Path]:
-    increments, plain = root / "a" / "increments", root / "b" / "tests"
-    for n in range(count):
-        folder = increments / f"{n + 1:04d}-model-{n}"
-        folder.mkdir(parents=True)
-        (folder / "spec.md").write_text(SPEC.format(n=n))
-        (folder / "tasks.md").write_text(TASKS)
-        (folder / "tests.md").write_text(TESTS)
-        (folder / "pipeline.py").write_text(PIPELINE)
-        (folder / "experiments").mkdir()
+def build_increments(root: Path, count: int) -> Path:
+    increments = root / "a" / "increments"
+    for n in range(1, count + 1):
+        write_increment(increments, n)
+    (root / "a" / "pytest.ini").write_text("[pytest]\n")
+    return increments
+
+
+def build_plain(root: Path, files: int, items: int) -> Path:
+    """`files` test modules holding `items` test functions in all."""
+    plain = root / "b" / "tests"
     plain.mkdir(parents=True)
-    for n in range(count):
-        (plain / f"test_module_{n:04d}.py").write_text(PLAIN)
-    for top in (root / "a", root / "b"):
-        (top / "pytest.ini").write_text("[pytest]\n")
-    return increments, plain
+    for n in range(files):
+        share = items // files + (n < items % files)
+        (plain / f"test_module_{n:04d}.py").write_text(
+            "".join(f"def test_{i}():\n    assert {i} == {i}\n\n\n" for i in range(share)))
+    (root / "b" / "pytest.ini").write_text("[pytest]\n")
+    return plain
 
 
-def collect(path: Path) -> tuple[float, int]:
-    started = time.perf_counter()
+def collect(path: Path) -> int:
+    """The number of items `pytest --collect-only -q` collects under `path`."""
     result = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", str(path)],
                             capture_output=True, text=True, cwd=path.parent)
-    elapsed = time.perf_counter() - started
-    items = sum("::" in line for line in result.stdout.splitlines())
     if result.returncode != 0:
         raise SystemExit(result.stdout + result.stderr)
-    return elapsed, items
+    return sum("::" in line for line in result.stdout.splitlines())
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--increments", type=int, default=50)
-    parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--increments", type=int, default=300)
+    parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        increments, plain = build(Path(tmp), args.increments)
-        collect(increments), collect(plain)
-        ours, anchor = [], []
-        for _ in range(args.runs):
-            elapsed, ours_items = collect(increments)
-            ours.append(elapsed)
-            elapsed, plain_items = collect(plain)
-            anchor.append(elapsed)
-    on, off = statistics.median(ours), statistics.median(anchor)
+        increments = build_increments(Path(tmp), args.increments)
+        markdown = sum(len(f.read_text(encoding="utf-8").splitlines()) for f in increments.rglob("*.md"))
+        items = collect(increments)
+        plain = build_plain(Path(tmp), args.increments, items)
+        plain_items = collect(plain)
+        ours = median_time(lambda: collect(increments), args.runs, warm_up=True)
+        anchor = median_time(lambda: collect(plain), args.runs, warm_up=True)
     print(f"collect-only, medians of {args.runs} runs")
-    print(f"  {args.increments} increments, {ours_items} items:    {on * 1000:8.1f} ms")
-    print(f"  {args.increments} .py files, {plain_items} items (anchor): {off * 1000:8.1f} ms")
-    print(f"  ratio {on / off:.3f} (budget: 1.0)")
-    print("collection: " + ("within budget" if on <= off * 1.0 else "OVER BUDGET"))
+    print(f"  {args.increments} SpecWeave-shaped increments ({markdown} markdown lines), {items} items: {ours * 1000:8.1f} ms")
+    print(f"  {args.increments} .py files, {plain_items} items (anchor):      {anchor * 1000:8.1f} ms")
+    print(f"  ratio {ours / anchor:.3f} (budget: 1.0)")
+    print("collection: " + ("within budget" if ours <= anchor else "OVER BUDGET"))
     return 0
 
 
