@@ -74,10 +74,11 @@ def parse_criteria(path: str | Path, directions: dict[str, str] | None = None) -
 def parse_criterion_lines(lines: list[str], path: Path, directions: dict[str, str] | None = None) -> CriterionList:
     parser = _CriterionParser(path)
     start = source.frontmatter_end(lines)
-    for lineno, text in source.outside_fences(lines, start):
+    code = source.fenced_lines(lines, start)
+    for lineno, text in source.outside_fences(lines, start, code):
         parser.feed(lineno, text)
     parser.close()
-    parser.problems.extend(hidden_items(lines, start, path, CRITERION_ID, "criterion"))
+    parser.problems.extend(hidden_items(lines, start, path, CRITERION_ID, "criterion", code))
     criteria: dict[str, Criterion] = {}
     for found in parser.found:
         known = criteria.get(found.id)
@@ -87,7 +88,7 @@ def parse_criterion_lines(lines: list[str], path: Path, directions: dict[str, st
         _judge(found, directions)
         found.occurrences = [found.line]
         criteria[found.id] = found
-    skipped = parser.skipped + hidden_skipped(lines, start, path, CRITERION_ID_LIKE, "criterion")
+    skipped = parser.skipped + hidden_skipped(lines, start, path, CRITERION_ID_LIKE, "criterion", code)
     return CriterionList(path, list(criteria.values()), parser.problems, sorted(skipped, key=lambda r: r.line))
 
 

@@ -192,7 +192,14 @@ def _failing_scalar(root):
     return None
 
 
-def outside_fences(lines: Sequence[str], start: int = 0) -> Iterator[tuple[int, str]]:
+def fenced_lines(lines: Sequence[str], start: int = 0) -> list:
+    """Which lines from index `start` are code (see `outside_fences`), plus the index of a fence left open
+    (or None) at the end: computed once, it may be passed as `code` to `outside_fences`, `unclosed` and
+    `hidden_lines`."""
+    return _fenced(lines, start)
+
+
+def outside_fences(lines: Sequence[str], start: int = 0, code: list | None = None) -> Iterator[tuple[int, str]]:
     """(1-based line number, text) of the lines from index `start` that markdown shows as text.
 
     Skipped: lines inside ``` or ~~~ fences (and the fence lines), and HTML comments, which may span
@@ -204,7 +211,7 @@ def outside_fences(lines: Sequence[str], start: int = 0) -> Iterator[tuple[int, 
     that way closes every fence; otherwise fences are read as CommonMark reads them. SpecWeave's own
     files nest examples with same-length fences; read strictly, whole tasks would vanish into code.
     """
-    code = _fenced(lines, start)
+    code = _fenced(lines, start) if code is None else code
     in_comment = False
     for index in range(start, len(lines)):
         if code[index - start]:
@@ -214,10 +221,10 @@ def outside_fences(lines: Sequence[str], start: int = 0) -> Iterator[tuple[int, 
             yield index + 1, visible
 
 
-def hidden_lines(lines: Sequence[str], start: int = 0) -> Iterator[tuple[int, str, str]]:
+def hidden_lines(lines: Sequence[str], start: int = 0, code: list | None = None) -> Iterator[tuple[int, str, str]]:
     """(1-based line number, text, "code fence" or "HTML comment") of each line from index `start`
     that `outside_fences` does not yield; a comment line's text is without its `<!--` and `-->`."""
-    code = _fenced(lines, start)
+    code = _fenced(lines, start) if code is None else code
     in_comment = False
     for index in range(start, len(lines)):
         if code[index - start]:
@@ -235,10 +242,10 @@ def _fenced(lines: Sequence[str], start: int) -> list[bool]:
     return code
 
 
-def unclosed(lines: Sequence[str], start: int = 0) -> tuple[int, str] | None:
+def unclosed(lines: Sequence[str], start: int = 0, code: list | None = None) -> tuple[int, str] | None:
     """(1-based line, "code fence" or "HTML comment") of a fence or comment that is never closed, so
     that it hides the rest of the file, as markdown renders it; None when everything closes."""
-    code = _fenced(lines, start)
+    code = _fenced(lines, start) if code is None else code
     if code[-1] is not None:
         return code[-1] + 1, "code fence"
     in_comment, opened = False, 0

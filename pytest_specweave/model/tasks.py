@@ -190,10 +190,11 @@ def parse_tasks(path: str | Path) -> TaskList:
 def parse_task_lines(lines: list[str], path: Path) -> TaskList:
     parser = _TaskParser(path)
     start = source.frontmatter_end(lines)
-    for lineno, text in source.outside_fences(lines, start):
+    code = source.fenced_lines(lines, start)
+    for lineno, text in source.outside_fences(lines, start, code):
         parser.feed(lineno, text)
     parser.close()
-    hidden = hidden_items(lines, start, path, TASK_ID, "task")
+    hidden = hidden_items(lines, start, path, TASK_ID, "task", code)
     defined = {o.id for o in parser.occurrences if o.form != "list"}
     mentions = [o for o in parser.occurrences if o.form == "list" and o.id not in defined]
     skipped = [
@@ -206,17 +207,20 @@ def parse_task_lines(lines: list[str], path: Path) -> TaskList:
     for task in tasks:
         if not task.status_explicit and task.id in parser.table_statuses:
             task.status, task.status_explicit = parser.table_statuses[task.id], True
-    skipped += parser.skipped + hidden_skipped(lines, start, path, TASK_ID_LIKE, "task")
+    skipped += parser.skipped + hidden_skipped(lines, start, path, TASK_ID_LIKE, "task", code)
     return TaskList(path, tasks, parser.problems + hidden, sorted(skipped, key=lambda record: record.line))
 
 
-def hidden_skipped(lines: list[str], start: int, path: Path, id_like: re.Pattern, noun: str) -> list[Skipped]:
+def hidden_skipped(lines: list[str], start: int, path: Path, id_like: re.Pattern, noun: str,
+                   code: list | None = None) -> list[Skipped]:
     """A record for each heading or list item starting with an id that a code fence or HTML comment
-    hides; lines after a fence or comment never closed are left to `hidden_items`' problem."""
-    found = source.unclosed(lines, start)
+    hides; lines after a fence or comment never closed are left to `hidden_items`' problem.
+    `code`: `source.fenced_lines(lines, start)` when the caller has it."""
+    code = source.fenced_lines(lines, start) if code is None else code
+    found = source.unclosed(lines, start, code)
     end = found[0] if found is not None else len(lines) + 1
     records = []
-    for lineno, text, kind in source.hidden_lines(lines, start):
+    for lineno, text, kind in source.hidden_lines(lines, start, code):
         if lineno < end and _starts_with_id(text, id_like):
             article = "an" if kind == "HTML comment" else "a"
             records.append(line_skipped(path, lineno, text, f"inside {article} {kind}: not read as a {noun}"))
@@ -276,11 +280,12 @@ _ID_RULES = {
 }
 
 
-def hidden_items(lines: list[str], start: int, path: Path, id_pattern: re.Pattern, noun: str) -> list[SourceError]:
+def hidden_items(lines: list[str], start: int, path: Path, id_pattern: re.Pattern, noun: str,
+                 code: list | None = None) -> list[SourceError]:
     """A problem at the line opening a code fence or HTML comment that is never closed, when lines
     shaped like items (`### T-007: …`, `- [ ] T-008 …`, `- T-009: …`) follow it: markdown (CommonMark)
     runs such a fence or comment to the end of the file, so they are not read."""
-    found = source.unclosed(lines, start)
+    found = source.unclosed(lines, start, code)
     if found is None:
         return []
     opened, kind = found
