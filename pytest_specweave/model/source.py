@@ -212,6 +212,9 @@ def outside_fences(lines: Sequence[str], start: int = 0, code: list | None = Non
     files nest examples with same-length fences; read strictly, whole tasks would vanish into code.
     """
     code = _fenced(lines, start) if code is None else code
+    if not _has_comment(lines, start):
+        yield from ((index + 1, lines[index]) for index in range(start, len(lines)) if not code[index - start])
+        return
     in_comment = False
     for index in range(start, len(lines)):
         if code[index - start]:
@@ -225,14 +228,23 @@ def hidden_lines(lines: Sequence[str], start: int = 0, code: list | None = None)
     """(1-based line number, text, "code fence" or "HTML comment") of each line from index `start`
     that `outside_fences` does not yield; a comment line's text is without its `<!--` and `-->`."""
     code = _fenced(lines, start) if code is None else code
+    comments = _has_comment(lines, start)
     in_comment = False
     for index in range(start, len(lines)):
         if code[index - start]:
             yield index + 1, lines[index], "code fence"
             continue
+        if not comments:
+            continue
         visible, in_comment = _strip_comments(lines[index], in_comment)
         if visible is None:
             yield index + 1, lines[index].replace("<!--", "").replace("-->", ""), "HTML comment"
+
+
+def _has_comment(lines: Sequence[str], start: int) -> bool:
+    """Whether an HTML comment opens anywhere from index `start` (most files: none, and then every
+    line outside fences is shown as it is)."""
+    return any("<!--" in lines[index] for index in range(start, len(lines)))
 
 
 def _fenced(lines: Sequence[str], start: int) -> list[bool]:
@@ -248,6 +260,8 @@ def unclosed(lines: Sequence[str], start: int = 0, code: list | None = None) -> 
     code = _fenced(lines, start) if code is None else code
     if code[-1] is not None:
         return code[-1] + 1, "code fence"
+    if not _has_comment(lines, start):
+        return None
     in_comment, opened = False, 0
     for index in range(start, len(lines)):
         if code[index - start]:
@@ -394,6 +408,8 @@ def key_value(text: str) -> tuple[str, str] | None:
     The key starts with a letter and holds no comparator; the colon is followed by a space or the end
     of the line (so `http://…` and `12:30` are not keys).
     """
+    if ":" not in text:
+        return None  # most lines: no key to look for
     text = text.strip()
     match = _KEY.match(text)
     if not match:

@@ -58,6 +58,8 @@ STATUSES = ("done", "pending", "in_progress", "canceled")
 TASK_ID = re.compile(r"[Tt](?:-\d+(?:\.\d+)*|\d{3,})[A-Za-z]?(?:-[A-Za-z0-9]+)*(?![A-Za-z0-9_])")
 # What starts a line that looks like a task (see `task_shaped`): a T, an optional dash, a digit.
 TASK_ID_LIKE = re.compile(r"[Tt]-?\d[\w.]*(?:-[\w.]+)*")
+# How a line that is a heading, list item, table row or checkbox starts (after its indent).
+_SHAPED = frozenset("#-*+|[0123456789")
 # What joins the two ends of a range heading, `T-006..T-010` (`T-014-T-019` is read as one id).
 _RANGE_JOIN = re.compile(r"\.{2,3}|…|–|—")
 
@@ -591,6 +593,10 @@ class _TaskParser:
 
     def feed(self, lineno: int, text: str) -> None:
         self.line_text = text
+        first = text.lstrip()[:1]
+        if first not in _SHAPED and ":" not in text:
+            self.read_prose(text)  # most lines: no heading, list item, table row, checkbox or field
+            return
         if text.lstrip().startswith("|"):
             self.read_table_row(text)  # and on: a row may hold fields of the current task, as before
         else:
@@ -650,6 +656,17 @@ class _TaskParser:
                 self.skip(lineno, text, why_not_an_item(content, "checkbox" if box else "list", 0, TASK_ID,
                                                         TASK_ID_LIKE, "task"))
         self.read_block_line(lineno, text, item)
+
+    def read_prose(self, text: str) -> None:
+        """A blank line or a line of prose: `feed` short of the shapes such a line cannot have."""
+        self.header = self.columns = None
+        task = self.current
+        if task is None or not text.strip():
+            return
+        if task.form != "heading" and source.indent_of(text) <= task.level:
+            self.close()
+        elif task.substeps is not None:
+            self.finish_substeps(task)
 
     def skip(self, lineno: int, text: str, reason: str | None) -> None:
         if reason is not None:
