@@ -72,7 +72,7 @@ def main() -> int:
     print(f"  {args.increments} .py files, {plain_items} items (anchor): {anchor}")
     wall, cpu = ours.wall / anchor.wall, ours.cpu / anchor.cpu
     print(f"  ratio {wall:.3f} wall, {cpu:.3f} CPU (budget: 1.0)")
-    print("collection: " + ("within budget" if min(wall, cpu) <= 1.0 else "OVER BUDGET"))
+    print("collection: " + ("within budget" if cpu <= 1.0 else "OVER BUDGET") + " (judged on CPU time)")
     return 0
 
 
