@@ -104,10 +104,13 @@ def test_list_names_a_task_mention_it_did_not_read_as_a_task(tmp_path):
     run = subprocess.run([sys.executable, "-m", "pytest_specweave", "list", "--json", "increments"],
                          cwd=tmp_path, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
-    assert [(r["increment"], r["id"], r["status"]) for r in json.loads(run.stdout)] == [
+    rows = json.loads(run.stdout)
+    assert [(r["increment"], r["id"], r["status"]) for r in rows if r["kind"] == "task"] == [
         ("0002G-imported-item", "T-001", "done")]
-    assert "skipped: increments/0002G-imported-item/tasks.md:6: `- T-009: …` is a list item without a checkbox" \
-        in run.stderr
+    skipped = [(r["file"], r["line"], r["title"]) for r in rows if r["kind"] == "skipped"]
+    assert skipped == [("increments/0002G-imported-item/tasks.md", 6, "- T-009: Serve the model")]
+    assert [r["reason"] for r in rows if r["kind"] == "skipped"][0].startswith(
+        "`- T-009: …` is a list item without a checkbox")
 
 
 def test_list_names_the_folders_it_leaves_out(tmp_path):
@@ -117,6 +120,9 @@ def test_list_names_the_folders_it_leaves_out(tmp_path):
     run = subprocess.run([sys.executable, "-m", "pytest_specweave", "list", "--json", "increments"],
                          cwd=tmp_path, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
-    assert [r["increment"] for r in json.loads(run.stdout)] == ["0001-live"]
-    assert "skipped 1 archived increment(s) under increments/_archive (list that folder to see them)" in run.stderr
-    assert "skipped increments/INC-002-misnamed: not an increment folder name" in run.stderr
+    rows = json.loads(run.stdout)
+    assert [r["increment"] for r in rows if r["kind"] == "task"] == ["0001-live"]
+    assert [(r["file"], r["reason"]) for r in rows if r["kind"] == "skipped"] == [
+        ("increments/INC-002-misnamed",
+         "holds tasks.md but is not named NNNN-slug (it does not start with a four-digit number)"),
+        ("increments/_archive", "1 archived increment (name one to run it)")]

@@ -167,7 +167,7 @@ def test_a_list_item_without_checkbox_alone_is_a_mention_reported_as_skipped(tmp
                                 "- T-007: Living docs integration\n- T-022: Hook updates\n")
     assert [t.id for t in parsed.tasks] == ["T-036"]
     assert [(p.line, p.path.name) for p in parsed.skipped] == [(5, "tasks.md"), (6, "tasks.md")]
-    assert "T-007" in parsed.skipped[0].message and "- [ ] T-007" in parsed.skipped[0].message
+    assert "T-007" in parsed.skipped[0].reason and "- [ ] T-007" in parsed.skipped[0].reason
     assert parsed.problems == []
 
 

@@ -163,9 +163,10 @@ def test_prose_where_success_metrics_are_read_is_skipped():
      "holds spec.md, tasks.md but is not named NNNN-slug ('_' after the number where a dash belongs)"),
     ("J-12-jira-import", ["spec.md"],
      "holds spec.md but is not named NNNN-slug (it does not start with a four-digit number)"),
-    ("0002G-sync", ["spec.md"],
-     "holds spec.md but is not named NNNN-slug (the letter 'G' after the number: only E (imported work) is "
-     "SpecWeave's)"),
+    ("0002g-sync", ["spec.md"],
+     "holds spec.md but is not named NNNN-slug ('g' after the number: SpecWeave writes one capital letter there "
+     "(0002E, 0002G) or none)"),
+    ("0002G-sync-from-github", ["spec.md"], None),
     ("0042-empty", ["plan.md"], "holds no spec.md, tasks.md or tests.md"),
     ("0042-churn", ["tasks.md"], None),
     ("0657E-external", ["tasks.md"], None),

@@ -13,8 +13,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-# The increment folder rule (plugin.INCREMENT_FOLDER, model.increment.INCREMENT_DIR): NNNN-slug or NNNNE-slug.
-_INCREMENT_NAME = re.compile(r"^\d{4}E?-[A-Za-z0-9]")
+# The increment folder rule (plugin.INCREMENT_FOLDER, model.increment.INCREMENT_DIR): NNNN-slug, or
+# NNNN<capital letter>-slug for imported work (0002E, 0002G, 0411J).
+_INCREMENT_NAME = re.compile(r"^\d{4}[A-Z]?-[A-Za-z0-9]")
 INCREMENT_FILES = ("spec.md", "tasks.md", "tests.md")
 SET_ASIDE = {"_archive": "archived", "_abandoned": "abandoned", "_paused": "paused"}
 _SHOWN_TEXT = 100
@@ -84,8 +85,8 @@ def _name_problem(name: str) -> str:
     digits, letters, separator = number.groups()
     if len(digits) != 4:
         return f"{len(digits)} digits where SpecWeave writes four"
-    if letters and letters != "E":
-        return f"the letter {letters!r} after the number: only E (imported work) is SpecWeave's"
+    if letters and (len(letters) > 1 or not letters.isupper()):
+        return f"{letters!r} after the number: SpecWeave writes one capital letter there (0002E, 0002G) or none"
     if not separator:
         return "no dash after the number"
     if separator != "-":
