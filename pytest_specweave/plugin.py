@@ -25,6 +25,10 @@ LINKED_CODE_ROOT = "pytest_specweave_increments"  # linked_code.ROOT_PACKAGE, wi
 INCREMENT_FOLDER = re.compile(r"^\d{4}[A-Z]?-\S")
 # SpecWeave moves finished, abandoned and paused increments into these folders of increments/.
 SET_ASIDE = {"_archive": "archived", "_abandoned": "abandoned", "_paused": "paused"}
+# What collection passed over (pytestlayer/skipped.py): (path, line, reason) -> Skipped; and the key of
+# the list an xdist worker sends back in its workeroutput.
+SKIPPED = pytest.StashKey[dict]()
+SKIPPED_FROM_WORKER = "pytest_specweave_skipped"
 OUTPUT_FOLDERS = frozenset({"data", "models", "experiments", "notebooks", "mlruns", "mlartifacts"})
 MARKERS = {
     "sw_task": "a task of an increment's tasks.md",
@@ -195,10 +199,13 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector):
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    from .pytestlayer.skipped import record_named_folders, send_to_controller
+    config = session.config
+    if SKIPPED in config.stash or any("increments" in arg or SET_ASIDE.keys() & set(Path(arg).parts)
+                                      for arg in config.args):  # a plain run imports nothing more
+        from .pytestlayer.skipped import record_named_folders, send_to_controller
 
-    record_named_folders(session.config)
-    send_to_controller(session.config)
+        record_named_folders(config)
+        send_to_controller(config)
 
 
 @pytest.hookimpl(trylast=True)
@@ -249,9 +256,10 @@ class IncrementRuns:
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node, error) -> None:
         """An xdist worker finished: keep what its collection skipped (the controller collects nothing)."""
-        from .pytestlayer.skipped import receive_from_worker
+        if SKIPPED_FROM_WORKER in (getattr(node, "workeroutput", None) or {}):
+            from .pytestlayer.skipped import receive_from_worker
 
-        receive_from_worker(self.config, node)
+            receive_from_worker(self.config, node)
 
     def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config):
         if report.skipped and isinstance(report.longrepr, tuple) and _is_increment_report(config, report.nodeid,
@@ -261,9 +269,10 @@ class IncrementRuns:
         return None
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
-        from .pytestlayer.skipped import terminal_lines
+        if SKIPPED in self.config.stash:
+            from .pytestlayer.skipped import terminal_lines
 
-        terminal_lines(terminalreporter)
+            terminal_lines(terminalreporter)
         if self.reports:
             from .pytestlayer.session import terminal_summary
 

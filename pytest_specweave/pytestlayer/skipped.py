@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 
 from ..model.skipped import INCREMENT_FILES, SET_ASIDE, Skipped, folder_skipped, sort_key
-
-_RECORDS = pytest.StashKey[dict]()
-WORKER_KEY = "pytest_specweave_skipped"
+from ..plugin import SKIPPED as _RECORDS
+from ..plugin import SKIPPED_FROM_WORKER as WORKER_KEY
 
 
 def record(config: pytest.Config, records) -> None:
