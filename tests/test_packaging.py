@@ -5,11 +5,17 @@ the test extras stay on CPU builds."""
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import subprocess
+import sys
+import zipfile
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.version import Version
 
-from install_support import Missing, closure, readme_first_install_extras, sandbox_venv
+from install_support import ROOT, Missing, closure, project, readme_first_install_extras, sandbox_venv
 
 pytest.importorskip("tomllib")
 
@@ -55,3 +61,53 @@ def test_a_new_increment_passes_its_next_steps_with_what_the_readme_installs(rea
         output = run.stdout + run.stderr
         assert run.returncode == 0, f"{step}:\n{output[-3000:]}"
     assert "validate-data-schema         PASS  data/sample.csv match data/schema.yaml" in output
+
+
+# ---------------------------------------------------------------------------------------------
+# The build requirement
+
+
+def lowest_release(requirement: Requirement) -> str:
+    """The lowest release on the package index that satisfies the requirement (what an old build
+    environment may hold)."""
+    run = subprocess.run([sys.executable, "-m", "pip", "index", "versions", requirement.name],
+                         capture_output=True, text=True, check=False)
+    listed = re.search(r"^Available versions: (.+)$", run.stdout, re.MULTILINE)
+    if run.returncode != 0 or not listed:
+        pytest.skip(f"the package index cannot be read: {run.stderr.strip()[-300:]}")
+    versions = sorted(Version(v) for v in listed.group(1).split(", "))
+    return str(next(v for v in versions if requirement.specifier.contains(v)))
+
+
+@pytest.mark.slow
+def test_the_project_builds_with_the_lowest_setuptools_its_build_requirement_allows(tmp_path):
+    """pip's isolated build, its setuptools pinned to the lowest release [build-system] accepts: the
+    wheel builds and carries the license expression, the entry points and every scaffold template."""
+    requires = [Requirement(r) for r in project()["build-system"]["requires"]]
+    setuptools = next(r for r in requires if r.name == "setuptools")
+    source = tmp_path / "source"
+    shutil.copytree(ROOT / "pytest_specweave", source / "pytest_specweave",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, source / name)
+    pinned = lowest_release(setuptools)
+    (tmp_path / "constraints.txt").write_text(f"setuptools=={pinned}\n", encoding="utf-8")
+    env = {**CLEAN_ENV, "PIP_CONSTRAINT": str(tmp_path / "constraints.txt")}  # reaches the build environment
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-cache-dir", "-w",
+                            str(tmp_path / "dist"), str(source)], env=env, capture_output=True, text=True, check=False)
+    assert build.returncode == 0, f"setuptools=={pinned}:\n{(build.stdout + build.stderr)[-3000:]}"
+
+    (wheel,) = (tmp_path / "dist").glob("pytest_specweave-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        info = next(n.split("/")[0] for n in names if n.endswith(".dist-info/METADATA"))
+        meta = archive.read(f"{info}/METADATA").decode()
+        entry_points = archive.read(f"{info}/entry_points.txt").decode()
+        generator = archive.read(f"{info}/WHEEL").decode()
+    assert f"Generator: setuptools ({pinned})" in generator.splitlines()  # the pin reached the build
+    assert "License-Expression: MIT" in meta.splitlines()
+    assert "pytest_specweave = pytest_specweave.plugin" in entry_points
+    assert "pytest-specweave = pytest_specweave.cli:main" in entry_points
+    templates = {p.relative_to(ROOT).as_posix() for p in (ROOT / "pytest_specweave" / "scaffold" / "templates").rglob("*")
+                 if p.is_file() and "__pycache__" not in p.parts}
+    assert templates and templates <= names
