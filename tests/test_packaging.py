@@ -64,6 +64,49 @@ def test_a_new_increment_passes_its_next_steps_with_what_the_readme_installs(rea
 
 
 # ---------------------------------------------------------------------------------------------
+# The README on a package index page
+
+
+def markdown_links(text: str) -> list[str]:
+    """Inline, reference-style and HTML links of a markdown text, code blocks and spans left out."""
+    prose = re.sub(r"`[^`\n]*`", "", re.sub(r"^```.*?^```", "", text, flags=re.MULTILINE | re.DOTALL))
+    return (re.findall(r"\]\(([^)\s]+)\)", prose) + re.findall(r"^\s*\[[^\]]+\]:\s*(\S+)", prose, re.MULTILINE)
+            + re.findall(r"(?:href|src)=\"([^\"]+)\"", prose))
+
+
+def heading_anchors(text: str) -> set[str]:
+    """GitHub's anchors of a markdown file's headings."""
+    prose = re.sub(r"^```.*?^```", "", text, flags=re.MULTILINE | re.DOTALL)
+    headings = re.findall(r"^#{1,6}\s+(.+?)\s*#*$", prose, re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-") for h in headings}
+
+
+def test_every_readme_link_is_absolute_and_names_what_the_repository_holds():
+    """PyPI shows README.md as the project's page, where a relative link leads nowhere: every link
+    is absolute, and each into the repository ([project.urls] Repository) names a file, folder or
+    heading that exists."""
+    repository = project()["project"]["urls"]["Repository"]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    links = markdown_links(readme)
+    assert links
+    assert [link for link in links if not link.startswith("https://")] == []
+    checked = 0
+    for link in links:
+        if not link.startswith(repository):
+            continue
+        rest, _, anchor = link[len(repository):].partition("#")
+        match = re.fullmatch(r"/(blob|tree)/main/(.+)", rest)
+        assert rest in ("", "/issues") or match, link
+        target = ROOT / match.group(2) if match else ROOT / "README.md"
+        if match:
+            assert (target.is_file() if match.group(1) == "blob" else target.is_dir()), link
+        if anchor:
+            assert anchor in heading_anchors(target.read_text(encoding="utf-8")), link
+        checked += 1
+    assert checked >= 10
+
+
+# ---------------------------------------------------------------------------------------------
 # The build requirement
 
 
@@ -106,6 +149,7 @@ def test_the_project_builds_with_the_lowest_setuptools_its_build_requirement_all
         generator = archive.read(f"{info}/WHEEL").decode()
     assert f"Generator: setuptools ({pinned})" in generator.splitlines()  # the pin reached the build
     assert "License-Expression: MIT" in meta.splitlines()
+    assert f"Project-URL: Repository, {project()['project']['urls']['Repository']}" in meta.splitlines()
     assert "pytest_specweave = pytest_specweave.plugin" in entry_points
     assert "pytest-specweave = pytest_specweave.cli:main" in entry_points
     templates = {p.relative_to(ROOT).as_posix() for p in (ROOT / "pytest_specweave" / "scaffold" / "templates").rglob("*")
