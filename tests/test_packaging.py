@@ -155,3 +155,87 @@ def test_the_project_builds_with_the_lowest_setuptools_its_build_requirement_all
     templates = {p.relative_to(ROOT).as_posix() for p in (ROOT / "pytest_specweave" / "scaffold" / "templates").rglob("*")
                  if p.is_file() and "__pycache__" not in p.parts}
     assert templates and templates <= names
+
+
+# ---------------------------------------------------------------------------------------------
+# XGBoost without CUDA
+
+# (platform_system, platform_machine, a wheel tag of that platform, the distribution [xgboost] must pick)
+PLATFORMS = [
+    ("Linux", "x86_64", "manylinux_2_28_x86_64", "xgboost-cpu"),
+    ("Linux", "aarch64", "manylinux_2_28_aarch64", "xgboost-cpu"),
+    ("Windows", "AMD64", "win_amd64", "xgboost-cpu"),
+    ("Darwin", "arm64", "macosx_12_0_arm64", "xgboost"),
+    ("Darwin", "x86_64", "macosx_10_15_x86_64", "xgboost"),
+    ("Linux", "ppc64le", None, "xgboost"),
+]
+SYS_PLATFORM = {"Linux": "linux", "Windows": "win32", "Darwin": "darwin"}
+
+
+def xgboost_requirements(system: str, machine: str) -> list[Requirement]:
+    """The requirements of the [xgboost] extra that apply on a platform."""
+    environment = {"platform_system": system, "platform_machine": machine, "sys_platform": SYS_PLATFORM[system],
+                   "extra": "xgboost"}
+    requirements = [Requirement(r) for r in project()["project"]["optional-dependencies"]["xgboost"]]
+    return [r for r in requirements if r.marker is None or r.marker.evaluate(environment)]
+
+
+@pytest.mark.parametrize("system, machine, tag, distribution", PLATFORMS)
+def test_the_xgboost_extra_picks_exactly_one_build_per_platform(system, machine, tag, distribution):
+    """The CPU-only build where it has wheels, xgboost elsewhere; never both (they install the same
+    `xgboost` module) and never neither."""
+    assert [r.name for r in xgboost_requirements(system, machine)] == [distribution]
+
+
+def test_the_test_and_all_extras_take_xgboost_through_the_xgboost_extra():
+    optional = project()["project"]["optional-dependencies"]
+    for extra in ("test", "all"):
+        own = [Requirement(r) for r in optional[extra] if Requirement(r).name == project()["project"]["name"]]
+        assert any("xgboost" in r.extras for r in own), extra
+        assert not [r for r in optional[extra] if Requirement(r).name.startswith("xgboost")], extra
+
+
+def test_with_xgboost_cpu_installed_runs_still_record_the_xgboost_version(monkeypatch):
+    """xgboost-cpu installs the `xgboost` module under another distribution name: a run's packages
+    (and a model card's framework_version) still name xgboost's version."""
+    from importlib import metadata
+
+    from pytest_specweave.tracking import _runinfo
+
+    real_version = metadata.version
+
+    def version(name):
+        if name == "xgboost":
+            raise metadata.PackageNotFoundError(name)
+        return "3.2.0" if name == "xgboost-cpu" else real_version(name)
+
+    monkeypatch.setattr(metadata, "version", version)
+    monkeypatch.setattr(_runinfo, "_cache", {})
+    assert _runinfo.distribution_version("xgboost") == "3.2.0"
+    assert _runinfo.package_versions()["xgboost"] == "3.2.0"
+    assert _runinfo.distribution_version("no-such-distribution-anywhere") is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("system, machine, tag, distribution", [p for p in PLATFORMS if p[2]])
+def test_what_the_xgboost_extra_picks_is_a_wheel_without_nvidia_libraries(tmp_path, system, machine, tag,
+                                                                         distribution):
+    """pip download of the picked requirement for that platform finds a wheel, whose own requirements
+    on that platform name no nvidia-* package (xgboost's Linux wheel pulls nvidia-nccl, about 470 MB)."""
+    (requirement,) = xgboost_requirements(system, machine)
+    requirement.marker = None
+    run = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+                          "--platform", tag, "--python-version", "3.10", "-d", str(tmp_path), str(requirement)],
+                         env=CLEAN_ENV, capture_output=True, text=True, check=False)
+    if run.returncode != 0 and "No matching distribution" not in run.stderr:
+        pytest.skip(f"the package index cannot be read: {run.stderr.strip()[-300:]}")
+    assert run.returncode == 0, run.stderr[-2000:]
+    (wheel,) = tmp_path.glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        meta = next(archive.read(n).decode() for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+    environment = {"platform_system": system, "platform_machine": machine, "sys_platform": SYS_PLATFORM[system]}
+    requires = [Requirement(line.split(":", 1)[1].strip()) for line in meta.splitlines()
+                if line.startswith("Requires-Dist:")]
+    pulled = [r.name for r in requires if r.marker is None or r.marker.evaluate({**environment, "extra": ""})]
+    assert [name for name in pulled if name.startswith("nvidia")] == []
+    assert {"numpy", "scipy"} <= set(pulled)  # the metadata was read: xgboost's own requirements
