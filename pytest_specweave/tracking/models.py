@@ -34,6 +34,7 @@ from pathlib import Path
 
 from ..errors import SpecweaveError, StoreError
 from ._files import StoreLock, atomic_write, dump_json, read_json, sha256_file, store_error, tag_float
+from ._runinfo import distribution_version
 from .store import utc_now
 
 MODEL_SCHEMA = "pytest-specweave/model/1"
@@ -290,12 +291,7 @@ def _metadata(number, filename, digest, size, record, model, primary_metric, lat
     package = FRAMEWORKS.get(framework or "")
     framework_version = packages.get(package) if package else None
     if package and framework_version is None:
-        try:
-            from importlib import metadata as importlib_metadata
-
-            framework_version = importlib_metadata.version(package)
-        except Exception:  # noqa: BLE001 - not installed here: unknown
-            framework_version = None
+        framework_version = distribution_version(package)  # None: not installed here, unknown
     return {
         "schema": MODEL_SCHEMA,
         "version": number,
