@@ -376,7 +376,7 @@ def _call_linked(function, arguments: dict, where: str):
 def _check_store_kept(item) -> None:
     """The task's experiment store must outlive the task: its run is written when the task ends."""
     experiment = item.funcargs.get("experiment")
-    path = getattr(experiment, "path", None)
+    path = getattr(getattr(experiment, "sw_opened", None), "path", None)
     if path is not None and not path.is_dir():
         raise SpecweaveError(f"the experiment store was removed while the task ran ({path.parent} is gone), "
                              "so its run cannot be recorded")

@@ -325,7 +325,9 @@ def render_summary(data: SummaryData) -> str:
 
 def _experiments_section(data: SummaryData) -> list[str]:
     records = data.context.records
-    lines = [f"## Experiments Run: {len(records)}", ""]
+    stale = {r.folder for r in data.stale()}
+    quiet = [r.folder for r in records if not r.metrics and r.status == "succeeded" and r.folder not in stale]
+    lines = [f"## Experiments Run: {len(records) - len(quiet)}", ""]  # the rows of the table below
     if not records:
         return lines + ["No experiment on record yet.", ""]
     all_columns = data._metric_columns
@@ -333,10 +335,8 @@ def _experiments_section(data: SummaryData) -> list[str]:
     units = {column: "%" if metric_names.is_percent_like(column) else "bytes" if metric_unit(column) == "bytes"
              else None for column in columns}
     best = data.judged
-    stale = {r.folder for r in data.stale()}
     lines.append("| # | experiment | kind | status | task | " + " | ".join(columns) + " |")
     lines.append("|---|---|---|---|---|" + "---|" * len(columns))
-    quiet = [r.folder for r in records if not r.metrics and r.status == "succeeded" and r.folder not in stale]
     skipped = set(quiet)
     for record in records:
         if record.folder in skipped:
