@@ -185,6 +185,8 @@ def terminal_summary(terminalreporter, reports) -> None:
                 word = "FAIL (no interval)"
             elif outcome == "passed" and props.get("basis") == "point":
                 word = "PASS (no interval)"
+            if props.get("stale"):  # judged on an earlier run's experiment: a task of this run failed
+                word = "FAIL (stale)" if outcome == "failed" else "STALE"
             threshold = _clip(str(props.get("threshold", "")), 44)
             line = f"{row.id:<8} {threshold:<44} {_measured(props):<22} {_clip(str(props.get('experiment', '')), 30):<30} {word}"
             markup = {"red": True} if outcome == "failed" else {"yellow": True} if outcome == "inconclusive" else {"green": True}
