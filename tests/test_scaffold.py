@@ -284,11 +284,16 @@ def test_a_title_that_names_a_metrics_section_does_not_turn_the_spec_into_thresh
 GIT_IGNORED = ["experiments/.lock", "experiments/.lock.excl", "models/.lock", "experiments/.tmp-exp-003-x-42",
                "experiments/exp-001-x/.metrics.json.42.1.tmp", "experiments/exp-001-x/model.pkl",
                "experiments/exp-001-x/input_example.pkl", "models/model-v1.pkl", "mlflow.db", "mlruns/0/meta.yaml",
-               "mlartifacts/1/model.pkl", "data/interactions.parquet", "data/raw/big.csv", "__pycache__/pipeline.pyc"]
+               "mlartifacts/1/model.pkl", "data/interactions.parquet", "data/raw/big.csv", "__pycache__/pipeline.pyc",
+               # every rerun's earlier record, arrays included: the current run is what verdicts judge
+               "experiments/exp-001-x/history/run-1/meta.json", "experiments/exp-001-x/history/run-1/predictions.npz",
+               "experiments/exp-001-x/history/run-2/evidence/roc-auc-f12be078.npz"]
 GIT_KEPT = ["spec.md", "plan.md", "tasks.md", "tests.md", "pipeline.py", "conftest.py", "checks.py", "metadata.json",
             "COMPLETION-SUMMARY.md", "charts/metric-by-experiment.png", "experiments/.counter",
             "experiments/comparison.md", "experiments/exp-001-x/params.json", "experiments/exp-001-x/metrics.json",
             "experiments/exp-001-x/meta.json", "experiments/exp-001-x/notes.md", "models/model-v1.metadata.json",
+            "experiments/exp-001-x/logs/metrics.jsonl", "experiments/exp-001-x/evidence/roc-auc-f12be078.npz",
+            "experiments/exp-001-x/predictions.npz", "experiments/evaluations.jsonl", "experiments/targets.json",
             "data/sample.csv", "data/schema.yaml", "data/README.md", "data/generate.py"]
 
 
