@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_increment
+from conftest import head_env, write_increment
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
@@ -120,3 +120,11 @@ def test_a_changed_experiment_model_is_not_restored_as_the_promoted_version(clon
     assert result.returncode == 1
     assert "experiments/exp-001-cutoff/model.pkl is not the model promoted (its sha256 differs from" in output
     assert not (clone / "models" / "model-v1.pkl").exists()
+
+
+def test_the_example_and_scaffold_runs_use_the_package_git_holds(git_head):
+    """tests/conftest.py's git_head: a subprocess given head_env imports pytest_specweave from the HEAD copy."""
+    found = subprocess.run([sys.executable, "-c", "import pytest_specweave, sys; print(pytest_specweave.__file__)"],
+                           capture_output=True, text=True, check=True, env=head_env(git_head), cwd=git_head.parent)
+    assert Path(found.stdout.strip()).resolve().is_relative_to(git_head.resolve())
+    assert (git_head / "pytest_specweave" / "scaffold" / "templates" / "common" / "gitignore.tmpl").is_file()
