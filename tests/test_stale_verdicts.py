@@ -3,6 +3,7 @@ Verdicts judged on them are that earlier run's: they say so, and never count as 
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -44,7 +45,7 @@ def misspelt(tmp_path) -> Path:
 
 
 def test_a_verdict_on_the_failed_tasks_earlier_experiment_says_it_is_stale_and_does_not_pass(misspelt):
-    result = run(misspelt)
+    result = run(misspelt, "--sw-json=report.json")
     output = result.stdout + result.stderr
     assert result.returncode == 1
     assert "pipeline.py has no callable 'trian'" in output, output[-3000:]
@@ -54,6 +55,9 @@ def test_a_verdict_on_the_failed_tasks_earlier_experiment_says_it_is_stale_and_d
         assert found[item]["outcome"] == "skipped", found[item]
         assert STALE.search(found[item]["stale"]), found[item]
     assert re.search(r"SM-1 .* STALE$", output, re.MULTILINE), output[-3000:]
+    (increment,) = json.loads((misspelt / "report.json").read_text(encoding="utf-8"))["increments"]
+    reported = {item["id"]: item for item in increment["items"]}
+    assert STALE.search(reported["SM-1"]["stale"]) and reported["T-001"]["stale"] is None
     assert found["SM-3"]["outcome"] == "skipped"  # T-003 depends on T-002: its latency is the first run's too
     assert "T-003 did not run (dependency T-002 failed) this run" in found["SM-3"]["stale"]
     summary = (misspelt / "increments" / "0001-demo" / "COMPLETION-SUMMARY.md").read_text(encoding="utf-8")

@@ -301,7 +301,7 @@ def json_report(config, reports) -> dict:
                 "threshold": props.get("threshold"), "experiment": props.get("experiment"),
                 "reference": props.get("reference"), "basis": props.get("basis"), "level": props.get("level"),
                 "method": props.get("method"), "selection": props.get("selection"), "ratio": props.get("ratio"),
-                "data_factor": props.get("data_factor"),
+                "data_factor": props.get("data_factor"), "stale": props.get("stale"),
             })
         try:
             increment = Increment.load(folder)
