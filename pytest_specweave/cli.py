@@ -167,6 +167,17 @@ def _cmd_new(args, cwd: Path) -> int:
     return 0
 
 
+def _cmd_prune(args, cwd: Path) -> int:
+    from .tracking.prune import prune_history
+
+    if args.keep < 1:
+        raise SpecweaveError(f"--keep {args.keep}: keep at least 1 run (the current one) of each experiment")
+    for folder in find_increments(args.path, cwd):
+        result = prune_history(folder, args.keep, dry_run=args.dry_run)
+        print(f"{_relative(folder, cwd)}: {result.describe(args.dry_run)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pytest-specweave", description="ML increments as pytest suites.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -189,6 +200,14 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--id", default=None, metavar="NNNN",
                      help="the increment number (default: one more than the highest in the folder)")
     new.set_defaults(run=_cmd_new)
+    prune = commands.add_parser("prune", help="remove the older runs of each experiment from experiments/*/history/")
+    prune.add_argument("path", nargs="?", default=".",
+                       help="an increment (folder or id prefix) or a folder of increments (default: the current one)")
+    prune.add_argument("--keep", type=int, required=True, metavar="N",
+                       help="runs kept of each experiment: its current run and the N - 1 before it (the run a "
+                            "promoted model came from is always kept)")
+    prune.add_argument("--dry-run", action="store_true", help="say what would be removed, remove nothing")
+    prune.set_defaults(run=_cmd_prune)
     return parser
 
 

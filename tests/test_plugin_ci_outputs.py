@@ -22,7 +22,7 @@ def test_the_json_report_lists_every_item_with_its_verdict_and_the_experiments(p
         "message": "accuracy = 0.9 (exp-002-t-002-train-model) is > 0.8 — no interval (a point value)",
         "metric": "accuracy", "value": 0.9, "interval": None, "threshold": "accuracy > 0.8",
         "experiment": "exp-002-t-002-train-model", "reference": None, "basis": "point", "level": None,
-        "method": None, "selection": None, "ratio": None, "data_factor": None,
+        "method": None, "selection": None, "ratio": None, "data_factor": None, "stale": None,
     }
     assert items["T-005"]["outcome"] == "skipped" and items["T-005"]["kind"] == "task"
     experiments = {e["folder"]: e for e in increment["experiments"]}

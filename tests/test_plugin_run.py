@@ -246,3 +246,38 @@ def test_a_ratio_refuses_experiments_evaluated_on_different_data(pytester):
     write_increment(pytester.path, "0001-demo", files)
     result = pytester.runpytest("increments", "-p", "no:cacheprovider")
     result.stdout.fnmatch_lines(["tests.md:1: *were evaluated on different data*"])
+
+
+EMPTY_TASK_PIPELINE = """
+from pytest_specweave import track_experiment
+
+
+def train_baseline(experiment):  # asks for its experiment and never uses it
+    with track_experiment("baseline-random", baseline=True) as exp:
+        exp.log_metric("accuracy", 0.3)
+
+
+def train_model(experiment):
+    assert experiment.task == "T-002"  # touched, but nothing recorded in it
+    with track_experiment("logreg") as exp:
+        exp.log_metric("accuracy", 0.9)
+
+
+def measure(experiment):
+    experiment.log_metric("latency_p95_ms", 12.5)
+"""
+
+
+def test_a_task_experiment_that_records_nothing_is_not_recorded_and_the_counts_agree(pytester):
+    files = demo_files()
+    files["pipeline.py"] = EMPTY_TASK_PIPELINE
+    folder = write_increment(pytester.path, "0001-demo", files)
+    for _ in range(2):  # a rerun adds no empty run either
+        result = pytester.runpytest_subprocess("increments/0001-demo", "-p", "no:cacheprovider")
+        assert result.parseoutcomes()["passed"] == 10, result.stdout.str()[-3000:]
+        folders = sorted(p.name for p in (folder / "experiments").iterdir() if p.is_dir())
+        assert folders == ["exp-001-baseline-random", "exp-003-logreg", "exp-004-t-003-measure-latency"]
+    summary = (folder / "COMPLETION-SUMMARY.md").read_text(encoding="utf-8")
+    assert "## Experiments Run: 3" in summary
+    assert "| exp-001-baseline-random | baseline |" in summary
+    assert "with no metrics" not in summary

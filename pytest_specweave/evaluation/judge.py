@@ -41,6 +41,7 @@ class Verdict:
     selection: str | None = None  # how the judged experiment was chosen, when that matters
     ratio: tuple[float, float, float] | None = None  # a ratio verdict: (ratio, low, high), judged against `target`
     data_factor: float | None = None  # inconclusive: ~ times the evaluation units that would settle it
+    reference_experiment: str | None = None  # the folder of the experiment a ratio's reference came from
 
     @property
     def point(self) -> bool:
@@ -431,6 +432,7 @@ def _judge_ratio(threshold, metric, record, measured, context, level) -> Verdict
     base = Verdict(FAILED, "", metric=metric, value=measured.value, op=op, target=factor,
                    threshold=threshold.describe(), experiment=record.folder)
     base.reference = f"{ref_label} {metric} = {format_value(metric, ref_value, unit)}"
+    base.reference_experiment = ref_record.folder if ref_record is not None else None
     if not (_finite(measured.value) and _finite(ref_value)) or ref_value == 0:
         base.message = (f"{metric} = {format_value(metric, measured.value, unit)} ({record.folder}) cannot be compared "
                         f"as a ratio to {base.reference}")

@@ -18,6 +18,7 @@ import pytest
 from ..errors import SourceError, SpecweaveError
 from ..evaluation.judge import FAILED, INCONCLUSIVE, PASSED, JudgeContext, judge
 from ..evaluation.judgement import IncrementJudgement, judge_increment
+from ..evaluation.staleness import stale_because, unfinished_tasks
 from ..linked_code import check_linked_source, import_linked_module, package_name, resolve_callable
 from ..model.increment import Increment
 from ..project import outside, project_root
@@ -376,7 +377,7 @@ def _call_linked(function, arguments: dict, where: str):
 def _check_store_kept(item) -> None:
     """The task's experiment store must outlive the task: its run is written when the task ends."""
     experiment = item.funcargs.get("experiment")
-    path = getattr(experiment, "path", None)
+    path = getattr(getattr(experiment, "sw_opened", None), "path", None)
     if path is not None and not path.is_dir():
         raise SpecweaveError(f"the experiment store was removed while the task ran ({path.parent} is gone), "
                              "so its run cannot be recorded")
@@ -384,6 +385,27 @@ def _check_store_kept(item) -> None:
 
 def _is_number(value) -> bool:
     return isinstance(value, numbers.Real) or (hasattr(value, "__float__") and not isinstance(value, (str, bytes)))
+
+
+def _unfinished_tasks(item) -> dict:
+    """The tasks of the item's increment that failed in this session, or did not run because a dependency did."""
+    runs = item.config.pluginmanager.get_plugin("pytest_specweave_runs")
+    file = item.nodeid.split("::", 1)[0]
+    prefix = (file.rsplit("/", 1)[0] + "/" if "/" in file else "") + "tasks.md::"
+    seen: dict[str, list] = {}
+    for report in runs.reports if runs else []:
+        if not report.nodeid.startswith(prefix) or (report.when == "teardown" and not report.failed):
+            continue
+        task_id = report.nodeid[len(prefix):]
+        message = report.longrepr[2].removeprefix("Skipped: ") if report.skipped and isinstance(
+            report.longrepr, tuple) else ""
+        start = getattr(report, "start", None)
+        earlier = seen.get(task_id)
+        if earlier is None:
+            seen[task_id] = [task_id, report.outcome, message, start]
+        elif report.failed or report.skipped:
+            earlier[1:3] = [report.outcome, message]
+    return unfinished_tasks(seen.values())
 
 
 def _blocked_dependency(item: TaskItem) -> str | None:
@@ -491,10 +513,19 @@ class JudgeItem(IncrementItemMixin, pytest.Item):
                 raise VerdictFailure("not a threshold, and no check is linked: judged by a person, so --sw-done "
                                      "cannot see it pass (write a threshold, or link a check function)")
             skip_here("not a threshold, and no check is linked: judged by a person")
-        verdict = judge(element.threshold, judge_context(self.config, self.sw_increment))
+        context = judge_context(self.config, self.sw_increment)
+        verdict = judge(element.threshold, context)
+        stale = stale_because(verdict, context.records, _unfinished_tasks(self))
         self.user_properties.extend(verdict.properties())
         self.user_properties.append(("message", verdict.message))
         strict = "--sw-strict" if self.config.getoption("sw_strict") else "--sw-done" if done_mode(self.config) else None
+        if stale:
+            self.user_properties.append(("stale", stale))
+            if verdict.outcome == FAILED:
+                raise VerdictFailure(f"{verdict.message} ({stale})")
+            if strict:
+                raise VerdictFailure(f"{stale} — {verdict.message} (a stale verdict fails under {strict})")
+            skip_here(f"{stale} — {verdict.message}")
         if verdict.outcome == PASSED:
             if verdict.point and strict:
                 raise VerdictFailure(f"{verdict.message} (a value without an interval fails under {strict}: it cannot"

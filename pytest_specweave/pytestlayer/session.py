@@ -154,6 +154,29 @@ def write_reports(config, reports) -> None:
     config.stash[_PROMOTED] = promoted
 
 
+def _prune(config, folders: list[Path]) -> None:
+    """The ini key sw_keep_runs: keep the last N runs of each experiment (tracking/prune.py)."""
+    raw = str(config.getini("sw_keep_runs") or "").strip()
+    if not raw:
+        return
+    from ..errors import SpecweaveError
+    from ..tracking.prune import prune_history
+
+    lines = config.stash.setdefault(_MODE_LINES, [])
+    if not (raw.isdigit() and int(raw) >= 1):
+        where = config.inipath.name if config.inipath else "the ini file"
+        lines.append(f"could not prune: {where}: sw_keep_runs = {raw!r}, expected a whole number of runs, at least 1")
+        return
+    for folder in folders:
+        try:
+            result = prune_history(folder, int(raw))
+        except (SpecweaveError, OSError) as error:
+            lines.append(f"could not prune {folder.name}: {error}")
+            continue
+        if result.removed or result.kept_for_models:
+            lines.append(f"{folder.name}: sw_keep_runs = {raw}: {result.describe()}")
+
+
 _WRITTEN = pytest.StashKey[list]()
 _JUDGEMENTS = pytest.StashKey[dict]()  # increment folder -> the IncrementJudgement the modes and reports share
 _TARGETS = pytest.StashKey[dict]()  # increment folder -> the TargetStatus list record_targets returned
@@ -185,6 +208,8 @@ def terminal_summary(terminalreporter, reports) -> None:
                 word = "FAIL (no interval)"
             elif outcome == "passed" and props.get("basis") == "point":
                 word = "PASS (no interval)"
+            if props.get("stale"):  # judged on an earlier run's experiment: a task of this run failed
+                word = "FAIL (stale)" if outcome == "failed" else "STALE"
             threshold = _clip(str(props.get("threshold", "")), 44)
             line = f"{row.id:<8} {threshold:<44} {_measured(props):<22} {_clip(str(props.get('experiment', '')), 30):<30} {word}"
             markup = {"red": True} if outcome == "failed" else {"yellow": True} if outcome == "inconclusive" else {"green": True}
@@ -276,7 +301,7 @@ def json_report(config, reports) -> dict:
                 "threshold": props.get("threshold"), "experiment": props.get("experiment"),
                 "reference": props.get("reference"), "basis": props.get("basis"), "level": props.get("level"),
                 "method": props.get("method"), "selection": props.get("selection"), "ratio": props.get("ratio"),
-                "data_factor": props.get("data_factor"),
+                "data_factor": props.get("data_factor"), "stale": props.get("stale"),
             })
         try:
             increment = Increment.load(folder)
@@ -404,6 +429,7 @@ def finish_session(config, reports) -> None:
     _run_modes(config, reports)
     if not config.getoption("sw_no_report"):
         write_reports(config, reports)
+    _prune(config, sorted({_increment_of(config, report.nodeid) for report in reports}))
     json_path = config.getoption("sw_json")
     if json_path:
         config.stash[_WRITTEN] = config.stash.get(_WRITTEN, []) + [write_json_report(config, reports, json_path)]

@@ -30,7 +30,9 @@ from .charts import OPS, PLOTS_HINT, ChartSet, explaining_records, metric_unit, 
 
 SUMMARY_FILE = "COMPLETION-SUMMARY.md"
 MAX_METRIC_COLUMNS = 8
-MARKS = {PASSED: "✅ pass", FAILED: "❌ FAIL", INCONCLUSIVE: "❔ inconclusive", "skipped": "⏭ skipped"}
+STALE = "stale"  # judged on an earlier run's experiment, because a task of this run failed (evaluation/staleness.py)
+MARKS = {PASSED: "✅ pass", FAILED: "❌ FAIL", INCONCLUSIVE: "❔ inconclusive", "skipped": "⏭ skipped",
+         STALE: "⚠️ stale"}
 ICONS = {PASSED: "✅", FAILED: "❌", INCONCLUSIVE: "❔"}
 NO_TARGET = "ℹ️"
 PROBLEM_TYPES = {"classification": "classification", "regression": "regression", "forecasting": "forecasting",
@@ -98,15 +100,31 @@ class SummaryData:
         return self.metric_rows + self.criteria_rows
 
     def _with_session(self, rows: list[Judgement]) -> list[Judgement]:
-        """The rows, a linked check's with how its item fared in this session."""
+        """The rows, a linked check's with how its item fared in this session, a stale verdict marked stale."""
+        from ..evaluation.staleness import stale_because
+
         shown = []
         for row in rows:
             result = self.session.get(row.id) if row.linked else None
             if result is not None:
                 row = replace(row, verdict=Verdict(result.outcome if result.outcome in MARKS else FAILED,
                                                    result.message), note=f"linked check: {result.outcome}")
+            elif row.verdict is not None and self.unfinished:
+                stale = stale_because(row.verdict, self.context.records, self.unfinished)
+                if stale:
+                    outcome = FAILED if row.verdict.outcome == FAILED else STALE
+                    message = f"{stale.removeprefix('stale: ')} — {row.verdict.message}"
+                    row = replace(row, verdict=replace(row.verdict, outcome=outcome, message=message))
             shown.append(row)
         return shown
+
+    @cached_property
+    def unfinished(self) -> dict:
+        """The tasks that failed in this session (or did not run because a dependency failed): UnfinishedTask by id."""
+        from ..evaluation.staleness import unfinished_tasks
+
+        tasks = {t.id for t in self.increment.tasks.tasks} if self.increment.tasks else set()
+        return unfinished_tasks((i, r.outcome, r.message, r.start) for i, r in self.session.items() if i in tasks)
 
     @cached_property
     def _metric_counts(self) -> dict[str, int]:
@@ -286,6 +304,8 @@ def render_summary(data: SummaryData) -> str:
         status = "NOT TRACKED (no experiments)"
     elif FAILED in verdicts:
         status = "GATES FAILED"
+    elif STALE in verdicts:
+        status = "STALE (a task failed in this run: its gates judged an earlier run)"
     elif INCONCLUSIVE in verdicts:
         status = "INCONCLUSIVE"
     elif verdicts and increment.metadata.get("status") == "completed":
@@ -325,7 +345,9 @@ def render_summary(data: SummaryData) -> str:
 
 def _experiments_section(data: SummaryData) -> list[str]:
     records = data.context.records
-    lines = [f"## Experiments Run: {len(records)}", ""]
+    stale = {r.folder for r in data.stale()}
+    quiet = [r.folder for r in records if not r.metrics and r.status == "succeeded" and r.folder not in stale]
+    lines = [f"## Experiments Run: {len(records) - len(quiet)}", ""]  # the rows of the table below
     if not records:
         return lines + ["No experiment on record yet.", ""]
     all_columns = data._metric_columns
@@ -333,10 +355,8 @@ def _experiments_section(data: SummaryData) -> list[str]:
     units = {column: "%" if metric_names.is_percent_like(column) else "bytes" if metric_unit(column) == "bytes"
              else None for column in columns}
     best = data.judged
-    stale = {r.folder for r in data.stale()}
     lines.append("| # | experiment | kind | status | task | " + " | ".join(columns) + " |")
     lines.append("|---|---|---|---|---|" + "---|" * len(columns))
-    quiet = [r.folder for r in records if not r.metrics and r.status == "succeeded" and r.folder not in stale]
     skipped = set(quiet)
     for record in records:
         if record.folder in skipped:
