@@ -870,12 +870,19 @@ def model_requirements(model, framework: str | None) -> list[str]:
     from .models import FRAMEWORKS
 
     modules = imported_modules(model) - set(sys.stdlib_module_names) - {ROOT_PACKAGE, "__main__", "builtins"}
-    by_module = importlib_metadata.packages_distributions()
     distributions = {"cloudpickle"}
     if FRAMEWORKS.get(framework or ""):
         distributions.add(FRAMEWORKS[framework])
-    for module in modules:
-        distributions.update(by_module.get(module, ()))
+    unnamed = []
+    for module in sorted(modules):
+        try:  # most packages are named as their module (numpy); asked first, as the full scan is slow
+            distributions.add(importlib_metadata.distribution(FRAMEWORKS.get(module, module)).metadata["Name"])
+        except importlib_metadata.PackageNotFoundError:
+            unnamed.append(module)
+    if unnamed:
+        by_module = importlib_metadata.packages_distributions()
+        for module in unnamed:
+            distributions.update(by_module.get(module, ()))
     requirements = []
     for distribution in sorted(distributions, key=str.lower):
         try:
