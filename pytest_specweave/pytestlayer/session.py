@@ -19,7 +19,9 @@ VERDICT_WORDS = {"passed": "PASS", "failed": "FAIL", "inconclusive": "INCONCLUSI
 
 
 def _item_results(reports) -> dict[str, ItemResult]:
-    """nodeid -> how the item fared, from its setup/call/teardown reports."""
+    """nodeid -> how the item fared, from its setup/call/teardown reports (messages without terminal codes)."""
+    from ..tracking._files import plain_text
+
     results: dict[str, ItemResult] = {}
     for report in reports:
         if report.when == "teardown" and not report.failed:
@@ -40,7 +42,7 @@ def _item_results(reports) -> dict[str, ItemResult]:
         start = getattr(report, "start", None)
         if current is not None and current.start is not None:
             start = current.start
-        results[report.nodeid] = ItemResult(outcome, message, start)
+        results[report.nodeid] = ItemResult(outcome, plain_text(message), start)
     return results
 
 
@@ -335,9 +337,14 @@ def _json_number(value: float):
 
 def _strict_json(value):
     """The report with every non-finite number as the store writes it ("NaN", "Infinity", "-Infinity"):
-    bare NaN/Infinity tokens are not JSON, and strict parsers (JSON.parse) refuse the whole file."""
+    bare NaN/Infinity tokens are not JSON, and strict parsers (JSON.parse) refuse the whole file.
+    Text goes without terminal codes."""
+    from ..tracking._files import plain_text
+
     if isinstance(value, float):
         return _json_number(value)
+    if isinstance(value, str):
+        return plain_text(value)
     if isinstance(value, dict):
         return {key: _strict_json(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):

@@ -25,7 +25,7 @@ from pathlib import Path
 from ..evaluation.judge import FAILED, INCONCLUSIVE, PASSED, JudgeContext, Verdict, format_value
 from ..evaluation.judgement import IncrementJudgement, Judgement, judge_increment
 from ..model import metric_names
-from ..tracking._files import atomic_write
+from ..tracking._files import atomic_write, plain_text
 from .charts import OPS, PLOTS_HINT, ChartSet, explaining_records, metric_unit, prediction_files
 
 SUMMARY_FILE = "COMPLETION-SUMMARY.md"
@@ -931,5 +931,5 @@ def write_summary(increment, session: dict[str, ItemResult] | None = None,
 
         data.charts = write_charts(data)
     path = increment.path / SUMMARY_FILE
-    atomic_write(path, render_summary(data).encode("utf-8"))
+    atomic_write(path, plain_text(render_summary(data)).encode("utf-8"))
     return path

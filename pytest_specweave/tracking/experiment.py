@@ -34,6 +34,7 @@ from ._files import (
     dump_json,
     inside,
     open_append,
+    plain_text,
     safe_relpath,
     sha256_file,
     sha256_tree,
@@ -267,7 +268,7 @@ class Experiment:
             return False
         import traceback
 
-        line = clean_text(traceback.format_exception_only(exc_type, exc)[-1].strip())
+        line = plain_text(clean_text(traceback.format_exception_only(exc_type, exc)[-1].strip()))
         frames = traceback.extract_tb(tb) if tb is not None else []
         where = clean_text(f"{frames[-1].filename}:{frames[-1].lineno}") if frames else None
         try:
