@@ -419,7 +419,7 @@ def _stop(server: subprocess.Popen) -> None:
         except ProcessLookupError:
             pass
         try:
-            server.wait(timeout=20)
+            server.wait(timeout=5)
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait(timeout=10)
