@@ -246,3 +246,25 @@ def test_a_ratio_refuses_experiments_evaluated_on_different_data(pytester):
     write_increment(pytester.path, "0001-demo", files)
     result = pytester.runpytest("increments", "-p", "no:cacheprovider")
     result.stdout.fnmatch_lines(["tests.md:1: *were evaluated on different data*"])
+
+
+@pytest.mark.parametrize("title, name", [
+    ("Train logistic regression on the scaled features with class weights", "T-002 Train logistic regression"),
+    ("Production deployment preparation (promoted model, threshold, latency)", "T-002 Production deployment preparation"),
+    ("Hyperparameter tuning (best model)", "T-002 Hyperparameter tuning best model"),
+    ("Data exploration and quality analysis of the transactions", "T-002 Data exploration and quality analysis"),
+    ("Train model", "T-002 Train model"),
+])
+def test_a_task_experiment_is_named_after_its_title_cut_at_a_phrase_boundary(title, name):
+    from pytest_specweave.pytestlayer.fixtures import _task_experiment_name
+
+    assert _task_experiment_name("T-002", title) == name
+
+
+def test_a_long_task_title_gives_an_experiment_folder_cut_between_phrases(pytester):
+    files = demo_files()
+    files["tasks.md"] = files["tasks.md"].replace(
+        "T-002: Train model", "T-002: Train logistic regression on the scaled features with class weights")
+    folder = write_increment(pytester.path, "0001-demo", files)
+    pytester.runpytest("increments", "-p", "no:cacheprovider", "--sw-no-report")
+    assert (folder / "experiments" / "exp-002-t-002-train-logistic-regression").is_dir()

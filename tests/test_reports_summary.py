@@ -258,6 +258,24 @@ def test_a_model_not_promoted_names_where_it_is(tmp_path):
     assert "- Algorithm: Model" in best
 
 
+def test_a_best_model_not_promoted_says_whose_model_the_promoted_version_holds(tmp_path):
+    folder = make_increment(tmp_path)
+    with track_experiment("xgboost", increment=folder) as exp:
+        exp.log_metric("roc_auc", 0.8)
+        exp.log_model(Model([1]))
+    assert promote_best_model(folder)["file"] == "model-v1.pkl"
+    with track_experiment("lightgbm", increment=folder) as exp:
+        exp.log_metric("roc_auc", 0.9)
+        exp.log_model(Model([2]))
+    best = section(summary_of(folder, charts=False), "Best Model")
+    assert ("- Version: this experiment's model file (exp-002-lightgbm/model.pkl) is not promoted yet; the promoted "
+            "version, models/model-v1.pkl, holds the model of exp-001-xgboost (a pytest run promotes the best model)"
+            ) in best
+    assert promote_best_model(folder)["file"] == "model-v2.pkl"
+    best = section(summary_of(folder, charts=False), "Best Model")
+    assert "- Version: [models/model-v2.pkl](models/model-v2.pkl) (v2, promoted from this experiment" in best
+
+
 def test_targets_and_test_data_use_follow_the_verdicts(tmp_path):
     from pytest_specweave.reports.summary import targets_of
     from pytest_specweave.tracking.targets import record_targets

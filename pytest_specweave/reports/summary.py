@@ -499,8 +499,12 @@ def _best_model_section(data: SummaryData) -> list[str]:
         lines.append("- Version: none — this experiment saved no model file (`exp.log_model(model)` saves it; the "
                      "run then promotes it to models/model-vN.pkl)")
     elif latest is not None:
-        lines.append(f"- Version: not promoted — the latest, models/model-v{latest[0]}.pkl, came from "
-                     f"{latest[1].get('source_experiment', 'another experiment')}")
+        source = latest[1].get("source_experiment")
+        held = ("the model of an earlier run of this experiment" if source == best.folder
+                else f"the model of {source}" if source else "another experiment's model")
+        lines.append(f"- Version: this experiment's model file ({best.folder}/{model['file']}) is not promoted "
+                     f"yet; the promoted version, models/model-v{latest[0]}.pkl, holds {held} "
+                     "(a pytest run promotes the best model)")
     else:
         lines.append(f"- Version: not promoted yet — its model file is {best.folder}/{model['file']} "
                      "(a pytest run promotes it to models/model-vN.pkl)")
