@@ -22,7 +22,7 @@ def test_the_models_doc_and_the_adr_are_written_and_rewritten_in_place(pytester)
     assert models.startswith(USER_TEXT + "\r\n<!-- pytest-specweave:0001-churn -->\r\n## 0001-churn: Churn classifier")
     assert models.endswith("<!-- /pytest-specweave:0001-churn -->\r\n")
     for row in ("| algorithm | threshold (`ThresholdModel`) |", "| experiment | `exp-002-t-002-train-model` (task T-002) |",
-                "| promoted version | `models/model-v1.pkl` (v1, sha256 `", "| accuracy (primary) | 0.9 |",
+                "| promoted version | `models/model-v1.pkl` (v1, sha256 `", "| accuracy (primary) | 90% |",
                 "| decision record | [ADR-0004](adr/0004-churn-algorithm.md) |",
                 "| increment | [`0001-churn`](../../increments/0001-churn) |"):
         assert row in models
@@ -30,11 +30,11 @@ def test_the_models_doc_and_the_adr_are_written_and_rewritten_in_place(pytester)
     assert adr.startswith("# ADR-0004: threshold for Churn classifier\n")
     for part in ("## Context", "## Decision", "## Comparison", "## Consequences",
                  "| experiment | role | algorithm | accuracy |",
-                 "| `exp-002-t-002-train-model` | **chosen** | threshold | 0.9 |",
-                 "| `exp-001-baseline-random` | baseline | baseline-random | 0.3 |",
+                 "| `exp-002-t-002-train-model` | **chosen** | threshold | 90% |",
+                 "| `exp-001-baseline-random` | baseline | baseline-random | 30% |",
                  "Use **threshold** (ThresholdModel): the model of experiment `exp-002-t-002-train-model` (task T-002), "
-                 "the best succeeded candidate by accuracy = 0.9; promoted as `models/model-v1.pkl`",
-                 "- Against the best baseline, `exp-001-baseline-random` (accuracy = 0.3): 0.9 (3×)."):
+                 "the best succeeded candidate by accuracy = 90%; promoted as `models/model-v1.pkl`",
+                 "- Against the best baseline, `exp-001-baseline-random` (accuracy = 30%): 90% (3×)."):
         assert part in adr
 
     (docs / "ml-models.md").write_bytes(models.encode() + b"\r\nMore notes after the section.\r\n")

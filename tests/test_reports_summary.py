@@ -113,14 +113,14 @@ def test_every_section_is_there_with_numbers_from_the_store(tmp_path):
     assert "| **exp-003-xgboost** ✅ BEST | candidate |" in experiments
     assert experiments.count("✅ BEST") == 1
     assert "| exp-001-baseline-random | baseline |" in experiments
-    assert "91% [89%, 93%]" in experiments
+    assert "0.91 [0.89, 0.93]" in experiments  # a score, never a percentage
 
     best = section(text, "Best Model")
     assert "- Experiment: `exp-003-xgboost` (task T-001; chosen on validation (val_roc_auc))" in best
     assert "- Algorithm: XGBoost (`Model`)" in best
     assert re.search(r"- Version: \[models/model-v1\.pkl\]\(models/model-v1\.pkl\) \(v1, promoted from this "
                      r"experiment; sha256 [0-9a-f]{12}…\)", best)
-    assert "roc_auc=91% [89%, 93%]" in best and "accuracy=86%" in best
+    assert "roc_auc=0.91 [0.89, 0.93]" in best and "accuracy=86%" in best
     assert "- Training time: 45.0 min (logged as `fit_seconds`); Run time: " in best
     size = (folder / "experiments" / "exp-003-xgboost" / "model.pkl").stat().st_size
     assert f"- Model size: {size / 1024:.1f} KB (`model.pkl` of exp-003-xgboost)" in best
