@@ -88,7 +88,7 @@ def test_summary_and_compare_work_from_the_store_without_training(pytester):
                              cwd=pytester.path, capture_output=True, text=True)
     assert compare.returncode == 0, compare.stderr
     assert "exp-002-t-002-train-model ✅ BEST" in compare.stdout
-    assert "| exp-001-baseline-random | baseline | succeeded | 0.3 |" in compare.stdout
+    assert "| exp-001-baseline-random | baseline | succeeded | 30% |" in compare.stdout
 
 
 def test_list_keeps_the_tasks_of_a_file_with_bytes_that_are_not_utf8_and_warns(tmp_path, monkeypatch, capsys):

@@ -252,7 +252,7 @@ class VerdictTable:
     the terminal, the requirement, then the measured value, wrap between words, so a number is never cut."""
 
     CAPS = {"requirement": 48, "measured": 34, "target": 24}
-    FLOORS = {"requirement": 20, "measured": 16}
+    FLOORS = {"requirement": 24, "measured": 16}
 
     def __init__(self, rows: list[ItemRow], width: int):
         self.names = ["id", "requirement", "measured", "target"]
@@ -263,10 +263,12 @@ class VerdictTable:
             if name in self.widths:
                 self.widths[name] = min(self.widths[name], cap)
         verdict = max([len("verdict")] + [len(word) for _, word, _ in self.cells])
-        for name in ("requirement", "measured"):
-            over = sum(self.widths.values()) + len(self.names) + verdict - width
-            if over > 0:
-                self.widths[name] = max(self.FLOORS[name], self.widths[name] - over)
+        shared = self.widths["requirement"] + self.widths["measured"]
+        available = width - (sum(self.widths.values()) - shared) - len(self.names) - verdict
+        if shared > available:  # the requirement wraps first, down to its floor; then the measured value
+            requirement = max(self.FLOORS["requirement"], available - self.widths["measured"])
+            self.widths["requirement"] = min(self.widths["requirement"], requirement)
+            self.widths["measured"] = max(self.FLOORS["measured"], available - self.widths["requirement"])
 
     def _cells(self, row: ItemRow) -> list[str]:
         props = row.properties
@@ -284,7 +286,8 @@ class VerdictTable:
         import textwrap
 
         widths = [self.widths[name] for name in self.names]
-        wrapped = [textwrap.wrap(cell, width, break_long_words=False, break_on_hyphens=False) or [""]
+        wrapped = [[line.replace(_GLUE, " ") for line in textwrap.wrap(
+                       _glued(cell), width, break_long_words=False, break_on_hyphens=False)] or [""]
                    for cell, width in zip(cells, widths)]
         lines = []
         for i in range(max(len(column) for column in wrapped)):
@@ -299,6 +302,16 @@ class VerdictTable:
         """(lines, outcome) of each row."""
         for cells, word, outcome in self.cells:
             yield self._lines(cells, word), outcome
+
+
+_GLUE = "\u00a0"  # textwrap never breaks at it
+_OPERATOR_NUMBER = re.compile(r"(?<=[<>≤≥=]) (?=[-+$€£]?\d)")
+_NUMBER_UNIT = re.compile(r"(?<=\d) (?=(?:ms|s|sec|min|h|%|req/sec|req/s|rps|qps|x|×|KB|MB|GB|bytes)(?![\w/]))")
+
+
+def _glued(text: str) -> str:
+    """`< 100 ms` kept on one line: a comparison to its number, a number to its unit."""
+    return _NUMBER_UNIT.sub(_GLUE, _OPERATOR_NUMBER.sub(_GLUE, text))
 
 
 def _numbers(text) -> list[float]:
