@@ -11,16 +11,19 @@ from pathlib import Path
 from .errors import SpecweaveError
 
 
-def find_increments(path: str, cwd: Path) -> list[Path]:
-    """An increment folder, a folder of increments (`increments/`, `.specweave/`), or an id prefix."""
+def find_increments(path: str | None, cwd: Path) -> list[Path]:
+    """An increment folder, a folder of increments (`increments/`, `.specweave/`), or an id prefix;
+    no path: the current project's increments (or the increment the working directory is in)."""
     from .model.increment import is_increment_dir, resolve_increment
 
+    if path is None:
+        return current_project_increments(cwd)
     folder = (cwd / path) if not Path(path).is_absolute() else Path(path)
     if folder.is_dir():
         if is_increment_dir(folder):
             return [folder]
         for parent in (folder, folder / "increments", folder / ".specweave" / "increments"):
-            found = sorted(p for p in parent.iterdir() if p.is_dir() and is_increment_dir(p)) if parent.is_dir() else []
+            found = _increment_folders(parent)
             if found:
                 _say_skipped_folders(parent, cwd)
                 return found
@@ -49,6 +52,32 @@ def _say_skipped_folders(parent: Path, cwd: Path) -> None:
             if not is_increment_dir(candidate) and any((candidate / name).is_file() for name in MARKDOWN_FILES):
                 print(f"pytest-specweave: skipped {_relative(candidate, cwd)}: not an increment folder name "
                       f"(NNNN-slug or NNNNE-slug, NNNNG-slug…, as SpecWeave names them)", file=sys.stderr)
+def current_project_increments(cwd: Path) -> list[Path]:
+    """Found as git finds its repository: the working directory, then each folder above it, is an
+    increment, an `increments/` folder, or holds `increments/` or `.specweave/increments/`."""
+    from .model.increment import is_increment_dir
+
+    for folder in (cwd, *cwd.parents):
+        if is_increment_dir(folder):
+            return [folder]
+        holders = ([folder] if folder.name == "increments" else []) + [folder / "increments",
+                                                                       folder / ".specweave" / "increments"]
+        for holder in holders:
+            found = _increment_folders(holder)
+            if found:
+                _say_skipped_folders(holder, cwd)
+                return found
+    raise SpecweaveError(f"no increments/ or .specweave/increments/ in {cwd} or any folder above it "
+                         "(give the path of an increment or of a folder of increments)")
+
+
+def _increment_folders(parent: Path) -> list[Path]:
+    from .model.increment import is_increment_dir
+
+    try:
+        return sorted(p for p in parent.iterdir() if p.is_dir() and is_increment_dir(p))
+    except OSError:
+        return []
 
 
 def _relative(path: Path, cwd: Path) -> str:
@@ -58,9 +87,13 @@ def _relative(path: Path, cwd: Path) -> str:
         return str(path)
 
 
-def list_items(increments: list[Path], cwd: Path) -> list[dict]:
+def list_items(increments: list[Path], cwd: Path, rootdir: Path | None = None) -> list[dict]:
+    """One row per task, criterion and metric; `node_id` is pytest's for a run whose rootdir is `rootdir`
+    (default: the rootdir of `pytest` run in `cwd`)."""
     from .model.increment import Increment
+    from .pytestlayer.node_ids import node_id, pytest_rootdir
 
+    rootdir = rootdir or pytest_rootdir([], cwd)
     rows = []
     for folder in increments:
         increment = Increment.load(folder)
@@ -81,6 +114,7 @@ def list_items(increments: list[Path], cwd: Path) -> list[dict]:
                 "file": _relative(element.path, cwd),
                 "line": element.line,
                 "link": link.target if link else None,
+                "node_id": node_id(element.path, element.id, rootdir),
             })
     return rows
 
@@ -95,7 +129,9 @@ def _cmd_list(args, cwd: Path) -> int:
             for problem in undecodable(folder / name) if (folder / name).is_file() else ():
                 print(f"pytest-specweave: warning: {_relative(folder / name, cwd)}:{problem.line}: {problem.message}",
                       file=sys.stderr)
-    rows = list_items(folders, cwd)
+    from .pytestlayer.node_ids import pytest_rootdir
+
+    rows = list_items(folders, cwd, pytest_rootdir([args.path] if args.path else [], cwd))
     for folder in folders:
         task_list = Increment.load(folder).tasks
         for skipped in task_list.skipped if task_list is not None else ():
@@ -176,20 +212,36 @@ def _cmd_prune(args, cwd: Path) -> int:
         result = prune_history(folder, args.keep, dry_run=args.dry_run)
         print(f"{_relative(folder, cwd)}: {result.describe(args.dry_run)}")
     return 0
+def package_version() -> str:
+    """The installed distribution's version; the source tree's when it is run without being installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pytest-specweave")
+    except PackageNotFoundError:
+        from . import __version__
+
+        return __version__
+
+
+_PATH_HELP = ("an increment (folder or id prefix) or a folder of increments; default: the current project "
+              "(increments/ or .specweave/increments/ here or in a folder above, or the increment you are in)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pytest-specweave", description="ML increments as pytest suites.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     listing = commands.add_parser("list", help="tasks, criteria and success metrics with their file and line")
-    listing.add_argument("path", help="an increment (folder or id prefix) or a folder of increments")
-    listing.add_argument("--json", action="store_true", help="print a JSON array")
+    listing.add_argument("path", nargs="?", default=None, help=_PATH_HELP)
+    listing.add_argument("--json", action="store_true",
+                         help="print a JSON array (each item with its pytest node id, as pytest run here names it)")
     listing.set_defaults(run=_cmd_list)
     summary = commands.add_parser("summary", help="rewrite COMPLETION-SUMMARY.md from the store, no training")
-    summary.add_argument("path")
+    summary.add_argument("path", nargs="?", default=None, help=_PATH_HELP)
     summary.set_defaults(run=_cmd_summary)
     compare = commands.add_parser("compare", help="print the comparison table of the experiments")
-    compare.add_argument("path")
+    compare.add_argument("path", nargs="?", default=None, help=_PATH_HELP)
     compare.set_defaults(run=_cmd_compare)
     new = commands.add_parser("new", help="scaffold the next-numbered increment of a problem type (SpecWeave's /sw:inc)")
     new.add_argument("title", help='what the increment is about, e.g. "fraud detection" (the folder name is made from it)')

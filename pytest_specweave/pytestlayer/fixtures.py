@@ -81,7 +81,34 @@ class TaskExperiment:
         return repr(self._run) if self._run is not None else "<Experiment of the running task, not opened yet>"
 
 
-def _task_experiment_name(task_id: str, title: str, words: int = 4) -> str:
-    """`T-008` + the first words of its title: `T-008 Production deployment preparation latency`."""
-    kept = [w for w in title.replace("(", " ").replace(")", " ").split() if any(c.isalnum() for c in w)]
-    return " ".join([task_id, *kept[:words]])
+TITLE_LENGTH = 40  # characters of the title an experiment name keeps (whole words)
+# Words a phrase may begin with: a title is cut before one rather than after it.
+_LINKING_WORDS = frozenset("a an and at by for from in into of on or over the to using via vs with without".split())
+
+
+def _task_experiment_name(task_id: str, title: str, length: int = TITLE_LENGTH) -> str:
+    """`T-008` + the title, cut at a phrase boundary when longer than `length` characters:
+    `T-002 Train logistic regression on the scaled features` -> `T-002 Train logistic regression`."""
+    words, boundaries = [], []
+    for raw in title.split():
+        if raw.startswith(("(", "[")) or (words and words[-1][1]):
+            boundaries.append(len(words))  # a parenthesis opens, or the word before ended a clause
+        word = raw.strip("()[]")
+        if any(c.isalnum() for c in word):
+            words.append((word.rstrip(",;:."), word.endswith((",", ";", ":", ")", "]")) or raw.endswith((")", "]"))))
+    if len(" ".join(w for w, _ in words)) > length:
+        kept = []
+        for word, _ in words:
+            if len(" ".join([*kept, word])) > length and kept:
+                break
+            kept.append(word)
+        cuts = [i for i in range(1, len(kept)) if i in boundaries
+                or (kept[i].lower() in _LINKING_WORDS and kept[i - 1].lower() not in _LINKING_WORDS)]
+        if cuts and cuts[-1] >= 2:
+            kept = kept[:cuts[-1]]
+        while len(kept) > 1 and kept[-1].lower() in _LINKING_WORDS:
+            kept.pop()
+        chosen = kept
+    else:
+        chosen = [w for w, _ in words]
+    return " ".join([task_id, *chosen])

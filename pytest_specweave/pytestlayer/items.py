@@ -21,6 +21,7 @@ from ..evaluation.judgement import IncrementJudgement, judge_increment
 from ..evaluation.staleness import stale_because, unfinished_tasks
 from ..linked_code import check_linked_source, import_linked_module, package_name, resolve_callable
 from ..model.increment import Increment
+from ..model.tasks import link_hint
 from ..project import outside, project_root
 from ..tracking.api import active_increment
 
@@ -150,6 +151,7 @@ class IncrementItemMixin:
         title = getattr(element, "title", None) or getattr(element, "text", None)
         if title:  # what the markdown says the item is: the CI step summary and the JSON report show it
             self.user_properties.append(("title", str(title)))
+            self.extra_keyword_matches.add(str(title))  # `-k baseline` selects on the words of the title
 
     def reportinfo(self):
         line = getattr(self.sw_element, "line", 1) or 1
@@ -315,7 +317,8 @@ class TaskItem(IncrementItemMixin, pytest.Function):
                     f"{task.id} is not done ({task.status.replace('_', ' ')}, no code linked): "
                     "--sw-done needs every task done")
                 return
-            skip_here(f"not implemented: {task.status.replace('_', ' ')}, no code linked")
+            hint = f"; {task.link_hint}" if task.link_hint else ""
+            skip_here(f"not implemented: {task.status.replace('_', ' ')}, no code linked{hint}")
         blocked = _blocked_dependency(self)
         if blocked:
             skip_here(blocked)
@@ -512,7 +515,8 @@ class JudgeItem(IncrementItemMixin, pytest.Item):
             if done_mode(self.config):
                 raise VerdictFailure("not a threshold, and no check is linked: judged by a person, so --sw-done "
                                      "cannot see it pass (write a threshold, or link a check function)")
-            skip_here("not a threshold, and no check is linked: judged by a person")
+            hint = link_hint(getattr(element, "title", None) or getattr(element, "text", "") or "")
+            skip_here("not a threshold, and no check is linked: judged by a person" + (f"; {hint}" if hint else ""))
         context = judge_context(self.config, self.sw_increment)
         verdict = judge(element.threshold, context)
         stale = stale_because(verdict, context.records, _unfinished_tasks(self))
