@@ -11,17 +11,20 @@ from pathlib import Path
 from .errors import SpecweaveError
 
 
-def find_increments(path: str, cwd: Path) -> list[Path]:
-    """An increment folder, a folder of increments (`increments/`, `.specweave/`), or an id prefix."""
+def find_increments(path: str | None, cwd: Path) -> list[Path]:
+    """An increment folder, a folder of increments (`increments/`, `.specweave/`), or an id prefix;
+    no path: the current project's increments (or the increment the working directory is in)."""
     return scan_increments(path, cwd)[0]
 
 
-def scan_increments(path: str, cwd: Path) -> tuple[list[Path], list]:
+def scan_increments(path: str | None, cwd: Path) -> tuple[list, list]:
     """`find_increments`, plus the folders passed over that look like increments (model/skipped.py):
     archives, and folders with an increment's name or files but not both."""
     from .model.increment import is_increment_dir, resolve_increment
-    from .model.skipped import SET_ASIDE, folder_skipped, set_aside_skipped
+    from .model.skipped import folder_skipped
 
+    if path is None:
+        return current_project_increments(cwd)
     folder = (cwd / path) if not Path(path).is_absolute() else Path(path)
     if not folder.is_dir():
         return [resolve_increment(path, cwd)], []
@@ -30,25 +33,62 @@ def scan_increments(path: str, cwd: Path) -> tuple[list[Path], list]:
     itself = folder_skipped(folder)
     if itself is not None:
         raise SpecweaveError(f"{path}: not an increment: it {itself.reason}")
-    parents = [p for p in (folder, folder / "increments", folder / ".specweave" / "increments") if p.is_dir()]
-    for parent in parents:
-        entries = sorted(p for p in parent.iterdir() if p.is_dir())
-        found = [p for p in entries if is_increment_dir(p)]
-        skipped = [s for s in map(folder_skipped, entries) if s is not None]
-        for entry in entries:
-            if entry.name in SET_ASIDE and parent.name == "increments":
-                inner = sorted(p for p in entry.iterdir() if p.is_dir())
-                count = sum(1 for p in inner if is_increment_dir(p))
-                if count:
-                    skipped.append(set_aside_skipped(entry, count))
-                skipped += [s for s in map(folder_skipped, inner) if s is not None]
+    for parent in (folder, folder / "increments", folder / ".specweave" / "increments"):
+        found = _increment_folders(parent)
         if found:
-            return found, sorted(skipped, key=lambda s: str(s.path))
-        if skipped:
-            said = "; ".join(f"{_relative(s.path, cwd)} {s.reason}" for s in skipped)
-            raise SpecweaveError(f"{path}: no increment folders (NNNN-name holding spec.md, tasks.md or tests.md) "
-                                 f"in it; passed over: {said}")
-    raise SpecweaveError(f"{path}: no increment folders (NNNN-name holding spec.md, tasks.md or tests.md) in it")
+            return found, folders_passed_over(parent)
+    skipped = folders_passed_over(folder)
+    said = "; passed over: " + "; ".join(f"{_relative(s.path, cwd)} {s.reason}" for s in skipped) if skipped else ""
+    raise SpecweaveError(f"{path}: no increment folders (NNNN-name holding spec.md, tasks.md or tests.md) in it{said}")
+
+
+def folders_passed_over(parent: Path) -> list:
+    """The Skipped records of the folders of `parent` (and of its `_archive/`-like folders) that look
+    like increments and are none, and of each `_archive/`-like folder holding increments."""
+    from .model.increment import is_increment_dir
+    from .model.skipped import SET_ASIDE, folder_skipped, set_aside_skipped
+
+    try:
+        entries = sorted(p for p in parent.iterdir() if p.is_dir())
+    except OSError:
+        return []
+    skipped = [s for s in map(folder_skipped, entries) if s is not None]
+    for entry in entries:
+        if entry.name in SET_ASIDE and parent.name == "increments":
+            inner = sorted(p for p in entry.iterdir() if p.is_dir())
+            count = sum(1 for p in inner if is_increment_dir(p))
+            if count:
+                skipped.append(set_aside_skipped(entry, count))
+            skipped += [s for s in map(folder_skipped, inner) if s is not None]
+    return sorted(skipped, key=lambda s: str(s.path))
+
+
+def current_project_increments(cwd: Path) -> tuple[list, list]:
+    """Found as git finds its repository: the working directory, then each folder above it, is an
+    increment, an `increments/` folder, or holds `increments/` or `.specweave/increments/`. Returns
+    the increments and the folders passed over (see `folders_passed_over`)."""
+    from .model.increment import is_increment_dir
+
+    for folder in (cwd, *cwd.parents):
+        if is_increment_dir(folder):
+            return [folder], []
+        holders = ([folder] if folder.name == "increments" else []) + [folder / "increments",
+                                                                       folder / ".specweave" / "increments"]
+        for holder in holders:
+            found = _increment_folders(holder)
+            if found:
+                return found, folders_passed_over(holder)
+    raise SpecweaveError(f"no increments/ or .specweave/increments/ in {cwd} or any folder above it "
+                         "(give the path of an increment or of a folder of increments)")
+
+
+def _increment_folders(parent: Path) -> list[Path]:
+    from .model.increment import is_increment_dir
+
+    try:
+        return sorted(p for p in parent.iterdir() if p.is_dir() and is_increment_dir(p))
+    except OSError:
+        return []
 
 
 def _relative(path: Path, cwd: Path) -> str:
@@ -58,9 +98,13 @@ def _relative(path: Path, cwd: Path) -> str:
         return str(path)
 
 
-def list_items(increments: list[Path], cwd: Path) -> list[dict]:
+def list_items(increments: list[Path], cwd: Path, rootdir: Path | None = None) -> list[dict]:
+    """One row per task, criterion and metric; `node_id` is pytest's for a run whose rootdir is `rootdir`
+    (default: the rootdir of `pytest` run in `cwd`)."""
     from .model.increment import Increment
+    from .pytestlayer.node_ids import node_id, pytest_rootdir
 
+    rootdir = rootdir or pytest_rootdir([], cwd)
     rows = []
     for folder in increments:
         increment = Increment.load(folder)
@@ -81,6 +125,7 @@ def list_items(increments: list[Path], cwd: Path) -> list[dict]:
                 "file": _relative(element.path, cwd),
                 "line": element.line,
                 "link": link.target if link else None,
+                "node_id": node_id(element.path, element.id, rootdir),
             })
     return rows
 
@@ -101,6 +146,7 @@ def skipped_rows(folders: list[Path], passed_over: list, cwd: Path) -> list[dict
         "file": _relative(record.path, cwd),
         "line": record.line,
         "link": None,
+        "node_id": None,
         "reason": record.reason,
     } for record in found]
 
@@ -114,7 +160,9 @@ def _cmd_list(args, cwd: Path) -> int:
             for problem in undecodable(folder / name) if (folder / name).is_file() else ():
                 print(f"pytest-specweave: warning: {_relative(folder / name, cwd)}:{problem.line}: {problem.message}",
                       file=sys.stderr)
-    rows = list_items(folders, cwd)
+    from .pytestlayer.node_ids import pytest_rootdir
+
+    rows = list_items(folders, cwd, pytest_rootdir([args.path] if args.path else [], cwd))
     skipped = skipped_rows(folders, passed_over, cwd)
     if args.json:
         print(json.dumps(rows + skipped, ensure_ascii=False, indent=2))
@@ -188,18 +236,45 @@ def _cmd_new(args, cwd: Path) -> int:
     return 0
 
 
+def _cmd_prune(args, cwd: Path) -> int:
+    from .tracking.prune import prune_history
+
+    if args.keep < 1:
+        raise SpecweaveError(f"--keep {args.keep}: keep at least 1 run (the current one) of each experiment")
+    for folder in find_increments(args.path, cwd):
+        result = prune_history(folder, args.keep, dry_run=args.dry_run)
+        print(f"{_relative(folder, cwd)}: {result.describe(args.dry_run)}")
+    return 0
+def package_version() -> str:
+    """The installed distribution's version; the source tree's when it is run without being installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pytest-specweave")
+    except PackageNotFoundError:
+        from . import __version__
+
+        return __version__
+
+
+_PATH_HELP = ("an increment (folder or id prefix) or a folder of increments; default: the current project "
+              "(increments/ or .specweave/increments/ here or in a folder above, or the increment you are in)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pytest-specweave", description="ML increments as pytest suites.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     listing = commands.add_parser("list", help="tasks, criteria and success metrics with their file and line")
-    listing.add_argument("path", help="an increment (folder or id prefix) or a folder of increments")
-    listing.add_argument("--json", action="store_true", help="print a JSON array")
+    listing.add_argument("path", nargs="?", default=None, help=_PATH_HELP)
+    listing.add_argument("--json", action="store_true",
+                         help="print a JSON array (each item with its pytest node id, as pytest run here names it)")
     listing.set_defaults(run=_cmd_list)
     summary = commands.add_parser("summary", help="rewrite COMPLETION-SUMMARY.md from the store, no training")
-    summary.add_argument("path")
+    summary.add_argument("path", nargs="?", default=None, help=_PATH_HELP)
     summary.set_defaults(run=_cmd_summary)
     compare = commands.add_parser("compare", help="print the comparison table of the experiments")
-    compare.add_argument("path")
+    compare.add_argument("path", nargs="?", default=None, help=_PATH_HELP)
     compare.set_defaults(run=_cmd_compare)
     new = commands.add_parser("new", help="scaffold the next-numbered increment of a problem type (SpecWeave's /sw:inc)")
     new.add_argument("title", help='what the increment is about, e.g. "fraud detection" (the folder name is made from it)')
@@ -210,6 +285,14 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--id", default=None, metavar="NNNN",
                      help="the increment number (default: one more than the highest in the folder)")
     new.set_defaults(run=_cmd_new)
+    prune = commands.add_parser("prune", help="remove the older runs of each experiment from experiments/*/history/")
+    prune.add_argument("path", nargs="?", default=".",
+                       help="an increment (folder or id prefix) or a folder of increments (default: the current one)")
+    prune.add_argument("--keep", type=int, required=True, metavar="N",
+                       help="runs kept of each experiment: its current run and the N - 1 before it (the run a "
+                            "promoted model came from is always kept)")
+    prune.add_argument("--dry-run", action="store_true", help="say what would be removed, remove nothing")
+    prune.set_defaults(run=_cmd_prune)
     return parser
 
 

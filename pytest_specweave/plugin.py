@@ -79,6 +79,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "(docs/architecture/adr/)")
     parser.addini("sw_mlflow", type="bool", default=False,
                   help="mirror experiments to MLflow, as --sw-mlflow")
+    parser.addini("sw_keep_runs", default="",
+                  help="after each run, keep only the last N runs of each experiment in experiments/*/history/ "
+                       "(as `pytest-specweave prune --keep N`); empty: keep every run")
 
 
 @pytest.hookimpl(tryfirst=True)

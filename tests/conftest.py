@@ -1,11 +1,40 @@
 from __future__ import annotations
 
+import io
+import os
+import shutil
+import subprocess
+import tarfile
 import textwrap
 from pathlib import Path
 
 import pytest
 
 pytest_plugins = ["pytester"]
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def git_head(tmp_path_factory) -> Path:
+    """The project as git holds it at HEAD (`git archive HEAD`, extracted once): what a fresh clone gets.
+    The example and scaffold runs run it, package included (head_env), never the working tree: a file
+    git ignores or that is not committed yet is not in it."""
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("needs a git checkout of the project: these tests run what git holds at HEAD")
+    archive = subprocess.run(["git", "archive", "--format=tar", "HEAD"], cwd=ROOT, capture_output=True,
+                             check=True).stdout
+    target = tmp_path_factory.mktemp("head")
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(target, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+    return target
+
+
+def head_env(head: Path) -> dict[str, str]:
+    """The environment of a subprocess that imports pytest_specweave from `head` (git_head)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(head), *filter(None, [env.get("PYTHONPATH")])])
+    return env
 
 
 def write_increment(root: Path, name: str, files: dict[str, str], *, where: str = "increments") -> Path:

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
 
 from conftest import demo_files, write_increment
 from pytest_specweave.cli import main
@@ -20,14 +25,16 @@ def test_list_json_gives_every_task_criterion_and_metric_with_file_line_and_link
     first = rows[0]
     assert first == {"increment": "0001-demo", "kind": "task", "id": "T-001", "title": "Train baseline",
                      "status": "pending", "file": "increments/0001-demo/tasks.md", "line": 3,
-                     "link": "pipeline.py::train_baseline"}
+                     "link": "pipeline.py::train_baseline",
+                     "node_id": "increments/0001-demo/tasks.md::T-001"}
     by_id = {r["id"]: r for r in rows}
     assert by_id["T-003"]["status"] == "done" and by_id["T-003"]["link"] == "pipeline.py::measure"
     assert by_id["T-004"]["status"] == "done" and by_id["T-004"]["link"] is None
     assert by_id["TC-003"]["kind"] == "criterion" and by_id["TC-003"]["status"] is None
     assert by_id["SM-1"] == {"increment": "0001-demo", "kind": "metric", "id": "SM-1",
                              "title": "accuracy > 0.8", "status": None,
-                             "file": "increments/0001-demo/spec.md", "line": 8, "link": None}
+                             "file": "increments/0001-demo/spec.md", "line": 8, "link": None,
+                             "node_id": "increments/0001-demo/spec.md::SM-1"}
 
 
 def test_list_reads_a_specweave_project_in_every_status_spelling(tmp_path, monkeypatch, capsys):
@@ -83,7 +90,7 @@ def test_summary_and_compare_work_from_the_store_without_training(pytester):
                              cwd=pytester.path, capture_output=True, text=True)
     assert compare.returncode == 0, compare.stderr
     assert "exp-002-t-002-train-model ✅ BEST" in compare.stdout
-    assert "| exp-001-baseline-random | baseline | succeeded | 0.3 |" in compare.stdout
+    assert "| exp-001-baseline-random | baseline | succeeded | 30% |" in compare.stdout
 
 
 def test_list_keeps_the_tasks_of_a_file_with_bytes_that_are_not_utf8_and_warns(tmp_path, monkeypatch, capsys):
@@ -126,3 +133,70 @@ def test_list_names_the_folders_it_leaves_out(tmp_path):
         ("increments/INC-002-misnamed",
          "holds tasks.md but is not named NNNN-slug (it does not start with a four-digit number)"),
         ("increments/_archive", "1 archived increment (name one to run it)")]
+
+
+def _command(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """The installed `pytest-specweave` script, run in `cwd`."""
+    script = shutil.which("pytest-specweave", path=str(Path(sys.executable).parent)) or shutil.which("pytest-specweave")
+    assert script, "the pytest-specweave script is not installed"
+    return subprocess.run([script, *args], cwd=cwd, capture_output=True, text=True)
+
+
+def test_version_prints_the_installed_version(tmp_path):
+    run = _command("--version", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == f"pytest-specweave {version('pytest-specweave')}\n"
+
+
+def test_list_without_a_path_finds_the_project_from_any_folder_below_it(tmp_path):
+    write_increment(tmp_path, "0001-demo", demo_files())
+    write_increment(tmp_path, "0002-next", {"tasks.md": "- [ ] T-001: Explore\n"})
+    deep = tmp_path / "increments" / "0001-demo" / "data" / "raw"
+    deep.mkdir(parents=True)
+    for cwd, increments in [(tmp_path, {"0001-demo", "0002-next"}),
+                            (tmp_path / "increments", {"0001-demo", "0002-next"}),
+                            (deep, {"0001-demo"})]:  # inside an increment: that increment
+        run = _command("list", "--json", cwd=cwd)
+        assert run.returncode == 0, run.stderr
+        assert {row["increment"] for row in json.loads(run.stdout)} == increments, cwd
+
+
+def test_list_without_a_path_finds_a_specweave_layout_above(tmp_path):
+    write_increment(tmp_path, "0007-sync", {"tasks.md": "- [ ] T-001: Parse\n"}, where=".specweave/increments")
+    (tmp_path / "src").mkdir()
+    run = _command("list", cwd=tmp_path / "src")
+    assert run.returncode == 0, run.stderr
+    assert "T-001" in run.stdout and "Parse" in run.stdout
+
+
+def test_list_without_a_path_outside_any_project_says_what_it_looked_for(tmp_path):
+    run = _command("list", cwd=tmp_path)
+    assert run.returncode == 2
+    assert "no increments/ or .specweave/increments/" in run.stderr and "Traceback" not in run.stderr
+
+
+def _collected_node_ids(cwd: Path) -> list[str]:
+    run = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
+                         cwd=cwd, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return [line for line in run.stdout.splitlines() if "::" in line]
+
+
+@pytest.mark.parametrize("config", [None, "pyproject.toml", "pytest.ini"])
+def test_list_json_node_ids_are_those_pytest_collects_from_the_same_folder(tmp_path, config):
+    write_increment(tmp_path, "0001-demo", demo_files())
+    write_increment(tmp_path, "0002-next", {"tasks.md": "- [ ] T-001: Explore\n"})
+    if config == "pyproject.toml":
+        (tmp_path / config).write_text("[project]\nname = 'x'\n")
+    elif config == "pytest.ini":
+        (tmp_path / config).write_text("[pytest]\n")
+    for cwd in (tmp_path, tmp_path / "increments"):
+        run = _command("list", "--json", cwd=cwd)
+        assert run.returncode == 0, run.stderr
+        listed = [row["node_id"] for row in json.loads(run.stdout)]
+        collected = _collected_node_ids(cwd)
+        assert len(collected) == 12
+        assert sorted(listed) == sorted(collected), (cwd, listed, collected)
+    inside = _command("list", "--json", "0001-demo", cwd=tmp_path / "increments")
+    first = json.loads(inside.stdout)[0]["node_id"]
+    assert first == ("0001-demo/tasks.md::T-001" if config is None else "increments/0001-demo/tasks.md::T-001")

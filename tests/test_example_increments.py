@@ -1,4 +1,5 @@
-"""The bundled example increments, run end to end with --sw-done on a copy (the committed showcase is never rewritten)."""
+"""The bundled example increments, run end to end with --sw-done on a copy of what git holds, as a fresh clone
+would (the committed showcase is never rewritten)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import head_env
+
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.examples
 
@@ -22,21 +25,21 @@ INCONCLUSIVE = {
     "0063-ltv-prediction": {"SM-1", "TC-001"},      # RMSE 20% better than the best baseline
     "0072-sales-forecasting": {"SM-3", "TC-002"},   # MAPE 20% better than seasonal naive
 }
-OUTPUTS = ("experiments", "models", "charts", "COMPLETION-SUMMARY.md", "mlflow.db", "mlruns", "__pycache__")
 
 
-def run_copy(tmp_path: Path, name: str, *args: str) -> tuple[subprocess.CompletedProcess, Path]:
-    """Copy the increment without its outputs (data generated on first use comes along when present) and run it."""
-    source = ROOT / "increments" / name
+def run_copy(head: Path, tmp_path: Path, name: str, *args: str) -> tuple[subprocess.CompletedProcess, Path]:
+    """Copy the increment as git holds it (git_head: a fresh clone's files, the committed store and model
+    metadata included, no pickle, no generated data) and run it with the package git holds."""
     target = tmp_path / "increments" / name
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns(*OUTPUTS))
+    shutil.copytree(head / "increments" / name, target)
     metadata = target / "metadata.json"
     data = json.loads(metadata.read_text(encoding="utf-8"))
     data["status"] = "active"  # the showcase may be completed already: --sw-done must complete the copy itself
     data.pop("completed", None)
     metadata.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     result = subprocess.run([sys.executable, "-m", "pytest", f"increments/{name}", "-p", "no:cacheprovider",
-                             "-rA", "--junitxml=report.xml", *args], cwd=tmp_path, capture_output=True, text=True)
+                             "-rA", "--junitxml=report.xml", *args], cwd=tmp_path, capture_output=True, text=True,
+                            env=head_env(head))
     return result, target
 
 
@@ -50,11 +53,11 @@ def verdicts(report: Path) -> dict[str, dict[str, str]]:
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
-def test_each_example_increment_trains_and_is_judged_on_its_spec(tmp_path, name):
+def test_each_example_increment_trains_and_is_judged_on_its_spec(git_head, tmp_path, name):
     assert (ROOT / "increments" / name / "spec.md").exists(), f"increments/{name} is missing"
     showcase = {path: path.read_bytes() for path in (ROOT / "increments" / name).rglob("*")
                 if path.is_file() and "__pycache__" not in path.parts}
-    result, folder = run_copy(tmp_path, name, "--sw-done")
+    result, folder = run_copy(git_head, tmp_path, name, "--sw-done")
     output = result.stdout + result.stderr
     unsettled = INCONCLUSIVE.get(name, set())
 
@@ -77,8 +80,10 @@ def test_each_example_increment_trains_and_is_judged_on_its_spec(tmp_path, name)
         assert "**Status**: COMPLETE" in summary
     assert "✅ BEST" in summary and "## Success Metrics" in summary
     assert list((folder / "charts").glob("*.png")), "the summary has charts"
-    promoted = json.loads((folder / "models" / "model-v1.metadata.json").read_text(encoding="utf-8"))
+    versions = sorted((folder / "models").glob("model-v*.metadata.json"), key=lambda p: int(p.name[7:].split(".")[0]))
+    promoted = json.loads(versions[-1].read_text(encoding="utf-8"))
     assert promoted["source_experiment"] in {props.get("experiment") for props in judged.values()}, \
         "the promoted model is the judged experiment's"
+    assert (folder / "models" / promoted["file"]).is_file(), "a clone's promoted version exists after the run"
     # Nothing was written into the committed showcase.
     assert {path: path.read_bytes() for path in showcase} == showcase

@@ -23,8 +23,8 @@ def test_each_increment_improves_on_the_previous_model(pytester):
     result = pytester.runpytest("increments/0042", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=3, failed=1)
     result.stdout.fnmatch_lines([
-        "tests.md:2: accuracy = 0.79 (exp-001-t-001-train) is 0.9875× increment 0041-first-model exp-001-t-001-train"
-        " (accuracy = 0.8), which is not >= 1× — no interval (a point value)",
+        "tests.md:2: accuracy = 79% (exp-001-t-001-train) is 0.9875× increment 0041-first-model exp-001-t-001-train"
+        " (accuracy = 80%), which is not >= 1× — no interval (a point value)",
     ])
 
 
@@ -43,8 +43,8 @@ def test_a_regression_cannot_pass_because_an_old_run_holds_the_record(pytester):
     (models / "model-v1.metadata.json").write_text(json.dumps({"metrics": {"accuracy": 0.75}}))
     (models / "model-v2.metadata.json").write_text(json.dumps({"metrics": {"accuracy": 0.80}}))
     result = pytester.runpytest("increments", "-p", "no:cacheprovider", "--sw-no-report")
-    result.stdout.fnmatch_lines(["tests.md:1: accuracy = 0.7 (exp-001-t-001-train) is 0.875× promoted model-v2"
-                                 " (accuracy = 0.8), which is not >= 0.99× — no interval (a point value)"])
+    result.stdout.fnmatch_lines(["tests.md:1: accuracy = 70% (exp-001-t-001-train) is 0.875× promoted model-v2"
+                                 " (accuracy = 80%), which is not >= 0.99× — no interval (a point value)"])
 
 
 def test_no_promoted_model_yet_is_said_plainly(pytester):
@@ -68,11 +68,12 @@ def test_a_rate_judged_against_a_baseline_reads_in_percent_as_in_the_experiments
             """,
     })
     result = pytester.runpytest("increments", "-p", "no:cacheprovider", "-rs")
-    assert ("mape = 4.01% (exp-001-t-001-fit) is 0.564× seasonal-naive baseline exp-002-baseline-seasonal-naive"
+    # the task's own experiment is opened at its first use, after the baseline: numbers follow creation
+    assert ("mape = 4.01% (exp-002-t-001-fit) is 0.564× seasonal-naive baseline exp-001-baseline-seasonal-naive"
             " (mape = 7.11%); the ratio is 0.564 [0.1013, 1.027] (95% interval on record); the reference has no"
             " interval, so its own uncertainty is not counted: the interval straddles 0.8×") in result.stdout.str()
     summary = (folder / "COMPLETION-SUMMARY.md").read_text(encoding="utf-8")
-    assert "| SM-1 | MAPE 20% better than seasonal-naive baseline | 4.01% (0.564× [0.101, 1.03]) |" in summary
+    assert "| SM-1 | MAPE 20% better than seasonal-naive baseline | 4.01% (0.564× [0.1013×, 1.027×]) |" in summary
 
 
 def test_a_latency_target_is_not_judged_on_another_latency(pytester):

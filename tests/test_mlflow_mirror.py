@@ -419,7 +419,7 @@ def _stop(server: subprocess.Popen) -> None:
         except ProcessLookupError:
             pass
         try:
-            server.wait(timeout=20)
+            server.wait(timeout=5)
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait(timeout=10)
@@ -509,3 +509,218 @@ def test_an_unreachable_tracking_server_is_said_at_once_and_never_holds_the_run(
     assert result.returncode == 0, output[-3000:]
     assert f"the MLflow tracking server at http://127.0.0.1:{port} does not answer" in output
     assert output.count("does not answer") == 1  # said once, then the experiments are kept locally only
+
+
+# ----------------------------------------------------------------------------------------------
+# What the registry serves loads without the plugin and without the increment's code
+
+
+# Run in a child process started with -I (no PYTHONPATH, no working directory on sys.path): the
+# plugin and the increment's package cannot be imported there, nor scipy, which the scaffold's
+# pipeline imports and its model does not need. What is left is MLflow and the environment's
+# other packages (this test does not build a fresh virtual environment: installing MLflow takes
+# minutes); the model's requirements.txt is checked to name only what it needs.
+ISOLATED_LOADER = """
+import importlib.abc, json, sys
+
+HIDDEN = ("pytest_specweave", "pytest_specweave_increments", "scipy")
+
+
+class Hide(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in HIDDEN:
+            raise ModuleNotFoundError(f"No module named {name!r} (hidden)", name=name)
+        return None
+
+
+sys.meta_path.insert(0, Hide())
+for hidden in HIDDEN:
+    try:
+        __import__(hidden)
+    except ModuleNotFoundError:
+        pass
+    else:
+        raise SystemExit(f"{hidden} is importable: the test proves nothing")
+
+import mlflow.pyfunc
+import numpy as np
+
+out = {}
+recs = mlflow.pyfunc.load_model("models:/0001-recs/1").unwrap_python_model().model
+history = np.eye(recs.similarity_.shape[0])[:3]
+out["scores"] = recs.scores(history).tolist()
+rule = mlflow.pyfunc.load_model("models:/0002-rule/1")
+out["predictions"] = [int(v) for v in rule.predict(np.array([0.2, 0.7, 0.9]))]
+out["leaked"] = sorted(m for m in sys.modules if m.split(".")[0] in HIDDEN)
+print(json.dumps(out))
+"""
+
+RULE_MODULE = """
+from pytest_specweave import track_experiment  # the plugin, imported by the code that trains
+
+
+class Threshold:
+    def __init__(self, cut):
+        self.cut = cut
+
+    def predict(self, rows):
+        return [int(value > self.cut) for value in rows]
+
+
+def train(increment):
+    with track_experiment("threshold", increment=increment) as exp:
+        exp.log_metric("accuracy", 0.9)
+        exp.log_model(Threshold(0.5))
+"""
+
+
+@pytest.mark.skipif(os.name == "nt", reason="process groups")
+def test_registered_models_of_the_increments_own_classes_load_where_neither_the_plugin_nor_its_code_can(
+        tmp_path, mlflow_server, monkeypatch):
+    pytest.importorskip("scipy")
+    np = pytest.importorskip("numpy")
+    from pytest_specweave.linked_code import import_linked_module
+    from pytest_specweave.scaffold.create import create_increment
+
+    recs = create_increment("Recs", "recommendation", cwd=tmp_path).path
+    env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_server}
+    env.pop("PYTEST_ADDOPTS", None)
+    run = subprocess.run([sys.executable, "-m", "pytest", "increments", "-p", "no:cacheprovider", "-q"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0 and "could not" not in run.stdout, run.stdout[-3000:] + run.stderr[-3000:]
+    rule_inc = write_increment(tmp_path, "0002-rule", {"spec.md": SPEC, "rules.py": RULE_MODULE})
+    configure_mlflow(rule_inc, tracking_uri=mlflow_server)
+    import_linked_module(rule_inc, rule_inc / "rules.py").train(rule_inc)
+    assert promote_best_model(rule_inc)["mlflow"][0]["registry_version"] == 1
+
+    child_env = {k: v for k, v in env.items() if not k.startswith("PYTHON")}
+    loaded = subprocess.run([sys.executable, "-I", "-c", ISOLATED_LOADER], cwd=tmp_path / "increments",
+                            env=child_env, capture_output=True, text=True, timeout=300)
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    served = json.loads(loaded.stdout.strip().splitlines()[-1])
+    assert served["leaked"] == []
+    local = load_model(recs)
+    history = np.eye(local.similarity_.shape[0])[:3]
+    assert served["scores"] == local.scores(history).tolist()
+    assert served["predictions"] == load_model(rule_inc).predict([0.2, 0.7, 0.9]) == [0, 1, 1]
+
+    for name in ("0001-recs", "0002-rule"):
+        with _fluent_uri(mlflow_server):
+            requirements = Path(mlflow.artifacts.download_artifacts(
+                f"models:/{name}/1/requirements.txt", dst_path=str(tmp_path / f"req-{name}"))).read_text().split()
+        names = {r.split("==")[0].lower() for r in requirements}
+        assert {"mlflow", "cloudpickle"} <= names and "pytest-specweave" not in names and "scipy" not in names
+        assert ("numpy" in names) == (name == "0001-recs")  # the kNN holds arrays, the rule a float
+
+
+@pytest.mark.skipif(os.name == "nt", reason="process groups")
+def test_a_model_promoted_before_mirroring_was_on_is_registered_on_its_real_runs(tmp_path, mlflow_server):
+    """Mirroring switched on after a promotion: the version's run is a real mirror of the run that
+    trained it (its params, number and task), never an empty run made for the registry."""
+    from sklearn.tree import DecisionTreeClassifier
+
+    X = [[0.0, 1.0], [1.0, 0.0], [0.1, 0.8], [0.9, 0.2]]
+    y = [0, 1, 0, 1]
+    inc = write_increment(tmp_path, "0016-late-mirror", {"spec.md": SPEC})
+
+    def train():
+        with track_experiment("tree", increment=inc, task="T-002") as exp:
+            exp.log_params({"max_depth": 2, "criterion": "gini"})
+            exp.log_metric("accuracy", 0.9)
+            exp.log_model(DecisionTreeClassifier(max_depth=2, random_state=0).fit(X, y))
+        return exp
+
+    first = train()  # not mirrored
+    assert promote_best_model(inc)["version"] == 1
+    configure_mlflow(inc, tracking_uri=mlflow_server)
+    second = train()  # the same model again, mirrored: run 2 of exp-001-tree
+    assert promote_best_model(inc) is None  # nothing new locally; v1 is registered now
+    metadata = json.loads((inc / "models" / "model-v1.metadata.json").read_text())
+    assert metadata["source_run"] == first.run == 1 and second.run == 2
+
+    client = client_for(mlflow_server)
+    runs = client.search_runs([client.get_experiment_by_name(inc.name).experiment_id])
+    assert sorted(r.data.tags["specweave.run"] for r in runs) == ["1", "2"]  # no run beside the two real ones
+    for run in runs:
+        assert run.data.params == {"max_depth": "2", "criterion": "gini"}
+        assert run.data.tags["specweave.experiment_number"] == "1" and run.data.tags["specweave.task"] == "T-002"
+        assert run.data.metrics == {"accuracy": 0.9}
+    (version,) = client.search_model_versions(f"name='{inc.name}'")
+    source = client.get_run(version.run_id)
+    assert source.data.tags["specweave.run"] == "1" and source.info.run_name == "tree"
+    assert metadata["mlflow"][0]["run_id"] == version.run_id
+    history_meta = json.loads((inc / "experiments" / "exp-001-tree" / "history" / "run-1" / "meta.json").read_text())
+    assert history_meta["mlflow"]["run_id"] == version.run_id  # recorded: registering again reuses it
+
+
+# ----------------------------------------------------------------------------------------------
+# MLflow's console output and colour codes
+
+
+CONSOLE_PIPELINE = """
+import warnings
+
+from pytest_specweave import track_experiment
+
+
+class Threshold:
+    def __init__(self, cut):
+        self.cut = cut
+
+    def predict(self, rows):
+        return [int(value > self.cut) for value in rows]
+
+
+def train(experiment):
+    experiment.log_param("cut", 0.5)
+    experiment.log_metric("accuracy", 0.9)
+    experiment.log_model(Threshold(0.5))
+
+
+def colourful(experiment):
+    from mlflow.utils.warnings_utils import color_warning
+
+    try:  # an MLflow warning made an error fails this experiment; its message is in colour codes
+        with track_experiment("colourful"):
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                color_warning("Add type hints to the `predict` method", stacklevel=1, color="yellow")
+    except UserWarning:
+        pass
+"""
+
+
+def test_mlflow_says_nothing_on_the_console_and_no_colour_code_reaches_a_report(tmp_path):
+    inc = write_increment(tmp_path, "0017-console", {
+        "spec.md": SPEC,
+        "tasks.md": "- [ ] T-001: Train — `pipeline.py::train`\n- [ ] T-002: Colour — `pipeline.py::colourful`\n",
+        "pipeline.py": CONSOLE_PIPELINE,
+    })
+    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "PYTEST_ADDOPTS")}
+    result = subprocess.run([sys.executable, "-m", "pytest", "increments", "-p", "no:cacheprovider", "--sw-mlflow",
+                             "--color=no", "-W", "always", "--sw-json", "report.json"],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    metadata = json.loads((inc / "models" / "model-v1.metadata.json").read_text())
+    assert metadata["mlflow"][0]["registry_version"] == 1  # the model was logged and registered
+    (colourful,) = [r for r in ExperimentStore(inc).records() if r.name == "colourful"]
+    assert colourful.status == "failed"
+    for chatter in ("INFO mlflow", "WARNING mlflow", "Downloading artifacts", "Successfully registered",
+                    "Created version", "View run", "Add type hints", "\x1b"):
+        assert chatter not in output, f"{chatter!r} on the console:\n{output[-3000:]}"
+    progress = [line for line in output.splitlines() if line.startswith("increments/0017-console/")]
+    assert progress and all(line.rstrip().endswith("%]") for line in progress), progress
+    for report in (inc / "COMPLETION-SUMMARY.md", inc / "experiments" / "comparison.md", tmp_path / "report.json",
+                   colourful.path / "notes.md", colourful.path / "meta.json"):
+        assert "\x1b" not in report.read_text(encoding="utf-8") and "\\u001b" not in report.read_text(encoding="utf-8"), report
+    summary = (inc / "COMPLETION-SUMMARY.md").read_text(encoding="utf-8")
+    assert "failed: **Failed**: `UserWarning: Add type hints to the `predict` method`" in summary
+
+
+def test_plain_text_drops_every_terminal_code_and_nothing_else():
+    from pytest_specweave.tracking._files import plain_text
+
+    coloured = "\x1b[1;33mAdd type hints\x1b[0m, see \x1b]8;;https://mlflow.org\x07the docs\x1b]8;;\x07\x1b(B."
+    assert plain_text(coloured) == "Add type hints, see the docs."
+    assert plain_text("precision@10 [0.2, 0.3] | 95%\n") == "precision@10 [0.2, 0.3] | 95%\n"

@@ -539,3 +539,25 @@ def test_a_task_link_that_would_never_run_is_a_problem_naming_the_line(tmp_path,
     assert [str(problem) for problem in found.problems] == [message]
     task = found.get("T-003")
     assert task.link is None and task.title == "Train"
+
+
+@pytest.mark.parametrize("text, hint", [
+    ("Run pipeline.py::explore to see the data.", "write it as `pipeline.py::explore` (in backticks) to link it"),
+    ("Train the model (pipeline.py:train)", "write it as `pipeline.py::train` (in backticks) to link it"),
+    ("Explore in notebooks/01-eda.ipynb", "write it as `notebooks/01-eda.ipynb` (in backticks) to link it"),
+    ("Already linked: `pipeline.py::train`", None),
+    ("Tune the learning rate", None),
+    ("Read docs.python.org", None),
+])
+def test_link_hint_names_code_written_outside_backticks(text, hint):
+    from pytest_specweave.model.tasks import link_hint
+
+    assert link_hint(text) == hint
+
+
+def test_a_task_that_names_code_in_plain_text_carries_a_hint_and_no_link(tmp_path):
+    task = one(tmp_path, "### T-004: Explore\n**Status**: pending\nRun pipeline.py::explore to see the data.\n")
+    assert task.link is None
+    assert task.link_hint == "write it as `pipeline.py::explore` (in backticks) to link it"
+    plain = one(tmp_path, "- [ ] T-001: Tune the learning rate\n")
+    assert plain.link_hint is None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -110,3 +112,32 @@ def test_the_bundled_examples_schema_reads_and_matches_its_data(tmp_path):
     (data / "items.csv").write_text((EXAMPLE / "data" / "items.csv").read_text().replace("\n1,", "\n1,", 1)
                                     .replace("\n3706,", "\n3707,", 1))
     assert "column item_id, check in_range(1, 3706): line 3707: 3707" in check_data(data.parent).message
+
+
+BLOCKED_IMPORT = """
+import sys
+from importlib.abc import MetaPathFinder
+
+class Blocker(MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == {blocked!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+
+sys.meta_path.insert(0, Blocker())
+from pytest_specweave.modes.data_schema import check_data
+print(check_data({folder!r}).message)
+"""
+
+
+@pytest.mark.parametrize("blocked, message", [
+    ("pandera", "data/schema.yaml cannot be checked: pandera is not installed "
+                "(pip install 'pytest-specweave[schema]')"),
+    ("pandas", "data/schema.yaml cannot be checked: pandera is installed but cannot be imported "
+               "(ModuleNotFoundError: No module named 'pandas'; pip install 'pytest-specweave[schema]')"),
+])
+def test_without_pandera_or_what_it_needs_the_check_says_what_to_install(tmp_path, blocked, message):
+    folder = _increment(tmp_path, sample__csv="customer_id,plan\n1,basic\n")
+    code = BLOCKED_IMPORT.format(blocked=blocked, folder=str(folder))
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == message

@@ -57,7 +57,7 @@ def test_an_inconclusive_criterion_fails_under_done_and_blocks_completion(pytest
     result = pytester.runpytest("increments", "--sw-done", "-p", "no:cacheprovider")
     assert result.ret == 1
     result.stdout.fnmatch_lines([
-        "spec.md:7: accuracy = 0.86 ?0.78, 0.93? * the interval straddles 0.8; about 1.8× the evaluation data would settle it at the measured value (inconclusive fails under --sw-done)",
+        "spec.md:7: accuracy = 86% ?78%, 93%? * the interval straddles 80%; about 1.8× the evaluation data would settle it at the measured value (inconclusive fails under --sw-done)",
         "SM-1 * FAIL (inconclusive)",
         "specweave: 0001-churn: not complete, metadata.json unchanged: SM-1 inconclusive; TC-001 inconclusive",
     ])

@@ -17,30 +17,30 @@ def test_the_models_doc_and_the_adr_are_written_and_rewritten_in_place(pytester)
     result = pytester.runpytest("increments", "--sw-sync-docs", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=9)
     result.stdout.fnmatch_lines(["specweave: wrote docs/architecture/ml-models.md",
-                                 "specweave: wrote docs/architecture/adr/0004-0001-churn-algorithm.md"])
+                                 "specweave: wrote docs/architecture/adr/0004-churn-algorithm.md"])
     models = (docs / "ml-models.md").read_bytes().decode()
     assert models.startswith(USER_TEXT + "\r\n<!-- pytest-specweave:0001-churn -->\r\n## 0001-churn: Churn classifier")
     assert models.endswith("<!-- /pytest-specweave:0001-churn -->\r\n")
     for row in ("| algorithm | threshold (`ThresholdModel`) |", "| experiment | `exp-002-t-002-train-model` (task T-002) |",
-                "| promoted version | `models/model-v1.pkl` (v1, sha256 `", "| accuracy (primary) | 0.9 |",
-                "| decision record | [ADR-0004](adr/0004-0001-churn-algorithm.md) |",
+                "| promoted version | `models/model-v1.pkl` (v1, sha256 `", "| accuracy (primary) | 90% |",
+                "| decision record | [ADR-0004](adr/0004-churn-algorithm.md) |",
                 "| increment | [`0001-churn`](../../increments/0001-churn) |"):
         assert row in models
-    adr = (docs / "adr" / "0004-0001-churn-algorithm.md").read_text()
+    adr = (docs / "adr" / "0004-churn-algorithm.md").read_text()
     assert adr.startswith("# ADR-0004: threshold for Churn classifier\n")
     for part in ("## Context", "## Decision", "## Comparison", "## Consequences",
                  "| experiment | role | algorithm | accuracy |",
-                 "| `exp-002-t-002-train-model` | **chosen** | threshold | 0.9 |",
-                 "| `exp-001-baseline-random` | baseline | baseline-random | 0.3 |",
+                 "| `exp-002-t-002-train-model` | **chosen** | threshold | 90% |",
+                 "| `exp-001-baseline-random` | baseline | baseline-random | 30% |",
                  "Use **threshold** (ThresholdModel): the model of experiment `exp-002-t-002-train-model` (task T-002), "
-                 "the best succeeded candidate by accuracy = 0.9; promoted as `models/model-v1.pkl`",
-                 "- Against the best baseline, `exp-001-baseline-random` (accuracy = 0.3): 0.9 (3×)."):
+                 "the best succeeded candidate by accuracy = 90%; promoted as `models/model-v1.pkl`",
+                 "- Against the best baseline, `exp-001-baseline-random` (accuracy = 30%): 90% (3×)."):
         assert part in adr
 
     (docs / "ml-models.md").write_bytes(models.encode() + b"\r\nMore notes after the section.\r\n")
     again = pytester.runpytest("increments", "--sw-sync-docs", "-p", "no:cacheprovider")
-    again.stdout.fnmatch_lines(["specweave: wrote docs/architecture/adr/0004-0001-churn-algorithm.md"])
-    assert sorted(p.name for p in (docs / "adr").iterdir()) == ["0003-use-postgres.md", "0004-0001-churn-algorithm.md"]
+    again.stdout.fnmatch_lines(["specweave: wrote docs/architecture/adr/0004-churn-algorithm.md"])
+    assert sorted(p.name for p in (docs / "adr").iterdir()) == ["0003-use-postgres.md", "0004-churn-algorithm.md"]
     rewritten = (docs / "ml-models.md").read_bytes().decode()
     assert rewritten.count("<!-- pytest-specweave:0001-churn -->") == 1
     assert rewritten.startswith(USER_TEXT) and rewritten.endswith("\r\nMore notes after the section.\r\n")
@@ -53,7 +53,7 @@ def test_each_increment_gets_its_own_section_and_adr(pytester):
     docs = pytester.path / "docs" / "architecture"
     models = (docs / "ml-models.md").read_text()
     assert models.index("<!-- pytest-specweave:0001-demo -->") < models.index("<!-- pytest-specweave:0002-demo -->")
-    assert sorted(p.name for p in (docs / "adr").iterdir()) == ["0001-0001-demo-algorithm.md", "0002-0002-demo-algorithm.md"]
+    assert sorted(p.name for p in (docs / "adr").iterdir()) == ["0001-demo-algorithm.md", "0002-demo-algorithm.md"]
     assert "promoted version | none" in models  # the demo saves no model file
 
 
@@ -63,7 +63,7 @@ def test_specweave_layout_writes_under_its_internal_docs(pytester):
     (pytester.path / "increments" / "moved").rename(pytester.path / ".specweave" / "increments" / "0005-churn")
     result = pytester.runpytest(".specweave/increments/0005", "--sw-sync-docs", "-p", "no:cacheprovider")
     result.stdout.fnmatch_lines(["specweave: wrote .specweave/docs/internal/architecture/ml-models.md",
-                                 "specweave: wrote .specweave/docs/internal/architecture/adr/0001-0005-churn-algorithm.md"])
+                                 "specweave: wrote .specweave/docs/internal/architecture/adr/0001-churn-algorithm.md"])
     assert not (pytester.path / "docs").exists()
 
 
@@ -94,3 +94,16 @@ def test_without_a_project_marker_the_docs_go_beside_the_increments_folder(pytes
     pytester.runpytest("unmarked/increments", "--sw-sync-docs", "-p", "no:cacheprovider")
     assert (pytester.path / "unmarked" / "docs" / "architecture" / "ml-models.md").is_file()
     assert not (pytester.path / "docs").exists()
+
+
+def test_an_adr_written_before_under_the_increments_full_name_is_rewritten_in_place(tmp_path):
+    from pytest_specweave.modes.sync_docs import _adr_path
+
+    (tmp_path / "0001-use-postgres.md").write_text("# ADR-0001: Postgres\n")
+    legacy = tmp_path / "0002-0001-churn-algorithm.md"
+    legacy.write_text("# ADR-0002: x\n")
+    assert _adr_path(tmp_path, "0001-churn") == legacy
+    assert _adr_path(tmp_path, "0002-churn") == tmp_path / "0003-churn-algorithm.md"
+    (tmp_path / "0003-churn-algorithm.md").write_text("# ADR-0003: y\n\n- **Status**: Accepted\n- **Increment**: `0002-churn`\n")
+    assert _adr_path(tmp_path, "0002-churn") == tmp_path / "0003-churn-algorithm.md"
+    assert _adr_path(tmp_path, "0007-churn") == tmp_path / "0004-churn-algorithm.md"

@@ -147,3 +147,17 @@ def test_a_link_left_open_or_outside_backticks_is_a_failing_item_not_a_pass(pyte
     result.stdout.fnmatch_lines(["*tests.md:*: checks.py::check_no_leakage looks like a link: put it in backticks*"])
     outcomes = result.parseoutcomes()
     assert outcomes["failed"] == 2 and "error" not in outcomes
+
+
+def test_a_task_or_criterion_naming_code_in_plain_text_is_skipped_with_how_to_link_it(pytester):
+    files = demo_files()
+    files["tasks.md"] += ("\n### T-006: Explore\n**Status**: pending\nRun pipeline.py::explore first.\n\n"
+                          "- [ ] T-007: Train the model (pipeline.py:train_model)\n")
+    files["tests.md"] += "- TC-012: reviewed by hand in checks.py:review\n"
+    write_increment(pytester.path, "0001-demo", files)
+    result = pytester.runpytest("increments/0001", "-p", "no:cacheprovider", "-rs", "--sw-no-report")
+    result.stdout.fnmatch_lines([
+        "*tasks.md:*: not implemented: pending, no code linked; write it as `pipeline.py::explore` (in backticks) to link it",
+        "*tasks.md:*: not implemented: pending, no code linked; write it as `pipeline.py::train_model` (in backticks) to link it",
+    ])
+    result.stdout.fnmatch_lines(["*tests.md:*: judged by a person; write it as `checks.py::review` (in backticks) to link it"])

@@ -19,10 +19,10 @@ def test_the_json_report_lists_every_item_with_its_verdict_and_the_experiments(p
     assert items["SM-1"] == {
         "id": "SM-1", "kind": "metric", "title": "accuracy > 0.8", "nodeid": "increments/0001-demo/spec.md::SM-1",
         "file": "increments/0001-demo/spec.md", "line": 8, "outcome": "passed",
-        "message": "accuracy = 0.9 (exp-002-t-002-train-model) is > 0.8 — no interval (a point value)",
+        "message": "accuracy = 90% (exp-002-t-002-train-model) is > 80% — no interval (a point value)",
         "metric": "accuracy", "value": 0.9, "interval": None, "threshold": "accuracy > 0.8",
         "experiment": "exp-002-t-002-train-model", "reference": None, "basis": "point", "level": None,
-        "method": None, "selection": None, "ratio": None, "data_factor": None,
+        "method": None, "selection": None, "ratio": None, "data_factor": None, "stale": None,
     }
     assert items["T-005"]["outcome"] == "skipped" and items["T-005"]["kind"] == "task"
     experiments = {e["folder"]: e for e in increment["experiments"]}
@@ -46,7 +46,7 @@ def test_the_step_summary_is_appended_for_the_ci_job_page(pytester, demo, monkey
     text = page.read_text()
     assert text.startswith("# Earlier step\n")
     assert "### ✅ 0001-demo: passed" in text
-    assert "| SM-1 | accuracy > 0.8 | 0.9 | exp-002-t-002-train-model | ✅ passed |" in text
+    assert "| SM-1 | accuracy > 0.8 | 90% | exp-002-t-002-train-model | ✅ passed |" in text
     assert "Tasks: 4 passed, 1 skipped" in text
     assert "Full report: `increments/0001-demo/COMPLETION-SUMMARY.md`" in text
 
@@ -66,7 +66,7 @@ def test_the_step_summary_names_every_requirement_and_says_inconclusive_once(pyt
     text = page.read_text()
     rows = {line.split(" | ")[0].strip("| "): line for line in text.splitlines() if line.startswith("| ")}
     assert "inconclusive: inconclusive" not in text
-    assert "❔ inconclusive: accuracy = 0.86 [0.78, 0.93]" in rows["SM-1"]
+    assert "❔ inconclusive: accuracy = 86% [78%, 93%]" in rows["SM-1"]
     linked = rows["TC-003"]  # a linked check: its requirement is its text, not an empty cell
     assert linked.split(" | ")[1].strip(), linked
     items = {item["id"]: item for item in json.loads((pytester.path / "report.json").read_text())["increments"][0]["items"]}

@@ -45,7 +45,7 @@ def test_items_report_their_markdown_file_and_zero_based_line(pytester, demo):
 def test_a_model_that_meets_its_spec_passes_and_the_summary_is_written(pytester, demo):
     result = pytester.runpytest("increments/0001-demo", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=10, skipped=1)
-    result.stdout.fnmatch_lines(["*specweave: 0001-demo*", "*SM-1*accuracy > 0.8*0.9*PASS*"])
+    result.stdout.fnmatch_lines(["*specweave: 0001-demo*", "*SM-1*accuracy > 0.8*90%*> 80%*PASS*"])
     summary = (demo / "COMPLETION-SUMMARY.md").read_text()
     assert "**Status**: ALL GATES PASSED" in summary
     assert "✅ BEST" in summary and "t-002-train-model" in summary
@@ -69,8 +69,8 @@ def test_a_missed_threshold_fails_with_one_line_naming_file_line_value_and_exper
     result = pytester.runpytest("increments", "-p", "no:cacheprovider")
     assert result.ret == 1
     result.stdout.fnmatch_lines([
-        "spec.md:8: accuracy = 0.7 (exp-002-t-002-train-model) is not > 0.8 — no interval (a point value)",
-        "tests.md:2: accuracy = 0.7 (exp-002-t-002-train-model) is not >= 0.85 — no interval (a point value)",
+        "spec.md:8: accuracy = 70% (exp-002-t-002-train-model) is not > 80% — no interval (a point value)",
+        "tests.md:2: accuracy = 70% (exp-002-t-002-train-model) is not >= 85% — no interval (a point value)",
     ])
     assert "pytest_specweave" not in result.stdout.str()
     assert "Traceback" not in result.stdout.str()
@@ -167,8 +167,8 @@ def test_two_increments_may_each_have_their_own_pipeline_module(pytester, demo):
     write_increment(pytester.path, "0002-other", other)
     result = pytester.runpytest("increments", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=20, skipped=2)
-    result.stdout.fnmatch_lines(["*SM-1*accuracy > 0.8*0.95*PASS*"])
-    result.stdout.fnmatch_lines(["*SM-1*accuracy > 0.8*0.9 *PASS*"])
+    result.stdout.fnmatch_lines(["*SM-1*accuracy > 0.8*95%*PASS*"])
+    result.stdout.fnmatch_lines(["*SM-1*accuracy > 0.8*90% *PASS*"])
 
 
 def test_assertions_in_linked_code_are_rewritten(pytester):
@@ -246,3 +246,58 @@ def test_a_ratio_refuses_experiments_evaluated_on_different_data(pytester):
     write_increment(pytester.path, "0001-demo", files)
     result = pytester.runpytest("increments", "-p", "no:cacheprovider")
     result.stdout.fnmatch_lines(["tests.md:1: *were evaluated on different data*"])
+
+
+EMPTY_TASK_PIPELINE = """
+from pytest_specweave import track_experiment
+
+
+def train_baseline(experiment):  # asks for its experiment and never uses it
+    with track_experiment("baseline-random", baseline=True) as exp:
+        exp.log_metric("accuracy", 0.3)
+
+
+def train_model(experiment):
+    assert experiment.task == "T-002"  # touched, but nothing recorded in it
+    with track_experiment("logreg") as exp:
+        exp.log_metric("accuracy", 0.9)
+
+
+def measure(experiment):
+    experiment.log_metric("latency_p95_ms", 12.5)
+"""
+
+
+def test_a_task_experiment_that_records_nothing_is_not_recorded_and_the_counts_agree(pytester):
+    files = demo_files()
+    files["pipeline.py"] = EMPTY_TASK_PIPELINE
+    folder = write_increment(pytester.path, "0001-demo", files)
+    for _ in range(2):  # a rerun adds no empty run either
+        result = pytester.runpytest_subprocess("increments/0001-demo", "-p", "no:cacheprovider")
+        assert result.parseoutcomes()["passed"] == 10, result.stdout.str()[-3000:]
+        folders = sorted(p.name for p in (folder / "experiments").iterdir() if p.is_dir())
+        assert folders == ["exp-001-baseline-random", "exp-003-logreg", "exp-004-t-003-measure-latency"]
+    summary = (folder / "COMPLETION-SUMMARY.md").read_text(encoding="utf-8")
+    assert "## Experiments Run: 3" in summary
+    assert "| exp-001-baseline-random | baseline |" in summary
+    assert "with no metrics" not in summary
+@pytest.mark.parametrize("title, name", [
+    ("Train logistic regression on the scaled features with class weights", "T-002 Train logistic regression"),
+    ("Production deployment preparation (promoted model, threshold, latency)", "T-002 Production deployment preparation"),
+    ("Hyperparameter tuning (best model)", "T-002 Hyperparameter tuning best model"),
+    ("Data exploration and quality analysis of the transactions", "T-002 Data exploration and quality analysis"),
+    ("Train model", "T-002 Train model"),
+])
+def test_a_task_experiment_is_named_after_its_title_cut_at_a_phrase_boundary(title, name):
+    from pytest_specweave.pytestlayer.fixtures import _task_experiment_name
+
+    assert _task_experiment_name("T-002", title) == name
+
+
+def test_a_long_task_title_gives_an_experiment_folder_cut_between_phrases(pytester):
+    files = demo_files()
+    files["tasks.md"] = files["tasks.md"].replace(
+        "T-002: Train model", "T-002: Train logistic regression on the scaled features with class weights")
+    folder = write_increment(pytester.path, "0001-demo", files)
+    pytester.runpytest("increments", "-p", "no:cacheprovider", "--sw-no-report")
+    assert (folder / "experiments" / "exp-002-t-002-train-logistic-regression").is_dir()

@@ -53,6 +53,17 @@ def test_k_selects_by_task_id(two):
     assert ids == ["increments/0051-fraud-detection/tasks.md::T-003"]
 
 
+def test_k_selects_on_the_words_of_a_title(two):
+    def selected(expression):
+        return collected(two.runpytest("--collect-only", "-q", "increments/0051", "-k", expression))
+
+    prefix = "increments/0051-fraud-detection/"
+    assert selected("baseline and sw_task") == [prefix + "tasks.md::T-001"]  # "Train baseline"
+    assert selected("train and not baseline") == [prefix + "tasks.md::T-002"]  # "Train model"
+    assert selected("Latency") == [prefix + "tasks.md::T-003", prefix + "spec.md::SM-3"]  # the title and the spec's text
+    assert selected("overlap") == [prefix + "tests.md::TC-003"]  # "the splits do not overlap"
+
+
 def test_a_prefix_matching_nothing_is_a_usage_error_naming_the_increments(two):
     result = two.runpytest("increments/0099")
     assert result.ret == pytest.ExitCode.USAGE_ERROR

@@ -113,14 +113,14 @@ def test_every_section_is_there_with_numbers_from_the_store(tmp_path):
     assert "| **exp-003-xgboost** ✅ BEST | candidate |" in experiments
     assert experiments.count("✅ BEST") == 1
     assert "| exp-001-baseline-random | baseline |" in experiments
-    assert "91% [89%, 93%]" in experiments
+    assert "0.91 [0.89, 0.93]" in experiments  # a score, never a percentage
 
     best = section(text, "Best Model")
     assert "- Experiment: `exp-003-xgboost` (task T-001; chosen on validation (val_roc_auc))" in best
     assert "- Algorithm: XGBoost (`Model`)" in best
     assert re.search(r"- Version: \[models/model-v1\.pkl\]\(models/model-v1\.pkl\) \(v1, promoted from this "
                      r"experiment; sha256 [0-9a-f]{12}…\)", best)
-    assert "roc_auc=91% [89%, 93%]" in best and "accuracy=86%" in best
+    assert "roc_auc=0.91 [0.89, 0.93]" in best and "accuracy=86%" in best
     assert "- Training time: 45.0 min (logged as `fit_seconds`); Run time: " in best
     size = (folder / "experiments" / "exp-003-xgboost" / "model.pkl").stat().st_size
     assert f"- Model size: {size / 1024:.1f} KB (`model.pkl` of exp-003-xgboost)" in best
@@ -256,6 +256,24 @@ def test_a_model_not_promoted_names_where_it_is(tmp_path):
     assert ("- Version: not promoted yet — its model file is exp-001-xgboost/model.pkl (a pytest run promotes it "
             "to models/model-vN.pkl)") in best
     assert "- Algorithm: Model" in best
+
+
+def test_a_best_model_not_promoted_says_whose_model_the_promoted_version_holds(tmp_path):
+    folder = make_increment(tmp_path)
+    with track_experiment("xgboost", increment=folder) as exp:
+        exp.log_metric("roc_auc", 0.8)
+        exp.log_model(Model([1]))
+    assert promote_best_model(folder)["file"] == "model-v1.pkl"
+    with track_experiment("lightgbm", increment=folder) as exp:
+        exp.log_metric("roc_auc", 0.9)
+        exp.log_model(Model([2]))
+    best = section(summary_of(folder, charts=False), "Best Model")
+    assert ("- Version: this experiment's model file (exp-002-lightgbm/model.pkl) is not promoted yet; the promoted "
+            "version, models/model-v1.pkl, holds the model of exp-001-xgboost (a pytest run promotes the best model)"
+            ) in best
+    assert promote_best_model(folder)["file"] == "model-v2.pkl"
+    best = section(summary_of(folder, charts=False), "Best Model")
+    assert "- Version: [models/model-v2.pkl](models/model-v2.pkl) (v2, promoted from this experiment" in best
 
 
 def test_targets_and_test_data_use_follow_the_verdicts(tmp_path):

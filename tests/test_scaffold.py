@@ -30,6 +30,8 @@ from pytest_specweave.scaffold import (
 )
 from pytest_specweave.scaffold import create as create_module
 
+from conftest import head_env
+
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = ROOT / "pytest_specweave" / "scaffold" / "templates"
 NOW = datetime(2026, 11, 26, 14, 0, tzinfo=timezone.utc)
@@ -284,11 +286,16 @@ def test_a_title_that_names_a_metrics_section_does_not_turn_the_spec_into_thresh
 GIT_IGNORED = ["experiments/.lock", "experiments/.lock.excl", "models/.lock", "experiments/.tmp-exp-003-x-42",
                "experiments/exp-001-x/.metrics.json.42.1.tmp", "experiments/exp-001-x/model.pkl",
                "experiments/exp-001-x/input_example.pkl", "models/model-v1.pkl", "mlflow.db", "mlruns/0/meta.yaml",
-               "mlartifacts/1/model.pkl", "data/interactions.parquet", "data/raw/big.csv", "__pycache__/pipeline.pyc"]
+               "mlartifacts/1/model.pkl", "data/interactions.parquet", "data/raw/big.csv", "__pycache__/pipeline.pyc",
+               # every rerun's earlier record, arrays included: the current run is what verdicts judge
+               "experiments/exp-001-x/history/run-1/meta.json", "experiments/exp-001-x/history/run-1/predictions.npz",
+               "experiments/exp-001-x/history/run-2/evidence/roc-auc-f12be078.npz"]
 GIT_KEPT = ["spec.md", "plan.md", "tasks.md", "tests.md", "pipeline.py", "conftest.py", "checks.py", "metadata.json",
             "COMPLETION-SUMMARY.md", "charts/metric-by-experiment.png", "experiments/.counter",
             "experiments/comparison.md", "experiments/exp-001-x/params.json", "experiments/exp-001-x/metrics.json",
             "experiments/exp-001-x/meta.json", "experiments/exp-001-x/notes.md", "models/model-v1.metadata.json",
+            "experiments/exp-001-x/logs/metrics.jsonl", "experiments/exp-001-x/evidence/roc-auc-f12be078.npz",
+            "experiments/exp-001-x/predictions.npz", "experiments/evaluations.jsonl", "experiments/targets.json",
             "data/sample.csv", "data/schema.yaml", "data/README.md", "data/generate.py"]
 
 
@@ -341,9 +348,10 @@ def test_the_plugin_and_the_cli_module_do_not_import_the_scaffold():
 # The command line
 
 
-def test_new_from_the_command_line_creates_the_next_increment_and_says_what_next(tmp_path, monkeypatch):
+def test_new_from_the_command_line_creates_the_next_increment_and_says_what_next(git_head, tmp_path, monkeypatch):
     run = subprocess.run([sys.executable, "-m", "pytest_specweave", "new", "Fraud detection", "--type",
-                          "classification"], cwd=tmp_path, capture_output=True, text=True, check=False)
+                          "classification"], cwd=tmp_path, capture_output=True, text=True, check=False,
+                         env=head_env(git_head))
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("Created increments/0001-fraud-detection (classification):\n")
     for name in FILES:
@@ -353,7 +361,8 @@ def test_new_from_the_command_line_creates_the_next_increment_and_says_what_next
     assert (tmp_path / "increments" / "0001-fraud-detection" / "spec.md").is_file()
 
     second = subprocess.run([sys.executable, "-m", "pytest_specweave", "new", "Sales", "--type", "forecasting",
-                             "--dir", "increments", "--id", "7"], cwd=tmp_path, capture_output=True, text=True, check=False)
+                             "--dir", "increments", "--id", "7"], cwd=tmp_path, capture_output=True, text=True,
+                            check=False, env=head_env(git_head))
     assert second.returncode == 0, second.stderr
     assert "Created increments/0007-sales (forecasting)" in second.stdout
     monkeypatch.chdir(tmp_path)
@@ -369,14 +378,14 @@ def test_new_from_the_command_line_creates_the_next_increment_and_says_what_next
       "recommendation")),
     (["new", "Existing", "--type", "regression"], "pytest-specweave: increments/0001-existing already exists"),
 ])
-def test_new_refuses_with_exit_2_one_line_on_stderr_and_nothing_created(tmp_path, args, message):
+def test_new_refuses_with_exit_2_one_line_on_stderr_and_nothing_created(git_head, tmp_path, args, message):
     (tmp_path / "increments" / "0001-existing").mkdir(parents=True)
     (tmp_path / "increments" / "0001-existing" / "spec.md").write_text("# Existing\n")
     if args[1] == "Existing":
         args = [*args, "--id", "1"]
     before = tree(tmp_path)
     run = subprocess.run([sys.executable, "-m", "pytest_specweave", *args], cwd=tmp_path, capture_output=True,
-                         text=True, check=False)
+                         text=True, check=False, env=head_env(git_head))
     assert run.returncode == 2
     assert run.stdout == ""
     assert run.stderr.startswith(message) and run.stderr.count("\n") == 1, run.stderr
@@ -387,9 +396,10 @@ def test_new_refuses_with_exit_2_one_line_on_stderr_and_nothing_created(tmp_path
 # Each scaffold, run as scaffolded
 
 
-def run_pytest(project: Path, *args: str) -> subprocess.CompletedProcess:
+def run_pytest(project: Path, head: Path, *args: str) -> subprocess.CompletedProcess:
+    """pytest in `project`, with the package git holds at HEAD (git_head)."""
     return subprocess.run([sys.executable, "-m", "pytest", *args, "-p", "no:cacheprovider", "-rA"],
-                          cwd=project, capture_output=True, text=True, check=False)
+                          cwd=project, capture_output=True, text=True, check=False, env=head_env(head))
 
 
 def junit(report: Path) -> dict[str, dict]:
@@ -407,14 +417,15 @@ def junit(report: Path) -> dict[str, dict]:
 
 @pytest.mark.examples
 @pytest.mark.parametrize("problem_type", PROBLEM_TYPES)
-def test_each_scaffold_passes_as_scaffolded_and_shows_what_is_left(tmp_path, problem_type):
+def test_each_scaffold_passes_as_scaffolded_and_shows_what_is_left(git_head, tmp_path, problem_type):
     created = subprocess.run([sys.executable, "-m", "pytest_specweave", "new", f"My {problem_type} model",
-                              "--type", problem_type], cwd=tmp_path, capture_output=True, text=True, check=False)
+                              "--type", problem_type], cwd=tmp_path, capture_output=True, text=True, check=False,
+                             env=head_env(git_head))
     assert created.returncode == 0, created.stderr
     folder = tmp_path / "increments" / f"0001-my-{problem_type}-model"
     location = f"increments/{folder.name}"
 
-    run = run_pytest(tmp_path, location, "--junitxml=report.xml")
+    run = run_pytest(tmp_path, git_head, location, "--junitxml=report.xml")
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-6000:]
     items = junit(tmp_path / "report.xml")
@@ -429,8 +440,16 @@ def test_each_scaffold_passes_as_scaffolded_and_shows_what_is_left(tmp_path, pro
     assert re.search(r"\b7 passed, 7 skipped\b", output), output[-800:]
     summary = (folder / "COMPLETION-SUMMARY.md").read_text(encoding="utf-8")
     assert "ALL GATES PASSED" in summary
+    # The two experiments the pipeline tracks, and no empty task experiment beside them.
+    records = {p.name: json.loads((p / "meta.json").read_text(encoding="utf-8"))
+               for p in (folder / "experiments").iterdir() if p.is_dir()}
+    assert sorted(meta["baseline"] for meta in records.values()) == [False, True], sorted(records)
+    assert all(json.loads((folder / "experiments" / name / "metrics.json").read_text(encoding="utf-8"))["metrics"]
+               for name in records), "every experiment on record has metrics"
+    assert "## Experiments Run: 2\n" in summary and "with no metrics" not in summary
 
-    validate = run_pytest(tmp_path, location, "--sw-validate", "-m", "sw_validate", "--junitxml=validate.xml")
+    validate = run_pytest(tmp_path, git_head, location, "--sw-validate", "-m", "sw_validate",
+                          "--junitxml=validate.xml")
     assert validate.returncode == 0, (validate.stdout + validate.stderr)[-4000:]
     rules = junit(tmp_path / "validate.xml")
     assert {rule: rules[rule]["outcome"] for rule in VALIDATE_RULES} == dict.fromkeys(VALIDATE_RULES, "passed")

@@ -226,11 +226,11 @@ def test_list_json_carries_skipped_entries(project):
     skipped = [row for row in rows if row["kind"] == "skipped"]
     assert len(skipped) == 14
     assert skipped[1] == {"increment": None, "kind": "skipped", "id": None, "title": "0042_misnamed",
-                          "status": None, "file": "increments/0042_misnamed", "line": None, "link": None,
+                          "status": None, "file": "increments/0042_misnamed", "line": None, "link": None, "node_id": None,
                           "reason": "holds tasks.md but is not named NNNN-slug ('_' after the number where a dash "
                                     "belongs)"}
     assert skipped[-1] == {"increment": "0001-churn", "kind": "skipped", "id": None, "title": "- [ ] retrain monthly",
-                           "status": None, "file": "increments/0001-churn/tasks.md", "line": 25, "link": None,
+                           "status": None, "file": "increments/0001-churn/tasks.md", "line": 25, "link": None, "node_id": None,
                            "reason": "under `Follow-ups` (line 23): work for another increment, not a task of this one"}
 
 

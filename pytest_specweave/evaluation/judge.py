@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..model import metric_names
+from ..model import metric_display, metric_names
 from ..model.thresholds import Threshold, compare
 from ..settings import confidence_level
 from . import evidence as evidence_module
@@ -41,6 +41,8 @@ class Verdict:
     selection: str | None = None  # how the judged experiment was chosen, when that matters
     ratio: tuple[float, float, float] | None = None  # a ratio verdict: (ratio, low, high), judged against `target`
     data_factor: float | None = None  # inconclusive: ~ times the evaluation units that would settle it
+    reference_experiment: str | None = None  # the folder of the experiment a ratio's reference came from
+    unit: str | None = None  # the threshold's unit as written ("%", "ms", "$"): how the values are shown
 
     @property
     def point(self) -> bool:
@@ -50,8 +52,8 @@ class Verdict:
     def properties(self) -> list[tuple[str, object]]:
         """Builtin-typed (metric, value, threshold, verdict, experiment) pairs for JUnit and xdist."""
         props: list[tuple[str, object]] = []
-        for key in ("metric", "value", "threshold", "target", "experiment", "reference", "basis", "level", "method",
-                    "selection", "data_factor"):
+        for key in ("metric", "value", "threshold", "op", "target", "experiment", "reference", "basis", "level", "method",
+                    "selection", "data_factor", "unit"):
             value = getattr(self, key)
             if value is not None:
                 props.append((key, float(value) if isinstance(value, (float, int)) and not isinstance(value, bool)
@@ -336,7 +338,7 @@ def _fold_interval(measured, level: float):
 def _decide(metric, record, measured, op, target, threshold, level) -> Verdict:
     value = measured.value
     base = Verdict(FAILED, "", metric=metric, value=value, op=op, target=target,
-                   threshold=threshold.describe(), experiment=record.folder)
+                   threshold=threshold.describe(), experiment=record.folder, unit=threshold.unit)
     unit = display_unit(metric, threshold)
     shown_target = format_value(metric, target, unit)
     if not _finite(value):
@@ -429,8 +431,9 @@ def _judge_ratio(threshold, metric, record, measured, context, level) -> Verdict
     op, factor = threshold.bound(1.0, higher)
     unit = display_unit(metric, threshold)
     base = Verdict(FAILED, "", metric=metric, value=measured.value, op=op, target=factor,
-                   threshold=threshold.describe(), experiment=record.folder)
+                   threshold=threshold.describe(), experiment=record.folder, unit="x")
     base.reference = f"{ref_label} {metric} = {format_value(metric, ref_value, unit)}"
+    base.reference_experiment = ref_record.folder if ref_record is not None else None
     if not (_finite(measured.value) and _finite(ref_value)) or ref_value == 0:
         base.message = (f"{metric} = {format_value(metric, measured.value, unit)} ({record.folder}) cannot be compared "
                         f"as a ratio to {base.reference}")
@@ -637,25 +640,10 @@ def _logged(record) -> str:
 
 
 def display_unit(metric: str, threshold) -> str | None:
-    """The unit values are shown in: the threshold's own, else, for a ratio to a reference, % for a rate
-    logged as a fraction (mape 20% better than the baseline reads 4.011%, as the experiments table does)."""
-    if threshold.unit is not None:
-        return threshold.unit
-    if threshold.reference is not None and metric_names.is_percent_like(metric):
-        return "%"
-    return None
+    """The unit a verdict shows the metric's values in (model.metric_display: % for a rate, none for a score)."""
+    return metric_display.unit_of(metric, threshold.unit)
 
 
 def format_value(metric: str, value, unit: str | None = None) -> str:
-    """A value as a reader expects it: in the threshold's unit where it has one, else 4 significant digits."""
-    if value is None:
-        return "?"
-    if not _finite(value):
-        return str(value)
-    if unit == "%":
-        return f"{value * 100:.4g}%"
-    if unit in ("$", "€", "£"):
-        return f"{unit}{value:,.2f}"
-    if unit == "ms":
-        return f"{value:.4g} ms"
-    return f"{value:.4g}"
+    """A value as every report shows it (model.metric_display); `unit`: the threshold's, as written."""
+    return metric_display.value_text(metric, value, unit)

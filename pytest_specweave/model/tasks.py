@@ -165,6 +165,7 @@ class Task:
     status_explicit: bool = False  # False: nothing said, `status` is the default "pending"
     form: str = "checklist"  # "checklist" | "heading" | "list" (a list item without a checkbox)
     status_lines: list[int] = field(default_factory=list)  # each occurrence's `Status:` line (or `- [x] Completed` line)
+    link_hint: str | None = None  # a task with no link whose text names code outside backticks: how to link it
 
 
 @dataclass
@@ -424,6 +425,21 @@ def not_a_link(content: str) -> str | None:
             "or a notebook (.ipynb)")
 
 
+_CODE_SPAN = re.compile(r"(`+).*?\1")
+_CODE_NAMED = re.compile(r"(?<![\w`/.\\-])(?P<file>[\w./\\-]*\w\.(?:py|ipynb))(?::{1,2}(?P<callable>[A-Za-z_][\w.]*))?(?![\w`])")
+
+
+def link_hint(text: str) -> str | None:
+    """How to link the code that text names outside backticks (`pipeline.py::train`, `pipeline.py:train`,
+    `pipeline.py`), as a sentence; None when it names none. A task's text is read, never run: the
+    hint goes with its "not implemented" skip."""
+    named = _CODE_NAMED.search(_CODE_SPAN.sub(lambda m: " " * len(m.group(0)), text))
+    if named is None:
+        return None
+    target = named.group("file") + (f"::{named.group('callable')}" if named.group("callable") else "")
+    return f"write it as `{target}` (in backticks) to link it"
+
+
 def broken_link(text: str, spans: list[tuple[int, int, str]]) -> tuple[int, str] | None:
     """(where it starts, what is wrong) for a link written so that it would never run, else None:
     a span naming another kind of file, a span left open, or `path.py::callable` outside backticks."""
@@ -523,6 +539,7 @@ class _Occurrence:
     status_line: int | None = None  # the line of the `Status:` field read, or of a `- [x] Completed` line
     boxes: int = 0  # checkboxes in the task's body (sub-steps, acceptance criteria)
     boxes_done: int = 0
+    link_hint: str | None = None
 
 
 def match_item_start(content: str, id_pattern: re.Pattern, need_colon: bool) -> tuple[str, str, str] | None:
@@ -731,7 +748,8 @@ class _TaskParser:
         self.ids.add(task_id)
         link, title, problems = link_on_line(rest, lineno)
         self.problems.extend(SourceError(message, self.path, lineno) for message in problems)
-        occurrence = _Occurrence(task_id, _clean_title(title), lineno, form, level, link=link)
+        occurrence = _Occurrence(task_id, _clean_title(title), lineno, form, level, link=link,
+                                 link_hint=None if problems else link_hint(rest))
         marker = status_marker(lead + " " + title)
         if marker:
             occurrence.status, occurrence.status_rank = marker, _MARKED
@@ -744,6 +762,7 @@ class _TaskParser:
         content = item[1] if item is not None else text.strip()
         if not content:
             return
+        task.link_hint = task.link_hint or link_hint(content)
         box = source.checkbox(content)
         if task.substeps is not None:
             if box is not None:
@@ -878,6 +897,7 @@ def _merge(occurrences: list[_Occurrence], path: Path) -> list[Task]:
                 status_explicit=best.status_rank > _DEFAULT,
                 form=defining.form,
                 status_lines=[o.status_line for o in group if o.status_line is not None],
+                link_hint=next((o.link_hint for o in ordered if o.link_hint), None),
             )
         )
     tasks.sort(key=lambda task: task.line)

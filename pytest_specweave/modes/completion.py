@@ -32,7 +32,7 @@ class Outcome:
 
     outcome: str  # passed | failed | skipped | inconclusive
     message: str = ""
-    verdict: str | None = None  # a metric's or criterion's verdict (inconclusive fails under --sw-done)
+    verdict: str | None = None  # a metric's or criterion's verdict (inconclusive fails under --sw-done), or "stale"
 
 
 def completion_problems(increment, outcomes: dict[str, Outcome]) -> list[str]:
@@ -47,6 +47,8 @@ def completion_problems(increment, outcomes: dict[str, Outcome]) -> list[str]:
         elif result.outcome == "passed" or (
                 result.outcome == "skipped" and not tracked and result.message.startswith(NOTHING_TRACKED)):
             return
+        elif result.verdict == "stale":  # judged on an earlier run's experiment: a task failed in this one
+            problems.append(f"{item} stale")
         elif result.outcome == "failed" and result.verdict == "inconclusive":
             problems.append(f"{item} inconclusive")
         elif result.outcome == "failed" and result.verdict == "passed":
@@ -157,8 +159,9 @@ def finish_done(config, rows) -> list[str]:
 
     by_increment: dict[Path, dict[str, Outcome]] = {}
     for row in rows:
+        verdict = "stale" if row.properties.get("stale") else row.properties.get("verdict")
         by_increment.setdefault(row.increment, {})[row.id] = Outcome(row.result.outcome, row.result.message or "",
-                                                                    row.properties.get("verdict"))
+                                                                    verdict)
     lines = []
     for folder, outcomes in sorted(by_increment.items()):
         try:

@@ -25,6 +25,7 @@ validation (`SchemaErrors.failure_cases`). pandas and pandera are imported insid
 from __future__ import annotations
 
 import glob
+import importlib.util
 import math
 from pathlib import Path
 
@@ -53,9 +54,10 @@ def check_data(increment_dir) -> RuleResult:
         documents = _documents(schema_file)
     except _Problem as problem:
         return RuleResult([str(problem)])
-    DataFrameSchema = _schema_class()
-    if DataFrameSchema is None:
-        return RuleResult([f"data/{SCHEMA} cannot be checked: pandera is not installed ({INSTALL_HINT})"])
+    try:
+        DataFrameSchema = _schema_class()
+    except _Problem as problem:
+        return RuleResult([str(problem)])
     problems: list[str] = []
     checked: list[str] = []
     plan = _plan(data, documents, problems)
@@ -87,14 +89,24 @@ def check_data(increment_dir) -> RuleResult:
 def _schema_class():
     try:
         from pandera.pandas import DataFrameSchema
-    except ImportError:
+    except ImportError as error:
         try:
             from pandera import (
                 DataFrameSchema,  # pandera before 0.24 had no pandera.pandas
             )
         except ImportError:
-            return None
+            if not _installed("pandera"):
+                raise _Problem(f"data/{SCHEMA} cannot be checked: pandera is not installed ({INSTALL_HINT})") from None
+            raise _Problem(f"data/{SCHEMA} cannot be checked: pandera is installed but cannot be imported "
+                           f"({type(error).__name__}: {_one_line(error)}; {INSTALL_HINT})") from None
     return DataFrameSchema
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def _documents(schema_file: Path) -> list[dict]:

@@ -7,7 +7,7 @@ the best succeeded candidate by the primary metric):
   `<!-- pytest-specweave:<increment> -->` and `<!-- /pytest-specweave:<increment> -->`, replaced in
   place; the rest of the file is left byte for byte. The algorithm, experiment, metrics and promoted
   model version.
-- `docs/architecture/adr/NNNN-<increment>-algorithm.md`: an architecture decision record (context,
+- `docs/architecture/adr/NNNN-<increment slug>-algorithm.md`: an architecture decision record (context,
   decision, the comparison of candidates and baselines from the store, consequences), numbered after
   the folder's highest ADR, and rewritten in place (keeping its number) at the next sync.
 
@@ -96,11 +96,27 @@ def _encoded(path: Path, text: str) -> bytes:
 
 
 def _adr_path(adr_dir: Path, name: str) -> Path:
-    existing = sorted(adr_dir.glob(f"[0-9][0-9][0-9][0-9]-{name}-algorithm.md"))
-    if existing:
-        return existing[0]
+    """The increment's ADR: the one already written for it (its `Increment` line names it; files named
+    `NNNN-<increment folder>-algorithm.md` by earlier versions count), else `NNNN-<slug>-algorithm.md`
+    numbered after the folder's highest ADR (the increment's own number left out: `0004-churn-algorithm.md`)."""
+    written = f"- **Increment**: `{name}`"
+    for path in sorted(adr_dir.glob("[0-9][0-9][0-9][0-9]-*-algorithm.md")):
+        if path.name[5:] == f"{name}-algorithm.md" or _names_increment(path, written):
+            return path
     numbers = [int(m.group(1)) for p in adr_dir.iterdir() if (m := _ADR_NUMBER.match(p.name))]
-    return adr_dir / f"{max(numbers, default=0) + 1:04d}-{name}-algorithm.md"
+    slug = _INCREMENT_NUMBER.sub("", name) or name
+    return adr_dir / f"{max(numbers, default=0) + 1:04d}-{slug}-algorithm.md"
+
+
+_INCREMENT_NUMBER = re.compile(r"^\d{3,4}E?-")
+
+
+def _names_increment(path: Path, line: str) -> bool:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return any(text.rstrip("\r\n") == line for _, text in zip(range(12), handle))
+    except OSError:
+        return False
 
 
 # --- what the docs say ----------------------------------------------------------------------------

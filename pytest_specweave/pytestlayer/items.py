@@ -18,8 +18,10 @@ import pytest
 from ..errors import SourceError, SpecweaveError
 from ..evaluation.judge import FAILED, INCONCLUSIVE, PASSED, JudgeContext, judge
 from ..evaluation.judgement import IncrementJudgement, judge_increment
+from ..evaluation.staleness import stale_because, unfinished_tasks
 from ..linked_code import check_linked_source, import_linked_module, package_name, resolve_callable
 from ..model.increment import Increment
+from ..model.tasks import link_hint
 from ..project import outside, project_root
 from ..tracking.api import active_increment
 from .skipped import record as record_skipped
@@ -153,6 +155,7 @@ class IncrementItemMixin:
         title = getattr(element, "title", None) or getattr(element, "text", None)
         if title:  # what the markdown says the item is: the CI step summary and the JSON report show it
             self.user_properties.append(("title", str(title)))
+            self.extra_keyword_matches.add(str(title))  # `-k baseline` selects on the words of the title
 
     def reportinfo(self):
         line = getattr(self.sw_element, "line", 1) or 1
@@ -318,7 +321,8 @@ class TaskItem(IncrementItemMixin, pytest.Function):
                     f"{task.id} is not done ({task.status.replace('_', ' ')}, no code linked): "
                     "--sw-done needs every task done")
                 return
-            skip_here(f"not implemented: {task.status.replace('_', ' ')}, no code linked")
+            hint = f"; {task.link_hint}" if task.link_hint else ""
+            skip_here(f"not implemented: {task.status.replace('_', ' ')}, no code linked{hint}")
         blocked = _blocked_dependency(self)
         if blocked:
             skip_here(blocked)
@@ -380,7 +384,7 @@ def _call_linked(function, arguments: dict, where: str):
 def _check_store_kept(item) -> None:
     """The task's experiment store must outlive the task: its run is written when the task ends."""
     experiment = item.funcargs.get("experiment")
-    path = getattr(experiment, "path", None)
+    path = getattr(getattr(experiment, "sw_opened", None), "path", None)
     if path is not None and not path.is_dir():
         raise SpecweaveError(f"the experiment store was removed while the task ran ({path.parent} is gone), "
                              "so its run cannot be recorded")
@@ -388,6 +392,27 @@ def _check_store_kept(item) -> None:
 
 def _is_number(value) -> bool:
     return isinstance(value, numbers.Real) or (hasattr(value, "__float__") and not isinstance(value, (str, bytes)))
+
+
+def _unfinished_tasks(item) -> dict:
+    """The tasks of the item's increment that failed in this session, or did not run because a dependency did."""
+    runs = item.config.pluginmanager.get_plugin("pytest_specweave_runs")
+    file = item.nodeid.split("::", 1)[0]
+    prefix = (file.rsplit("/", 1)[0] + "/" if "/" in file else "") + "tasks.md::"
+    seen: dict[str, list] = {}
+    for report in runs.reports if runs else []:
+        if not report.nodeid.startswith(prefix) or (report.when == "teardown" and not report.failed):
+            continue
+        task_id = report.nodeid[len(prefix):]
+        message = report.longrepr[2].removeprefix("Skipped: ") if report.skipped and isinstance(
+            report.longrepr, tuple) else ""
+        start = getattr(report, "start", None)
+        earlier = seen.get(task_id)
+        if earlier is None:
+            seen[task_id] = [task_id, report.outcome, message, start]
+        elif report.failed or report.skipped:
+            earlier[1:3] = [report.outcome, message]
+    return unfinished_tasks(seen.values())
 
 
 def _blocked_dependency(item: TaskItem) -> str | None:
@@ -494,11 +519,21 @@ class JudgeItem(IncrementItemMixin, pytest.Item):
             if done_mode(self.config):
                 raise VerdictFailure("not a threshold, and no check is linked: judged by a person, so --sw-done "
                                      "cannot see it pass (write a threshold, or link a check function)")
-            skip_here("not a threshold, and no check is linked: judged by a person")
-        verdict = judge(element.threshold, judge_context(self.config, self.sw_increment))
+            hint = link_hint(getattr(element, "title", None) or getattr(element, "text", "") or "")
+            skip_here("not a threshold, and no check is linked: judged by a person" + (f"; {hint}" if hint else ""))
+        context = judge_context(self.config, self.sw_increment)
+        verdict = judge(element.threshold, context)
+        stale = stale_because(verdict, context.records, _unfinished_tasks(self))
         self.user_properties.extend(verdict.properties())
         self.user_properties.append(("message", verdict.message))
         strict = "--sw-strict" if self.config.getoption("sw_strict") else "--sw-done" if done_mode(self.config) else None
+        if stale:
+            self.user_properties.append(("stale", stale))
+            if verdict.outcome == FAILED:
+                raise VerdictFailure(f"{verdict.message} ({stale})")
+            if strict:
+                raise VerdictFailure(f"{stale} — {verdict.message} (a stale verdict fails under {strict})")
+            skip_here(f"{stale} — {verdict.message}")
         if verdict.outcome == PASSED:
             if verdict.point and strict:
                 raise VerdictFailure(f"{verdict.message} (a value without an interval fails under {strict}: it cannot"

@@ -8,6 +8,7 @@ and the JSON report share that judgement.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,9 @@ VERDICT_WORDS = {"passed": "PASS", "failed": "FAIL", "inconclusive": "INCONCLUSI
 
 
 def _item_results(reports) -> dict[str, ItemResult]:
-    """nodeid -> how the item fared, from its setup/call/teardown reports."""
+    """nodeid -> how the item fared, from its setup/call/teardown reports (messages without terminal codes)."""
+    from ..tracking._files import plain_text
+
     results: dict[str, ItemResult] = {}
     for report in reports:
         if report.when == "teardown" and not report.failed:
@@ -40,7 +43,7 @@ def _item_results(reports) -> dict[str, ItemResult]:
         start = getattr(report, "start", None)
         if current is not None and current.start is not None:
             start = current.start
-        results[report.nodeid] = ItemResult(outcome, message, start)
+        results[report.nodeid] = ItemResult(outcome, plain_text(message), start)
     return results
 
 
@@ -154,6 +157,29 @@ def write_reports(config, reports) -> None:
     config.stash[_PROMOTED] = promoted
 
 
+def _prune(config, folders: list[Path]) -> None:
+    """The ini key sw_keep_runs: keep the last N runs of each experiment (tracking/prune.py)."""
+    raw = str(config.getini("sw_keep_runs") or "").strip()
+    if not raw:
+        return
+    from ..errors import SpecweaveError
+    from ..tracking.prune import prune_history
+
+    lines = config.stash.setdefault(_MODE_LINES, [])
+    if not (raw.isdigit() and int(raw) >= 1):
+        where = config.inipath.name if config.inipath else "the ini file"
+        lines.append(f"could not prune: {where}: sw_keep_runs = {raw!r}, expected a whole number of runs, at least 1")
+        return
+    for folder in folders:
+        try:
+            result = prune_history(folder, int(raw))
+        except (SpecweaveError, OSError) as error:
+            lines.append(f"could not prune {folder.name}: {error}")
+            continue
+        if result.removed or result.kept_for_models:
+            lines.append(f"{folder.name}: sw_keep_runs = {raw}: {result.describe()}")
+
+
 _WRITTEN = pytest.StashKey[list]()
 _JUDGEMENTS = pytest.StashKey[dict]()  # increment folder -> the IncrementJudgement the modes and reports share
 _TARGETS = pytest.StashKey[dict]()  # increment folder -> the TargetStatus list record_targets returned
@@ -172,23 +198,25 @@ def terminal_summary(terminalreporter, reports) -> None:
     rows = item_rows(config, reports)
     by_increment: dict[Path, list[ItemRow]] = {}
     for row in rows:
-        if row.properties and row.kind != "validate":
+        if row.kind in ("metric", "criterion") and ("verdict" in row.properties or _unreadable(row)):
             by_increment.setdefault(row.increment, []).append(row)
+    width = max(getattr(getattr(terminalreporter, "_tw", None), "fullwidth", 0) or 0, 80)
     for folder, judged in sorted(by_increment.items()):
         terminalreporter.write_sep("-", f"specweave: {folder.name}")
-        for row in judged:
-            props, outcome = row.properties, row.result.outcome
-            word = VERDICT_WORDS.get(outcome, outcome.upper())
-            if outcome == "failed" and props.get("verdict") == "inconclusive":  # failed by --sw-strict or --sw-done
-                word = "FAIL (inconclusive)"
-            elif outcome == "failed" and props.get("verdict") == "passed":  # a point value, under a strict gate
-                word = "FAIL (no interval)"
-            elif outcome == "passed" and props.get("basis") == "point":
-                word = "PASS (no interval)"
-            threshold = _clip(str(props.get("threshold", "")), 44)
-            line = f"{row.id:<8} {threshold:<44} {_measured(props):<22} {_clip(str(props.get('experiment', '')), 30):<30} {word}"
+        table = VerdictTable(judged, width)
+        terminalreporter.write_line(table.header())
+        for lines, outcome in table.rows():
             markup = {"red": True} if outcome == "failed" else {"yellow": True} if outcome == "inconclusive" else {"green": True}
-            terminalreporter.write_line(line.rstrip(), **markup)
+            for line in lines:
+                terminalreporter.write_line(line, **markup)
+        judged_on: dict[str, list[str]] = {}
+        for row in judged:
+            if row.properties.get("experiment"):
+                judged_on.setdefault(str(row.properties["experiment"]), []).append(row.id)
+        if len(judged_on) == 1:
+            terminalreporter.write_line(f"judged on {next(iter(judged_on))}")
+        elif judged_on:
+            terminalreporter.write_line("judged on " + "; ".join(f"{name}: {', '.join(ids)}" for name, ids in judged_on.items()))
     rules: dict[Path, list[ItemRow]] = {}
     for row in rows:
         if row.kind == "validate":
@@ -220,14 +248,131 @@ def terminal_summary(terminalreporter, reports) -> None:
         terminalreporter.write_line(f"specweave: could not write the reports of {error}", red=True)
 
 
-def _measured(props: dict) -> str:
+_UNREADABLE = re.compile(r"^(?:[^:\s]+\.md:\d+: )?cannot read the threshold (?P<text>'.*?'): (?P<expected>.*)$")
+
+
+def _unreadable(row: ItemRow) -> re.Match | None:
+    """A metric or criterion whose threshold could not be read: (the text, what was expected)."""
+    if row.result.outcome != "failed" or "verdict" in row.properties:
+        return None
+    return _UNREADABLE.match(row.result.message or "")
+
+
+def verdict_word(row: ItemRow) -> str:
+    props, outcome = row.properties, row.result.outcome
+    if props.get("stale"):  # judged on an earlier run's experiment: a task of this run failed
+        return "FAIL (stale)" if outcome == "failed" else "STALE"
+    if outcome == "failed" and props.get("verdict") == "inconclusive":  # failed by --sw-strict or --sw-done
+        return "FAIL (inconclusive)"
+    if outcome == "failed" and props.get("verdict") == "passed":  # a point value, under a strict gate
+        return "FAIL (no interval)"
+    if outcome == "passed" and props.get("basis") == "point":
+        return "PASS (no interval)"
+    if _unreadable(row):
+        return "FAIL (unreadable)"
+    return VERDICT_WORDS.get(outcome, outcome.upper())
+
+
+class VerdictTable:
+    """The terminal's table of verdicts: id, requirement, measured, target, verdict (the experiments
+    judged are named below it). Columns take the width of their cells; when the table is wider than
+    the terminal, the requirement, then the measured value, wrap between words, so a number is never cut."""
+
+    CAPS = {"requirement": 48, "measured": 34, "target": 24}
+    FLOORS = {"requirement": 24, "measured": 16}
+
+    def __init__(self, rows: list[ItemRow], width: int):
+        self.names = ["id", "requirement", "measured", "target"]
+        self.cells = [(self._cells(row), verdict_word(row), row.result.outcome) for row in rows]
+        self.widths = {name: max([len(name)] + [len(cells[i]) for cells, _, _ in self.cells])
+                       for i, name in enumerate(self.names)}
+        for name, cap in self.CAPS.items():
+            if name in self.widths:
+                self.widths[name] = min(self.widths[name], cap)
+        verdict = max([len("verdict")] + [len(word) for _, word, _ in self.cells])
+        shared = self.widths["requirement"] + self.widths["measured"]
+        available = width - (sum(self.widths.values()) - shared) - len(self.names) - verdict
+        if shared > available:  # the requirement wraps first, down to its floor; then the measured value
+            requirement = max(self.FLOORS["requirement"], available - self.widths["measured"])
+            self.widths["requirement"] = min(self.widths["requirement"], requirement)
+            self.widths["measured"] = max(self.FLOORS["measured"], available - self.widths["requirement"])
+
+    def _cells(self, row: ItemRow) -> list[str]:
+        props = row.properties
+        unreadable = _unreadable(row)
+        if unreadable:
+            expected = unreadable["expected"]
+            cells = [row.id, str(props.get("title") or unreadable["text"].strip("'")),
+                     "unreadable: " + (expected if expected.startswith("expected") else f"expected {expected}"), "—"]
+        else:
+            cells = [row.id, str(props.get("threshold") or props.get("title") or ""), measured(props) or "—",
+                     target(props) or "—"]
+        return cells
+
+    def _lines(self, cells: list[str], last: str) -> list[str]:
+        import textwrap
+
+        widths = [self.widths[name] for name in self.names]
+        wrapped = [[line.replace(_GLUE, " ") for line in textwrap.wrap(
+                       _glued(cell), width, break_long_words=False, break_on_hyphens=False)] or [""]
+                   for cell, width in zip(cells, widths)]
+        lines = []
+        for i in range(max(len(column) for column in wrapped)):
+            parts = [(column[i] if i < len(column) else "").ljust(width) for column, width in zip(wrapped, widths)]
+            lines.append(" ".join(parts + [last if i == 0 else ""]).rstrip())
+        return lines
+
+    def header(self) -> str:
+        return self._lines(self.names, "verdict")[0]
+
+    def rows(self):
+        """(lines, outcome) of each row."""
+        for cells, word, outcome in self.cells:
+            yield self._lines(cells, word), outcome
+
+
+_GLUE = "\u00a0"  # textwrap never breaks at it
+_OPERATOR_NUMBER = re.compile(r"(?<=[<>≤≥=]) (?=[-+$€£]?\d)")
+_NUMBER_UNIT = re.compile(r"(?<=\d) (?=(?:ms|s|sec|min|h|%|req/sec|req/s|rps|qps|x|×|KB|MB|GB|bytes)(?![\w/]))")
+
+
+def _glued(text: str) -> str:
+    """`< 100 ms` kept on one line: a comparison to its number, a number to its unit."""
+    return _NUMBER_UNIT.sub(_GLUE, _OPERATOR_NUMBER.sub(_GLUE, text))
+
+
+def _numbers(text) -> list[float]:
+    """The numbers of an `interval` or `ratio` property: `[0.94, 0.97]`, `1.961× [1.94, 1.98]`."""
+    return [float(x) for x in re.findall(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?|[-+]?inf|nan", str(text or ""))]
+
+
+def measured(props: dict) -> str:
+    """The measured value with its interval (a ratio's value, then the ratio) by the display rule."""
+    from ..model.metric_display import measured_text
+
     value = props.get("value")
-    shown = f"{value:.4g}" if isinstance(value, float) else ""
-    if props.get("interval"):
-        shown += f" {props['interval']}"
-    if props.get("ratio"):
-        shown += f" ({props['ratio']})"
-    return shown
+    if not isinstance(value, (int, float)):
+        return ""
+    interval = _numbers(props.get("interval"))
+    ratio = _numbers(props.get("ratio"))
+    return measured_text(props.get("metric"), value, interval if len(interval) == 2 else None,
+                         props.get("unit"), ratio if len(ratio) == 3 else None)
+
+
+def target(props: dict) -> str:
+    """`≥ 95%`, `< 100 ms`, `≥ 1.5×` (a ratio to its reference), by the display rule."""
+    from ..model.metric_display import ratio_text, value_text
+
+    goal, op = props.get("target"), props.get("op")
+    if not isinstance(goal, (int, float)):
+        return ""
+    shown_op = _OPS.get(str(op), str(op or ""))
+    if props.get("unit") == "x":
+        return f"{shown_op} {ratio_text(goal)}".strip()
+    return f"{shown_op} {value_text(props.get('metric'), goal, props.get('unit'))}".strip()
+
+
+_OPS = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "="}
 
 
 def _shown(config, path: Path):
@@ -275,8 +420,9 @@ def json_report(config, reports) -> dict:
                 "interval": [float(x) for x in interval.strip("[]").split(",")] if interval else None,
                 "threshold": props.get("threshold"), "experiment": props.get("experiment"),
                 "reference": props.get("reference"), "basis": props.get("basis"), "level": props.get("level"),
-                "method": props.get("method"), "selection": props.get("selection"), "ratio": props.get("ratio"),
-                "data_factor": props.get("data_factor"),
+                "method": props.get("method"), "selection": props.get("selection"),
+                "ratio": _numbers(props.get("ratio")) or None,
+                "data_factor": props.get("data_factor"), "stale": props.get("stale"),
             })
         try:
             increment = Increment.load(folder)
@@ -312,9 +458,14 @@ def _json_number(value: float):
 
 def _strict_json(value):
     """The report with every non-finite number as the store writes it ("NaN", "Infinity", "-Infinity"):
-    bare NaN/Infinity tokens are not JSON, and strict parsers (JSON.parse) refuse the whole file."""
+    bare NaN/Infinity tokens are not JSON, and strict parsers (JSON.parse) refuse the whole file.
+    Text goes without terminal codes."""
+    from ..tracking._files import plain_text
+
     if isinstance(value, float):
         return _json_number(value)
+    if isinstance(value, str):
+        return plain_text(value)
     if isinstance(value, dict):
         return {key: _strict_json(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
@@ -362,7 +513,7 @@ def step_summary(config, reports) -> str:
                 if row.result.outcome != "passed" and row.result.message:
                     verdict += f": {row.result.message}".replace("|", "\\|")
                 requirement = props.get("threshold") or props.get("title", "")
-                lines.append(f"| {row.id} | {str(requirement).replace('|', '/')} | {_measured(props)} "
+                lines.append(f"| {row.id} | {str(requirement).replace('|', '/')} | {measured(props)} "
                              f"| {props.get('experiment', '')} | {verdict} |")
             lines.append("")
         tasks = [r for r in rows if r.kind == "task"]
@@ -406,6 +557,7 @@ def finish_session(config, reports) -> None:
     _run_modes(config, reports)
     if not config.getoption("sw_no_report"):
         write_reports(config, reports)
+    _prune(config, sorted({_increment_of(config, report.nodeid) for report in reports}))
     json_path = config.getoption("sw_json")
     if json_path:
         config.stash[_WRITTEN] = config.stash.get(_WRITTEN, []) + [write_json_report(config, reports, json_path)]

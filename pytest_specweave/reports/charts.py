@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..model import metric_names
+from ..model import metric_display, metric_names
 from ..tracking._files import atomic_write, slugify, untag_float
 from ..tracking.store import JOURNAL
 
@@ -102,7 +102,7 @@ def metric_unit(metric: str) -> str | None:
     """The unit a metric is shown in: '%' for rates logged as fractions, 'ms', 's', 'bytes', ... or None."""
     name = metric_names.canonical(metric)
     words = re.split(r"[_@]", name)
-    if metric_names.is_percent_like(name):
+    if metric_display.is_rate(name):
         return "%"
     if words[-1] == "ms":
         return "ms"
@@ -132,10 +132,8 @@ def _label_value(metric: str, value: float) -> str:
     if not math.isfinite(value):
         return str(value)
     unit = metric_unit(metric)
-    if unit == "%":
-        return f"{value * 100:.3g}%"
-    if unit in ("ms", "s"):
-        return f"{value:.3g} {unit}"
+    if unit in ("%", "ms", "s"):
+        return metric_display.value_text(metric, value, unit)
     return f"{value:.4g}"
 
 
@@ -375,9 +373,14 @@ def _targets(data, metric: str) -> list[tuple[float, str]]:
         verdict = row.verdict
         if verdict is None or verdict.target is None or not _finite(verdict.target) or verdict.metric != metric:
             continue
-        key = (verdict.op, round(verdict.target, 12))
+        goal = verdict.target
+        if verdict.reference:  # the target is a factor of the reference's value: drawn in the metric's units
+            if not verdict.ratio or not verdict.value or not verdict.ratio[0]:
+                continue
+            goal = verdict.target * verdict.value / verdict.ratio[0]
+        key = (verdict.op, round(goal, 12))
         found.setdefault(key, []).append(row.id)
-        text = f"{OPS.get(verdict.op, verdict.op)} {_label_value(metric, verdict.target)}"
+        text = f"{OPS.get(verdict.op, verdict.op)} {_label_value(metric, goal)}"
         if verdict.reference:
             text += f" ({verdict.threshold.split(metric, 1)[-1].strip() if verdict.threshold else 'reference'})"
         texts[key] = text

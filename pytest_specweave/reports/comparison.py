@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..evaluation.judge import format_value
 from ..model import metric_names
-from ..tracking._files import atomic_write
+from ..tracking._files import atomic_write, plain_text
 
 COMPARISON_FILE = "comparison.md"
 
@@ -52,5 +52,5 @@ def write_comparison(increment, judgement) -> Path:
     path = increment.path / "experiments" / COMPARISON_FILE
     title = f"# Experiments of {increment.name}\n\n"
     primary = f"Primary metric: {judgement.primary_metric}.\n\n" if judgement.primary_metric else ""
-    atomic_write(path, (title + primary + comparison_table(judgement)).encode("utf-8"))
+    atomic_write(path, plain_text(title + primary + comparison_table(judgement)).encode("utf-8"))
     return path

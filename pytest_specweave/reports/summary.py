@@ -24,19 +24,20 @@ from pathlib import Path
 
 from ..evaluation.judge import FAILED, INCONCLUSIVE, PASSED, JudgeContext, Verdict, format_value
 from ..evaluation.judgement import IncrementJudgement, Judgement, judge_increment
-from ..model import metric_names
-from ..tracking._files import atomic_write
+from ..model import metric_display, metric_names
+from ..tracking._files import atomic_write, plain_text
 from .charts import OPS, PLOTS_HINT, ChartSet, explaining_records, metric_unit, prediction_files
 
 SUMMARY_FILE = "COMPLETION-SUMMARY.md"
 MAX_METRIC_COLUMNS = 8
-MARKS = {PASSED: "✅ pass", FAILED: "❌ FAIL", INCONCLUSIVE: "❔ inconclusive", "skipped": "⏭ skipped"}
+STALE = "stale"  # judged on an earlier run's experiment, because a task of this run failed (evaluation/staleness.py)
+MARKS = {PASSED: "✅ pass", FAILED: "❌ FAIL", INCONCLUSIVE: "❔ inconclusive", "skipped": "⏭ skipped",
+         STALE: "⚠️ stale"}
 ICONS = {PASSED: "✅", FAILED: "❌", INCONCLUSIVE: "❔"}
 NO_TARGET = "ℹ️"
 PROBLEM_TYPES = {"classification": "classification", "regression": "regression", "forecasting": "forecasting",
                  "ranking": "recommendation"}
 TRAINING_TIME = re.compile(r"^(?:fit|train|training)_?(?:time|seconds|secs|duration)(?:_(s|sec|secs|seconds|ms|min))?$")
-SHOWN_UNITS = ("%", "ms", "$", "€", "£")
 
 
 @dataclass
@@ -98,15 +99,31 @@ class SummaryData:
         return self.metric_rows + self.criteria_rows
 
     def _with_session(self, rows: list[Judgement]) -> list[Judgement]:
-        """The rows, a linked check's with how its item fared in this session."""
+        """The rows, a linked check's with how its item fared in this session, a stale verdict marked stale."""
+        from ..evaluation.staleness import stale_because
+
         shown = []
         for row in rows:
             result = self.session.get(row.id) if row.linked else None
             if result is not None:
                 row = replace(row, verdict=Verdict(result.outcome if result.outcome in MARKS else FAILED,
                                                    result.message), note=f"linked check: {result.outcome}")
+            elif row.verdict is not None and self.unfinished:
+                stale = stale_because(row.verdict, self.context.records, self.unfinished)
+                if stale:
+                    outcome = FAILED if row.verdict.outcome == FAILED else STALE
+                    message = f"{stale.removeprefix('stale: ')} — {row.verdict.message}"
+                    row = replace(row, verdict=replace(row.verdict, outcome=outcome, message=message))
             shown.append(row)
         return shown
+
+    @cached_property
+    def unfinished(self) -> dict:
+        """The tasks that failed in this session (or did not run because a dependency failed): UnfinishedTask by id."""
+        from ..evaluation.staleness import unfinished_tasks
+
+        tasks = {t.id for t in self.increment.tasks.tasks} if self.increment.tasks else set()
+        return unfinished_tasks((i, r.outcome, r.message, r.start) for i, r in self.session.items() if i in tasks)
 
     @cached_property
     def _metric_counts(self) -> dict[str, int]:
@@ -286,6 +303,8 @@ def render_summary(data: SummaryData) -> str:
         status = "NOT TRACKED (no experiments)"
     elif FAILED in verdicts:
         status = "GATES FAILED"
+    elif STALE in verdicts:
+        status = "STALE (a task failed in this run: its gates judged an earlier run)"
     elif INCONCLUSIVE in verdicts:
         status = "INCONCLUSIVE"
     elif verdicts and increment.metadata.get("status") == "completed":
@@ -325,18 +344,18 @@ def render_summary(data: SummaryData) -> str:
 
 def _experiments_section(data: SummaryData) -> list[str]:
     records = data.context.records
-    lines = [f"## Experiments Run: {len(records)}", ""]
+    stale = {r.folder for r in data.stale()}
+    quiet = [r.folder for r in records if not r.metrics and r.status == "succeeded" and r.folder not in stale]
+    lines = [f"## Experiments Run: {len(records) - len(quiet)}", ""]  # the rows of the table below
     if not records:
         return lines + ["No experiment on record yet.", ""]
     all_columns = data._metric_columns
     columns = all_columns[:MAX_METRIC_COLUMNS]
-    units = {column: "%" if metric_names.is_percent_like(column) else "bytes" if metric_unit(column) == "bytes"
+    units = {column: "%" if metric_display.is_rate(column) else "bytes" if metric_unit(column) == "bytes"
              else None for column in columns}
     best = data.judged
-    stale = {r.folder for r in data.stale()}
     lines.append("| # | experiment | kind | status | task | " + " | ".join(columns) + " |")
     lines.append("|---|---|---|---|---|" + "---|" * len(columns))
-    quiet = [r.folder for r in records if not r.metrics and r.status == "succeeded" and r.folder not in stale]
     skipped = set(quiet)
     for record in records:
         if record.folder in skipped:
@@ -370,7 +389,7 @@ def _cell(metric: str, value, unit: str | None = "") -> str:
     if value is None:
         return ""
     if unit == "":
-        unit = "%" if metric_names.is_percent_like(metric) else None
+        unit = "%" if metric_display.is_rate(metric) else None
     if unit == "bytes":
         return _size(value.value)
     shown = format_value(metric, value.value, unit)
@@ -499,8 +518,12 @@ def _best_model_section(data: SummaryData) -> list[str]:
         lines.append("- Version: none — this experiment saved no model file (`exp.log_model(model)` saves it; the "
                      "run then promotes it to models/model-vN.pkl)")
     elif latest is not None:
-        lines.append(f"- Version: not promoted — the latest, models/model-v{latest[0]}.pkl, came from "
-                     f"{latest[1].get('source_experiment', 'another experiment')}")
+        source = latest[1].get("source_experiment")
+        held = ("the model of an earlier run of this experiment" if source == best.folder
+                else f"the model of {source}" if source else "another experiment's model")
+        lines.append(f"- Version: this experiment's model file ({best.folder}/{model['file']}) is not promoted "
+                     f"yet; the promoted version, models/model-v{latest[0]}.pkl, holds {held} "
+                     "(a pytest run promotes the best model)")
     else:
         lines.append(f"- Version: not promoted yet — its model file is {best.folder}/{model['file']} "
                      "(a pytest run promotes it to models/model-vN.pkl)")
@@ -546,18 +569,7 @@ def _size(size) -> str:
 
 
 def _measured(verdict: Verdict, unit: str | None) -> str:
-    metric = verdict.metric or ""
-    shown_unit = unit if unit in SHOWN_UNITS else None
-    if unit is None and verdict.reference and metric_names.is_percent_like(metric):
-        shown_unit = "%"  # a ratio to a reference: the rate as the experiments table shows it (judge.display_unit)
-    text = format_value(metric, verdict.value, shown_unit)
-    if verdict.interval is not None:
-        text += f" [{format_value(metric, verdict.interval[0], shown_unit)}, {format_value(metric, verdict.interval[1], shown_unit)}]"
-    if verdict.ratio is not None:
-        ratio, low, high = verdict.ratio
-        text += f" ({ratio:.3g}× [{low:.3g}, {high:.3g}])"
-    if unit and shown_unit is None and unit != "x":
-        text += f" {unit}"
+    text = metric_display.measured_text(verdict.metric or "", verdict.value, verdict.interval, unit, verdict.ratio)
     if verdict.value is not None and not math.isfinite(verdict.value):
         text += " ⚠ not finite"
     return text
@@ -650,10 +662,9 @@ def _targets_text(rows: list[Judgement]) -> str:
     for row in rows:
         verdict = row.verdict
         if verdict.op and verdict.target is not None:
-            unit = row.unit if row.unit in SHOWN_UNITS else None
-            target = f"{OPS.get(verdict.op, verdict.op)} {format_value(verdict.metric or '', verdict.target, unit)}"
-            if row.unit and unit is None and row.unit != "x":
-                target += f" {row.unit}"
+            goal = (metric_display.ratio_text(verdict.target) if row.unit == "x"
+                    else metric_display.value_text(verdict.metric or "", verdict.target, row.unit))
+            target = f"{OPS.get(verdict.op, verdict.op)} {goal}"
         else:
             target = verdict.threshold or row.text
         parts.setdefault(target, []).append(row.id)
@@ -911,5 +922,5 @@ def write_summary(increment, session: dict[str, ItemResult] | None = None,
 
         data.charts = write_charts(data)
     path = increment.path / SUMMARY_FILE
-    atomic_write(path, render_summary(data).encode("utf-8"))
+    atomic_write(path, plain_text(render_summary(data)).encode("utf-8"))
     return path

@@ -156,6 +156,16 @@ def clean_text(text: str) -> str:
         return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+# Terminal colour and cursor codes (CSI `ESC [ ... m`, OSC `ESC ] ... BEL`, other escapes):
+# libraries colour their messages (MLflow's warnings); reports are files and must not carry them.
+_TERMINAL_CODE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[ -/]*[0-~]?")
+
+
+def plain_text(text: str) -> str:
+    """`text` without terminal escape codes ('\\x1b[33mwarning\\x1b[0m' -> 'warning')."""
+    return _TERMINAL_CODE.sub("", text) if "\x1b" in text else text
+
+
 MAX_DEPTH = 100  # of nested arrays/objects in a file the store reads (what it writes is far shallower)
 
 

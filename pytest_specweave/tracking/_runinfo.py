@@ -13,6 +13,8 @@ import weakref
 from pathlib import Path
 
 KEY_PACKAGES = ("numpy", "pandas", "scikit-learn", "scipy", "torch", "xgboost", "lightgbm", "mlflow")
+# Distributions that install a package's module under another name: xgboost-cpu is xgboost without CUDA.
+ALTERNATIVE_DISTRIBUTIONS = {"xgboost": ("xgboost-cpu",)}
 
 # Pathspecs left out of the dirty check: what the plugin itself writes into a repository.
 GIT_OUTPUT_EXCLUDES = (
@@ -200,16 +202,18 @@ def git_info(directory: Path) -> tuple[str | None, bool | None]:
 def package_versions() -> dict[str, str]:
     """Versions of the key ML packages that are installed (read from metadata, never imported)."""
     if "packages" not in _cache:
-        versions = {}
-        try:
-            from importlib import metadata
-        except ImportError:  # pragma: no cover
-            metadata = None
-        if metadata is not None:
-            for name in KEY_PACKAGES:
-                try:
-                    versions[name] = metadata.version(name)
-                except Exception:
-                    pass
-        _cache["packages"] = versions
+        versions = {name: distribution_version(name) for name in KEY_PACKAGES}
+        _cache["packages"] = {name: version for name, version in versions.items() if version is not None}
     return dict(_cache["packages"])
+
+
+def distribution_version(name: str) -> str | None:
+    """The installed version of a package, under its own distribution name or an alternative one."""
+    from importlib import metadata
+
+    for distribution in (name, *ALTERNATIVE_DISTRIBUTIONS.get(name, ())):
+        try:
+            return metadata.version(distribution)
+        except Exception:  # noqa: BLE001 - not installed (or unreadable metadata): try the next
+            continue
+    return None

@@ -34,6 +34,7 @@ from ._files import (
     dump_json,
     inside,
     open_append,
+    plain_text,
     safe_relpath,
     sha256_file,
     sha256_tree,
@@ -267,7 +268,7 @@ class Experiment:
             return False
         import traceback
 
-        line = clean_text(traceback.format_exception_only(exc_type, exc)[-1].strip())
+        line = plain_text(clean_text(traceback.format_exception_only(exc_type, exc)[-1].strip()))
         frames = traceback.extract_tb(tb) if tb is not None else []
         where = clean_text(f"{frames[-1].filename}:{frames[-1].lineno}") if frames else None
         try:
@@ -348,6 +349,42 @@ class Experiment:
             pass
         if _runinfo.OPEN_RUNS.get(str(self.path)) is self:
             del _runinfo.OPEN_RUNS[str(self.path)]
+
+    def discard_if_empty(self) -> bool:
+        """Finish a run that recorded nothing by removing it, as if it had never started; True when removed.
+
+        Nothing recorded: no metric, param, note, input, seed, artifact or model, and no file of its own
+        in its folder. Only a first run is removed (a folder with earlier runs in its history keeps
+        its record); the number it was given is given back when no later one was.
+        """
+        with self._lock:
+            if self.finished or self.run != 1 or not self._recorded_nothing():
+                return False
+            fd, self._fd = self._fd, -1
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+            self.store.discard_new_folder(self.path, self.number)
+            self.finished = True
+            self._status = "discarded"
+            if _runinfo.OPEN_RUNS.get(str(self.path)) is self:
+                del _runinfo.OPEN_RUNS[str(self.path)]
+        return True
+
+    def _recorded_nothing(self) -> bool:
+        meta = self._meta
+        if self._final or self._params or self._notes_started or self._evaluated:
+            return False
+        if meta.get("inputs") or meta.get("artifacts") or meta.get("model") or meta.get("evidence") \
+                or meta.get("seed") is not None:
+            return False
+        try:
+            names = set(os.listdir(self.path))
+            journal = (self.path / JOURNAL).stat().st_size
+        except OSError:
+            return False
+        return names <= {"meta.json", "logs"} and journal == 0 and os.listdir(self.path / "logs") == [JOURNAL.name]
 
     def _abandon(self) -> None:
         """At interpreter exit: a run never finished is recorded as crashed (as a later reader would)."""

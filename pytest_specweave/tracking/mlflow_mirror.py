@@ -26,7 +26,8 @@ a line logged without a step gets its index among that metric's lines (as the st
 Intervals and folds stay in the local store.
 
 A failure never breaks tracking: it is a TrackingWarning; a tracking URI that cannot be reached is
-not tried again in this process.
+not tried again in this process. MLflow says nothing on the console while the mirror calls it: its
+warnings become TrackingWarnings, without colour codes (`_quiet_mlflow`).
 """
 
 from __future__ import annotations
@@ -35,13 +36,14 @@ import hashlib
 import json
 import os
 import re
+import sys
 import tempfile
 import warnings
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
-from ..errors import SpecweaveError, StoreError
-from ._files import StoreLock, atomic_write, dump_json, read_json, untag_float
+from ..errors import SpecweaveError
+from ._files import StoreLock, atomic_write, dump_json, plain_text, read_json, untag_float
 from .store import JOURNAL, TrackingWarning, journal_entries, parse_iso, utc_now
 
 ENV_TRACKING_URI = "MLFLOW_TRACKING_URI"
@@ -63,7 +65,10 @@ _ALLOWED_NAME = re.compile(r"^[/\w.\- :]*$") if os.name != "nt" else re.compile(
 
 
 class MirrorError(SpecweaveError):
-    """MLflow refused or could not be reached; names the tracking URI."""
+    """MLflow refused or could not be reached; names the tracking URI (the message has no terminal codes)."""
+
+    def __init__(self, message: str):
+        super().__init__(plain_text(str(message)))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -341,6 +346,54 @@ def batches(params: list, metrics: list):
 # Talking to MLflow
 
 
+# What MLflow says about what the mirror does by design: not the user's concern.
+_BY_DESIGN = (
+    "Passing a Python object as `python_model`",  # the promoted model is cloudpickled, as its pickle was
+    "Saving scikit-learn models in the pickle or cloudpickle format",  # likewise
+)
+_MLFLOW_LOGGERS = ("mlflow", "alembic", "sqlalchemy", "huey")
+
+
+@contextmanager
+def _quiet_mlflow():
+    """MLflow kept off the console while the mirror calls it.
+
+    Its log lines, progress bars and notes ("Created version '1'") would land inside pytest's
+    progress line: they are dropped. What it logs at WARNING or above, and the warnings it raises
+    (but its own deprecations), become TrackingWarnings once the call is over, without colour codes.
+    """
+    import contextlib
+    import io
+    import logging
+
+    said: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            said.append(record.getMessage())
+
+    keep = Keep(logging.WARNING)
+    loggers = [logging.getLogger(name) for name in _MLFLOW_LOGGERS]
+    for logger in loggers:
+        logger.addHandler(keep)
+    sink = io.StringIO()
+    try:
+        with warnings.catch_warnings(record=True) as raised, contextlib.redirect_stdout(sink), \
+                contextlib.redirect_stderr(sink):
+            yield
+    finally:
+        for logger in loggers:
+            logger.removeHandler(keep)
+    for w in raised:
+        if issubclass(w.category, TrackingWarning):  # the store's own, said as they were
+            warnings.warn(w.message, stacklevel=3)
+        elif not issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning, FutureWarning)):
+            said.append(str(w.message))
+    for message in dict.fromkeys(plain_text(m).strip() for m in said):
+        if message and not message.startswith(_BY_DESIGN):
+            warnings.warn(f"MLflow: {message}", TrackingWarning, stacklevel=3)
+
+
 def _client(state: _Mirror, uri: str):
     client = state.clients.get(uri)
     if client is None:
@@ -460,7 +513,7 @@ def mirror_run(increment_dir, folder, meta: dict, params: dict, *, state: _Mirro
     if uri in state.broken:
         return None
     payload = run_payload(increment_dir, folder, meta, params)
-    with _sqlite_lock(uri):
+    with _sqlite_lock(uri), _quiet_mlflow():
         client, experiment_id = _connect(state, uri, increment_dir)
         try:
             run_id = _send(client, experiment_id, payload)
@@ -488,20 +541,23 @@ def mirror_finished_experiment(exp) -> None:
         exp._update_meta(mlflow=info)
 
 
-def mirror_record(record, *, state: _Mirror | None = None) -> dict | None:
-    """Mirror a finished run read from the store (a model's source run that was not mirrored), recording its id."""
-    info = mirror_run(record.path.parent.parent, record.path, record.meta, record.params, state=state)
+def mirror_stored_run(increment_dir, folder, *, state: _Mirror | None = None) -> dict | None:
+    """Mirror a finished run read from the store (an experiment folder, or a `history/run-K` of one:
+    a model's source run that was not mirrored), recording its MLflow run in that run's meta.json."""
+    increment_dir, folder = Path(increment_dir), Path(folder)
+    meta = read_json(folder / "meta.json")
+    try:
+        params = read_json(folder / "params.json")
+    except FileNotFoundError:
+        params = {}
+    info = mirror_run(increment_dir, folder, meta, params if isinstance(params, dict) else {}, state=state)
     if info is None:
         return None
-    store_root = record.path.parent
-    with StoreLock(store_root):
-        try:
-            meta = read_json(record.path / "meta.json")
-        except (OSError, ValueError):
-            return info
-        if isinstance(meta, dict) and meta.get("run") == record.meta.get("run"):
-            meta["mlflow"] = info
-            atomic_write(record.path / "meta.json", dump_json(meta))
+    with StoreLock(increment_dir / "experiments"):
+        current = read_json(folder / "meta.json")
+        if isinstance(current, dict) and current.get("run") == meta.get("run"):
+            current["mlflow"] = info
+            atomic_write(folder / "meta.json", dump_json(current))
     return info
 
 
@@ -542,40 +598,45 @@ def registered_model_name(increment_dir) -> str:
     return re.sub(r"[/:]", "-", Path(increment_dir).name)
 
 
-def _pip_requirements(framework: str | None, metadata: dict) -> list[str]:
-    from .models import FRAMEWORKS
+def _source_folder(increment_dir: Path, metadata: dict) -> Path | None:
+    """The folder holding the run that trained a promoted version: its experiment folder while that
+    run is the latest, else `history/run-K` of it; when history no longer holds it, the latest run
+    if that saved the very same model (its sha256); else None."""
+    folder = increment_dir / "experiments" / str(metadata.get("source_experiment"))
+    wanted = metadata.get("source_run", 1)
+    history = folder / "history"
+    candidates = [folder, history / f"run-{wanted}"]
+    try:
+        candidates += sorted(p for p in history.iterdir() if p not in candidates)
+    except OSError:
+        pass
+    for candidate in candidates:
+        try:
+            meta = read_json(candidate / "meta.json")
+        except (OSError, ValueError):
+            continue
+        if isinstance(meta, dict) and meta.get("run", 1) == wanted and meta.get("folder", folder.name) == folder.name:
+            return candidate
+    try:
+        artifacts = read_json(folder / "meta.json").get("artifacts") or {}
+        if artifacts.get(metadata.get("source_file"), {}).get("sha256") == metadata.get("sha256"):
+            return folder
+    except (OSError, ValueError, AttributeError):
+        pass
+    return None
 
-    packages = metadata.get("packages") or {}
-    requirements = []
-    package = FRAMEWORKS.get(framework or "")
-    if package:
-        version = metadata.get("framework_version") or packages.get(package)
-        requirements.append(f"{package}=={version}" if version else package)
-    for extra in ("numpy", "pandas", "cloudpickle"):
-        version = packages.get(extra)
-        if version is None:
-            try:
-                from importlib import metadata as importlib_metadata
 
-                version = importlib_metadata.version(extra)
-            except Exception:  # noqa: BLE001
-                continue
-        requirements.append(f"{extra}=={version}")
-    return requirements
-
-
-def _input_example(increment_dir: Path, metadata: dict):
+def _input_example(source: Path | None, increment_dir: Path, metadata: dict):
     """The input example saved with the model (log_model(input_example=...)), checked against its sha256."""
     rel = metadata.get("input_example")
-    if not rel:
+    if not rel or source is None:
         return None
     import pickle
 
-    folder = increment_dir / "experiments" / metadata["source_experiment"]
-    path = folder / rel
+    path = source / rel
     try:
         data = path.read_bytes()
-        recorded = read_json(folder / "meta.json").get("artifacts", {}).get(rel, {}).get("sha256")
+        recorded = read_json(source / "meta.json").get("artifacts", {}).get(rel, {}).get("sha256")
     except (OSError, ValueError, AttributeError):
         return None
     if recorded != hashlib.sha256(data).hexdigest():
@@ -596,51 +657,42 @@ def _input_example(increment_dir: Path, metadata: dict):
     return example
 
 
-def _source_run_id(state: _Mirror, client, uri: str, increment_dir: Path, metadata: dict) -> str:
-    """The MLflow run of the model's source experiment: the mirrored one, else mirrored now."""
-    from .store import ExperimentStore
-
+def _source_run_id(state: _Mirror, client, uri: str, increment_dir: Path, metadata: dict, source: Path | None) -> str:
+    """The MLflow run of the run that trained the model: the mirrored one, else mirrored now (from
+    `history/` when its experiment has run again since). Never a run made up for the registry."""
     label = uri_label(uri, increment_dir)
-    try:
-        record = ExperimentStore(increment_dir).read(metadata["source_experiment"])
-    except StoreError:
-        record = None
-    if record is not None and record.run == metadata.get("source_run"):
-        info = record.meta.get("mlflow")
-        if isinstance(info, dict) and info.get("tracking_uri") == label and info.get("run_id"):
-            try:
-                if client.get_run(info["run_id"]).info.lifecycle_stage == "active":
-                    return info["run_id"]
-            except Exception:  # noqa: BLE001 - gone there: mirror again
-                pass
-        info = mirror_record(record, state=state)
-        if info is not None:
-            return info["run_id"]
-    # The source folder now holds a later run: a run holding what the metadata recorded.
-    meta = {
-        "folder": metadata["source_experiment"], "name": metadata.get("source_name"), "run": metadata.get("source_run"),
-        "task": metadata.get("task"), "status": "succeeded", "started": metadata.get("created"),
-        "ended": metadata.get("created"), "baseline": False,
-    }
-    with _sqlite_lock(uri):
-        experiment_id = _experiment_id(state, client, uri, increment_dir)
-    journal = [(k, untag_float(v), 0, None) for k, v in (metadata.get("metrics") or {}).items()]
-    payload = run_payload(increment_dir, increment_dir / "experiments" / metadata["source_experiment"], meta, {},
-                          journal=journal)
-    with _sqlite_lock(uri):
-        return _send(client, experiment_id, payload)
+    if source is None:
+        raise MirrorError(
+            f"model-v{metadata.get('version')} was trained by run {metadata.get('source_run')} of"
+            f" {metadata.get('source_experiment')}, which experiments/ no longer holds: not registered at {label}"
+        )
+    meta = read_json(source / "meta.json")
+    info = meta.get("mlflow")
+    if isinstance(info, dict) and info.get("tracking_uri") == label and info.get("run_id"):
+        try:
+            if client.get_run(info["run_id"]).info.lifecycle_stage == "active":
+                return info["run_id"]
+        except Exception:  # noqa: BLE001 - gone there: mirror again
+            pass
+    info = mirror_stored_run(increment_dir, source, state=state)
+    if info is None:
+        raise MirrorError(f"MLflow at {label}: {metadata.get('source_experiment')} could not be mirrored")
+    return info["run_id"]
 
 
 def register_promoted_model(increment_dir, metadata: dict, metadata_file, created: bool) -> dict | None:
     """The promotion callback: log the promoted version to MLflow and register it (once per tracking URI).
 
-    The model is logged to its source experiment's MLflow run, with the sklearn flavor for
-    scikit-learn models and as a python_function model wrapping the pickle otherwise, and
-    registered under the increment's folder name: each promoted version becomes a new registry
-    version. The signature is inferred (mlflow.models.infer_signature) from the input example
-    given to `log_model(input_example=...)` and the model's predictions on it; without an input
-    example the model is logged without a signature. A version already registered at this
-    tracking URI (its metadata's "mlflow" list says so) is not registered again.
+    The model is logged to the MLflow run of the run that trained it (mirrored first if it was not:
+    mirroring switched on after the promotion), with the sklearn flavor for scikit-learn models and
+    as a python_function model holding the model otherwise, and registered under the increment's
+    folder name: each promoted version becomes a new registry version. Classes and functions of the
+    increment's own code are pickled by value (cloudpickle): the registry's model loads where
+    neither the plugin nor that code can be imported; its requirements are the packages its pickle
+    imports. The signature is inferred (mlflow.models.infer_signature) from the input example given
+    to `log_model(input_example=...)` and the model's predictions on it; without an input example
+    the model is logged without a signature. A version already registered at this tracking URI (its
+    metadata's "mlflow" list says so) is not registered again.
     """
     state = _STATE
     if state is None:
@@ -654,10 +706,12 @@ def register_promoted_model(increment_dir, metadata: dict, metadata_file, create
         return None
     version = metadata["version"]
     try:
-        with _sqlite_lock(uri):
-            client, _ = _connect(state, uri, increment_dir)
-        run_id = _source_run_id(state, client, uri, increment_dir, metadata)
-        entry = _log_model(client, uri, increment_dir, metadata, run_id)
+        with _quiet_mlflow():
+            with _sqlite_lock(uri):
+                client, _ = _connect(state, uri, increment_dir)
+            source = _source_folder(increment_dir, metadata)
+            run_id = _source_run_id(state, client, uri, increment_dir, metadata, source)
+            entry = _log_model(client, uri, increment_dir, metadata, run_id, source)
     except MirrorError:
         raise
     except Exception as err:  # noqa: BLE001
@@ -677,14 +731,33 @@ def register_promoted_model(increment_dir, metadata: dict, metadata_file, create
     return entry
 
 
-def _log_model(client, uri: str, increment_dir: Path, metadata: dict, run_id: str) -> dict:
+@contextmanager
+def _increment_code_by_value():
+    """cloudpickle writes the classes and functions of increments' code (the synthetic package
+    `pytest_specweave_increments`) into the pickle itself, instead of a reference to that package."""
+    import cloudpickle
+
+    from ..linked_code import ROOT_PACKAGE
+
+    root = sys.modules.get(ROOT_PACKAGE)
+    if root is None or ROOT_PACKAGE in cloudpickle.list_registry_pickle_by_value():
+        yield
+        return
+    cloudpickle.register_pickle_by_value(root)
+    try:
+        yield
+    finally:
+        cloudpickle.unregister_pickle_by_value(root)
+
+
+def _log_model(client, uri: str, increment_dir: Path, metadata: dict, run_id: str, source: Path | None) -> dict:
     import mlflow
     from mlflow.models import Model, infer_signature
 
     from .models import load_model
 
     model = load_model(increment_dir, metadata["version"])
-    example = _input_example(increment_dir, metadata)
+    example = _input_example(source, increment_dir, metadata)
     signature = None
     if example is not None:
         output = None
@@ -697,18 +770,18 @@ def _log_model(client, uri: str, increment_dir: Path, metadata: dict, run_id: st
         signature = infer_signature(example, output)
     framework = metadata.get("framework")
     name = registered_model_name(increment_dir)
-    common = dict(
-        name=MODEL_NAME,
-        run_id=run_id,
-        registered_model_name=name,
-        signature=signature,
-        input_example=example,
-        pip_requirements=_pip_requirements(framework, metadata),
-        await_registration_for=0,  # the version number is known at once; READY follows on the server
-    )
     tags = {"specweave.model_version": str(metadata["version"]), "specweave.sha256": metadata.get("sha256", "")}
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _increment_code_by_value():
         warnings.simplefilter("ignore")  # MLflow's advice on type hints and pip pins, not the user's concern
+        common = dict(
+            name=MODEL_NAME,
+            run_id=run_id,
+            registered_model_name=name,
+            signature=signature,
+            input_example=example,
+            pip_requirements=model_requirements(model, framework),
+            await_registration_for=0,  # the version number is known at once; READY follows on the server
+        )
         with _fluent_uri(uri):
             # Created here, in the source run's MLflow experiment: left to Model.log, the logged
             # model would land in the process's active (default) experiment instead.
@@ -722,9 +795,8 @@ def _log_model(client, uri: str, increment_dir: Path, metadata: dict, run_id: st
                 info = Model.log(artifact_path=None, flavor=mlflow.sklearn, sk_model=model,
                                  serialization_format="cloudpickle", **common)
             else:
-                path = increment_dir / "models" / metadata["file"]
-                info = Model.log(artifact_path=None, flavor=mlflow.pyfunc, python_model=_pickled_model_class()(),
-                                 artifacts={"model": str(path)}, **common)
+                info = Model.log(artifact_path=None, flavor=mlflow.pyfunc, python_model=promoted_model(model),
+                                 **common)
     registered = getattr(info, "registered_model_version", None)
     return {
         "model_uri": info.model_uri,
@@ -735,19 +807,86 @@ def _log_model(client, uri: str, increment_dir: Path, metadata: dict, run_id: st
     }
 
 
-def _pickled_model_class():
-    """A python_function wrapper around a pickled model (for frameworks without an MLflow flavor here)."""
+def promoted_model(model):
+    """The python_function model of a promoted model without an MLflow flavor here: it holds the model
+    (`mlflow.pyfunc.load_model(uri).unwrap_python_model().model`) and serves its `predict`."""
     import mlflow.pyfunc
 
-    class PickledModel(mlflow.pyfunc.PythonModel):
-        def load_context(self, context):
-            import pickle
+    class PromotedModel(mlflow.pyfunc.PythonModel):
+        _skip_type_hint_validation = True  # predict takes what the model's predict takes
 
-            with open(context.artifacts["model"], "rb") as f:
-                self.model = pickle.load(f)
+        def __init__(self, model):
+            self.model = model
 
         def predict(self, context, model_input, params=None):
-            return self.model.predict(model_input)
+            predict = getattr(self.model, "predict", None)
+            if not callable(predict):
+                raise TypeError(
+                    f"{type(self.model).__name__} has no predict(): call its own methods on"
+                    " mlflow.pyfunc.load_model(uri).unwrap_python_model().model"
+                )
+            return predict(model_input)
 
-    return PickledModel
+    return PromotedModel(model)
 
+
+# ----------------------------------------------------------------------------------------------
+# A model's requirements: the packages its pickle imports
+
+
+def imported_modules(obj) -> set[str]:
+    """Top-level modules that unpickling cloudpickle's pickle of `obj` imports (with the increment's
+    code by value): the modules of its objects' types, of the classes and functions it refers to,
+    and the modules that functions pickled by value use. Pickled to nowhere: nothing is kept."""
+    import cloudpickle
+
+    found: set[str] = set()
+
+    class Recorder(cloudpickle.Pickler):
+        def reducer_override(self, value):
+            if isinstance(value, type(sys)):
+                found.add(value.__name__)
+            elif isinstance(value, type) or callable(value):  # by reference, or by value: its module is a name
+                found.add(getattr(value, "__module__", None) or "")
+            found.add(type(value).__module__)
+            return super().reducer_override(value)
+
+    class Nowhere:
+        def write(self, data):  # bytes, or a PickleBuffer of a large array
+            pass
+
+    with _increment_code_by_value():
+        Recorder(Nowhere(), protocol=cloudpickle.DEFAULT_PROTOCOL).dump(obj)
+    return {name.split(".")[0] for name in found if name}
+
+
+def model_requirements(model, framework: str | None) -> list[str]:
+    """`package==version` of each installed distribution whose modules the model's pickle imports, with
+    cloudpickle (which loads it) and the framework's package; the standard library and the increment's
+    own code (pickled by value) are left out."""
+    from importlib import metadata as importlib_metadata
+
+    from ..linked_code import ROOT_PACKAGE
+    from .models import FRAMEWORKS
+
+    modules = imported_modules(model) - set(sys.stdlib_module_names) - {ROOT_PACKAGE, "__main__", "builtins"}
+    distributions = {"cloudpickle"}
+    if FRAMEWORKS.get(framework or ""):
+        distributions.add(FRAMEWORKS[framework])
+    unnamed = []
+    for module in sorted(modules):
+        try:  # most packages are named as their module (numpy); asked first, as the full scan is slow
+            distributions.add(importlib_metadata.distribution(FRAMEWORKS.get(module, module)).metadata["Name"])
+        except importlib_metadata.PackageNotFoundError:
+            unnamed.append(module)
+    if unnamed:
+        by_module = importlib_metadata.packages_distributions()
+        for module in unnamed:
+            distributions.update(by_module.get(module, ()))
+    requirements = []
+    for distribution in sorted(distributions, key=str.lower):
+        try:
+            requirements.append(f"{distribution}=={importlib_metadata.version(distribution)}")
+        except importlib_metadata.PackageNotFoundError:
+            requirements.append(distribution)
+    return requirements

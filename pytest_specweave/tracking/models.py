@@ -34,6 +34,7 @@ from pathlib import Path
 
 from ..errors import SpecweaveError, StoreError
 from ._files import StoreLock, atomic_write, dump_json, read_json, sha256_file, store_error, tag_float
+from ._runinfo import distribution_version
 from .store import utc_now
 
 MODEL_SCHEMA = "pytest-specweave/model/1"
@@ -237,6 +238,9 @@ def promote_model(increment_dir, record, *, primary_metric: str | None = None) -
         latest = _latest_metadata(models_dir)
         if latest is not None and latest.get("sha256") == digest:
             metadata, created = latest, False
+            kept = models_dir / str(latest.get("file") or f"model-v{latest.get('version')}.pkl")
+            if not kept.exists():  # a fresh clone: the metadata is committed, the pickle is not
+                _copy_verified(source, kept, digest)
         else:
             number = max(_numbers(models_dir)[1], default=0) + 1
             target = models_dir / f"model-v{number}.pkl"
@@ -290,12 +294,7 @@ def _metadata(number, filename, digest, size, record, model, primary_metric, lat
     package = FRAMEWORKS.get(framework or "")
     framework_version = packages.get(package) if package else None
     if package and framework_version is None:
-        try:
-            from importlib import metadata as importlib_metadata
-
-            framework_version = importlib_metadata.version(package)
-        except Exception:  # noqa: BLE001 - not installed here: unknown
-            framework_version = None
+        framework_version = distribution_version(package)  # None: not installed here, unknown
     return {
         "schema": MODEL_SCHEMA,
         "version": number,
@@ -412,14 +411,11 @@ def load_model(increment=None, version=None, *, experiment=None):
             raise ValueError("load_model: give a promoted version or an experiment, not both")
         return _load_experiment_model(increment, experiment)
     path, number, metadata = model_path(increment, version)
+    if not path.exists():
+        restore_version(path.parent.parent, number, metadata)
     try:
         with open(path, "rb") as f:
             data = f.read()
-    except FileNotFoundError:
-        raise StoreError(
-            f"{path} does not exist, though {metadata_path(path.parent.parent, number).name} does"
-            f"{_existing(path.parent.parent)}"
-        ) from None
     except OSError as err:
         raise store_error("read", path, err) from err
     expected = metadata.get("sha256")
@@ -430,6 +426,75 @@ def load_model(increment=None, version=None, *, experiment=None):
             f" {metadata_path(path.parent.parent, number)} (the file was changed or replaced after promotion)"
         )
     return _unpickle(path, data, path.parent.parent)
+
+
+def restore_version(increment_dir, version: int, metadata: dict) -> Path:
+    """Re-create a promoted version's missing file from the model of the experiment it was promoted from.
+
+    Its metadata is committed but its pickle is not (`*.pkl` is ignored), so a fresh clone has only
+    the metadata. The experiment's model file (its current run, or the run kept in its history) is
+    copied when its sha256 is the one the metadata recorded; otherwise a StoreError says which
+    command restores it. Returns the version's path.
+    """
+    increment_dir = Path(increment_dir)
+    models_dir = increment_dir / MODELS
+    target = models_dir / f"model-v{version}.pkl"
+    expected = metadata.get("sha256")
+    source, found = _source_model(increment_dir, metadata, expected)
+    if found is not None:
+        with StoreLock(models_dir):
+            if not target.exists():
+                _copy_verified(found, target, expected)
+        return target
+    raise StoreError(_missing_version_message(increment_dir, version, metadata, source))
+
+
+def _source_model(increment_dir: Path, metadata: dict, expected) -> tuple[Path | None, Path | None]:
+    """(where the version's source model was, that file when it is there with the recorded sha256)."""
+    folder, filename = metadata.get("source_experiment"), metadata.get("source_file")
+    if not (isinstance(folder, str) and isinstance(filename, str) and isinstance(expected, str)):
+        return None, None
+    root = increment_dir / "experiments" / folder
+    run = metadata.get("source_run")
+    candidates = [root / filename]
+    if isinstance(run, int):
+        candidates.append(root / "history" / f"run-{run}" / filename)
+    for candidate in candidates:
+        if ".." in Path(filename).parts or not candidate.is_file():
+            continue
+        try:
+            digest, _ = sha256_file(candidate)
+        except OSError:
+            continue
+        if digest == expected:
+            return candidate, candidate
+    return candidates[0], None
+
+
+def _missing_version_message(increment_dir: Path, version: int, metadata: dict, source: Path | None) -> str:
+    sha = str(metadata.get("sha256") or "")[:12]
+    text = (f"{MODELS}/model-v{version}.pkl does not exist, though model-v{version}.metadata.json does (pickles are"
+            " not committed: a fresh clone has only the metadata)")
+    if source is None:
+        text += ", and the metadata does not say which experiment's model it was"
+    elif source.exists():
+        text += (f", and {source.relative_to(increment_dir).as_posix()} is not the model promoted (its sha256"
+                 f" differs from {sha}…)")
+    else:
+        text += f", and the model it was promoted from, {source.relative_to(increment_dir).as_posix()}, is gone too"
+    task = metadata.get("task")
+    trains = f"its task {task} trains the model again" if task else "its tasks train the model again"
+    return (f"{text}. Restore it with `pytest {_shown_path(increment_dir)}`: {trains} and the run promotes it (the"
+            f" same bytes restore v{version}, other bytes become a new version); or fetch model-v{version}.pkl"
+            f" (sha256 {sha}…) from where your team keeps models (DVC, git-lfs)")
+
+
+def _shown_path(path: Path) -> str:
+    """`path` as a user types it here: relative to the working directory when it is inside it."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix() or "."
+    except ValueError:
+        return path.as_posix()
 
 
 def _load_experiment_model(increment, name):

@@ -485,6 +485,26 @@ class ExperimentStore:
                 self._create_folder(path, meta)
             return Experiment(self, path, meta)
 
+    def discard_new_folder(self, path: Path, number: int) -> None:
+        """Remove the folder of a first run that recorded nothing (Experiment.discard_if_empty). Its number is
+        given back when it is still the last one given: the run never existed, so no number is reused."""
+        import shutil
+
+        with StoreLock(self.root):
+            try:
+                shutil.rmtree(path)
+            except FileNotFoundError:
+                pass
+            except OSError as err:
+                raise store_error("remove the empty run", path, err) from err
+            counter = self.root / ".counter"
+            try:
+                last = int(counter.read_text(encoding="ascii").strip() or 0)
+            except (OSError, ValueError):
+                return
+            if last == number and not any(n >= number for n, _, _ in self._scan()):
+                atomic_write(counter, f"{number - 1}\n".encode("ascii"))
+
     def _reusable_folder(self, folders, name: str, slug: str, task: str | None = None):
         """(number, path, meta) of the latest folder of this name and task whose run is not live, or None.
 
