@@ -8,8 +8,12 @@ import tarfile
 import textwrap
 from pathlib import Path
 
+import numpy  # noqa: F401  (see below)
 import pytest
 
+# pytester's in-process runs put sys.modules back as it was before them, so a module first imported
+# inside one is imported again by the next test; numpy's C core refuses a second load ("cannot load
+# module more than once per process"), so it is imported once here, before any of them.
 pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parents[1]
