@@ -299,3 +299,20 @@ def test_targets_and_test_data_use_follow_the_verdicts(tmp_path):
     part = section(summary_of(folder, charts=False), "Targets and test-data use")
     assert "| TC-001 | roc_auc >= 0.9 | **changed** — first judged as `roc_auc >= 0.85` on 2025-01-02 |" in part
     assert "was scored 1 time by 1 experiment; 1 of those since the targets were first fixed." in part
+
+
+def test_a_model_recorded_but_absent_from_the_checkout_is_said_so_with_how_to_recreate_it(tmp_path):
+    # A fresh clone: git ignores *.pkl (the scaffold's .gitignore says so), the metadata came along.
+    folder = full_store(make_increment(tmp_path))
+    size = (folder / "experiments" / "exp-003-xgboost" / "model.pkl").stat().st_size
+    (folder / "experiments" / "exp-003-xgboost" / "model.pkl").unlink()
+    (folder / "models" / "model-v1.pkl").unlink()
+    text = summary_of(folder, charts=False)
+
+    best = section(text, "Best Model")
+    assert f"- Model size: {size / 1024:.1f} KB (`model.pkl` of exp-003-xgboost, as recorded; not in this checkout)" in best
+    ready = section(text, "Deployment Readiness")
+    assert "**Not ready**: 1 of 5 checks do not pass." in ready
+    assert ("- ❔ Model file: `model.pkl` of exp-003-xgboost is on record (sha256 " in ready
+            and "but not in this checkout (git ignores *.pkl); rerun its task T-001 to recreate it" in ready)
+    assert "none saved" not in ready

@@ -16,6 +16,7 @@ is said to be missing, and how to record it — never filled in.
 
 from __future__ import annotations
 
+import fnmatch
 import math
 import re
 from dataclasses import dataclass, field, replace
@@ -447,11 +448,14 @@ def _training_time(record) -> tuple[float, str] | None:
 
 
 def _model_file(record):
+    """(model entry, size in bytes) of the record's model; an entry whose file is on record but not on
+    disk (a clone: git ignores *.pkl) carries "absent": True."""
     from ..tracking.models import model_of
 
-    model = model_of(record)
+    model = model_of(record) or _recorded_model(record)
     if model is None:
         return None, None
+    model["absent"] = not (record.path / model["file"]).is_file()
     size = model.get("bytes")
     if not isinstance(size, int):
         try:
@@ -459,6 +463,20 @@ def _model_file(record):
         except OSError:
             size = None
     return model, size
+
+
+def _recorded_model(record) -> dict | None:
+    """A model file in meta.json's artifacts whose file is not on disk (model_of sees present files only)."""
+    from ..tracking.models import MODEL_ARTIFACT
+
+    meta = record.meta if isinstance(record.meta, dict) else {}
+    artifacts = meta.get("artifacts") if isinstance(meta.get("artifacts"), dict) else {}
+    found = sorted((rel != "model.pkl", rel) for rel, entry in artifacts.items()
+                   if isinstance(entry, dict) and fnmatch.fnmatch(Path(rel).name.lower(), MODEL_ARTIFACT))
+    if not found:
+        return None
+    rel = found[0][1]
+    return {"file": rel, "sha256": artifacts[rel].get("sha256"), "bytes": artifacts[rel].get("bytes")}
 
 
 def _promoted(increment_dir: Path, record):
@@ -546,7 +564,8 @@ def _best_model_section(data: SummaryData) -> list[str]:
 
 def _model_size(data: SummaryData, best, model, size) -> str:
     if model is not None and size is not None:
-        return f"{_size(size)} (`{model['file']}` of {best.folder})"
+        absent = ", as recorded; not in this checkout" if model.get("absent") else ""
+        return f"{_size(size)} (`{model['file']}` of {best.folder}{absent})"
     logged = best.metric("model_size_bytes")
     source = best
     if logged is None:
@@ -755,6 +774,11 @@ def _size_line(data: SummaryData) -> tuple[str, str]:
         return ICONS[_worst(rows)], f"{text} ({_targets_text(rows)})"
     if model is None:
         return ICONS[FAILED], f"Model file: none saved by {best.folder} (`exp.log_model(model)` saves it)"
+    if model.get("absent"):
+        sha = f"sha256 {model['sha256'][:12]}…" if isinstance(model.get("sha256"), str) else "no sha256"
+        rerun = f"rerun its task {best.task} to recreate it" if best.task else "rerun the code that trained it"
+        return ICONS[INCONCLUSIVE], (f"Model file: `{model['file']}` of {best.folder} is on record ({sha}) but not "
+                                     f"in this checkout (git ignores *.pkl); {rerun}")
     return ICONS[PASSED], text
 
 
