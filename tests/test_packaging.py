@@ -135,7 +135,9 @@ def test_the_project_builds_with_the_lowest_setuptools_its_build_requirement_all
         shutil.copy(ROOT / name, source / name)
     pinned = lowest_release(setuptools)
     (tmp_path / "constraints.txt").write_text(f"setuptools=={pinned}\n", encoding="utf-8")
-    env = {**CLEAN_ENV, "PIP_CONSTRAINT": str(tmp_path / "constraints.txt")}  # reaches the build environment
+    # pip up to 26.1 passes PIP_CONSTRAINT on to the build environment; newer pip reads only --build-constraint
+    constraints = str(tmp_path / "constraints.txt")
+    env = {**CLEAN_ENV, "PIP_CONSTRAINT": constraints, "PIP_BUILD_CONSTRAINT": constraints}
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-cache-dir", "-w",
                             str(tmp_path / "dist"), str(source)], env=env, capture_output=True, text=True, check=False)
     assert build.returncode == 0, f"setuptools=={pinned}:\n{(build.stdout + build.stderr)[-3000:]}"
