@@ -245,6 +245,8 @@ def _cmd_prune(args, cwd: Path) -> int:
         result = prune_history(folder, args.keep, dry_run=args.dry_run)
         print(f"{_relative(folder, cwd)}: {result.describe(args.dry_run)}")
     return 0
+
+
 def package_version() -> str:
     """The installed distribution's version; the source tree's when it is run without being installed."""
     from importlib.metadata import PackageNotFoundError, version

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-INCREMENT_FILES = ("spec.md", "tasks.md", "tests.md")
+from .layout import INCREMENT_FILES, SET_ASIDE
+
 LINKED_CODE_ROOT = "pytest_specweave_increments"  # linked_code.ROOT_PACKAGE, without importing it
 # SpecWeave names increment folders NNNN-slug, and NNNN<letter>-slug for work on an item imported from
 # an external tool: IncrementNumberManager in its src/core/increment-utils.ts matches /^(\d{3,4})E?-/
@@ -23,8 +24,6 @@ LINKED_CODE_ROOT = "pytest_specweave_increments"  # linked_code.ROOT_PACKAGE, wi
 # 0002G-… (GitHub, metadata "source_platform": "github"), 0411J-… (Jira), 0438A-… (Azure DevOps),
 # 0657E-… (external), 0713B-…. Four digits, as SpecWeave writes them today, and one capital letter.
 INCREMENT_FOLDER = re.compile(r"^\d{4}[A-Z]?-\S")
-# SpecWeave moves finished, abandoned and paused increments into these folders of increments/.
-SET_ASIDE = {"_archive": "archived", "_abandoned": "abandoned", "_paused": "paused"}
 # What collection passed over (pytestlayer/skipped.py): (path, line, reason) -> Skipped; and the key of
 # the list an xdist worker sends back in its workeroutput.
 SKIPPED = pytest.StashKey[dict]()

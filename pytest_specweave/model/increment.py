@@ -14,6 +14,7 @@ from functools import cached_property
 from pathlib import Path
 
 from ..errors import IncrementNotFound, SourceError
+from ..layout import INCREMENT_FILES
 from .criteria import CriterionList, parse_criteria
 from .skipped import Skipped
 from .spec import Spec, parse_spec
@@ -23,7 +24,7 @@ from .tasks import TaskList, parse_tasks
 # SpecWeave's rule (see plugin.INCREMENT_FOLDER). The id keeps the letter: "0002E". A prefix `0002`
 # also selects 0002E-slug, since SpecWeave counts 0002 and 0002E as the same number (they cannot coexist).
 INCREMENT_DIR = re.compile(r"^(\d{4}[A-Z]?)-[A-Za-z0-9][\w.-]*$")
-MARKDOWN_FILES = ("spec.md", "tasks.md", "tests.md")
+MARKDOWN_FILES = INCREMENT_FILES
 # Folders inside an increment that hold data or outputs: never searched for tests.
 DATA_DIRS = ("data", "models", "experiments", "notebooks", "mlruns")
 SEARCHED = ("increments", os.path.join(".specweave", "increments"))

@@ -13,11 +13,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..layout import INCREMENT_FILES, SET_ASIDE
+
 # The increment folder rule (plugin.INCREMENT_FOLDER, model.increment.INCREMENT_DIR): NNNN-slug, or
 # NNNN<capital letter>-slug for imported work (0002E, 0002G, 0411J).
 _INCREMENT_NAME = re.compile(r"^\d{4}[A-Z]?-[A-Za-z0-9]")
-INCREMENT_FILES = ("spec.md", "tasks.md", "tests.md")
-SET_ASIDE = {"_archive": "archived", "_abandoned": "abandoned", "_paused": "paused"}
 _SHOWN_TEXT = 100
 
 
