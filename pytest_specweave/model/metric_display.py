@@ -32,13 +32,7 @@ def kind(metric: str | None) -> str | None:
     """RATE, SCORE, or None for a metric that is neither (latency, rmse, a name the rule does not know)."""
     if not metric:
         return None
-    words = metric_names.canonical(metric).replace("@", "_").split("_")
-    for word in reversed(words):
-        if word in _KIND_OF_WORD:
-            return _KIND_OF_WORD[word]
-        if metric_names._F_BETA.fullmatch(word):
-            return SCORE
-    return None
+    return metric_names.last_word_says(metric_names.canonical(metric).replace("@", "_"), _KIND_OF_WORD, f_beta=SCORE)
 
 
 def is_rate(metric: str | None) -> bool:

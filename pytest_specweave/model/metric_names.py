@@ -166,15 +166,15 @@ def direction(name: str, declared: dict[str, str] | None = None) -> str | None:
             return value
     if base in _DIRECTION_OF_NAME:
         return _DIRECTION_OF_NAME[base]
-    return _last_word_says(base, _DIRECTION_OF_WORD, f_beta="higher")
+    return last_word_says(base, _DIRECTION_OF_WORD, f_beta="higher")
 
 
 def is_percent_like(name: str) -> bool:
     """Rates logged as fractions that reports print as percentages (accuracy, precision, mape ...)."""
-    return bool(_last_word_says(_CUT_OFF.sub("", canonical(name)), _PERCENT_OF_WORD, f_beta=True))
+    return bool(last_word_says(_CUT_OFF.sub("", canonical(name)), _PERCENT_OF_WORD, f_beta=True))
 
 
-def _last_word_says(base: str, table: dict, f_beta):
+def last_word_says(base: str, table: dict, f_beta):
     """The table's entry for the last word of `base` that it knows (F-beta words count as `f_beta`)."""
     for word in reversed(base.split("_")):
         if word in table:
