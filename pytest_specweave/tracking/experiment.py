@@ -816,6 +816,17 @@ class Experiment:
         self._record_artifact(rel, hashlib.sha256(data).hexdigest(), len(data), kind="report")
         return dest
 
+    def log_dict(self, dictionary, filename) -> Path:
+        """Save a mapping (or list) as a JSON artifact (`filename`, sorted keys), recorded with its sha256:
+        what one task hands the next (`model-selection.json`), read back with `ExperimentRecord.load_dict`."""
+        import json
+
+        try:
+            text = json.dumps(dictionary, indent=2, sort_keys=True, allow_nan=False, ensure_ascii=False)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"log_dict({filename!r}): the value is not plain JSON ({err})") from None
+        return self.save_report(filename, text + "\n")
+
     def log_predictions(self, y_true, y_pred=None, *, y_score=None, index=None, name="predictions",
                         merge=False) -> Path:
         """Save a model's predictions on the evaluation rows as `<name>.npz`, for the report's charts.

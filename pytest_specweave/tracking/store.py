@@ -379,6 +379,14 @@ class ExperimentRecord:
                              f" {self.path / 'meta.json'} (the file changed after it was saved)")
         return data
 
+    def load_dict(self, name: str):
+        """A JSON artifact (`log_dict`), parsed, after the sha256 check of `read_artifact`."""
+        data = self.read_artifact(name)
+        try:
+            return json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as err:
+            raise StoreError(f"{self.path / name} is not JSON: {err}") from None
+
 
 # ----------------------------------------------------------------------------------------------
 # The store
@@ -832,6 +840,23 @@ class ExperimentStore:
             if r.name.casefold() == wanted or r.folder.split("-", 2)[-1] == slug:
                 return r
         return None
+
+    def latest(self, *, task: str | None = None, name: str | None = None,
+               artifact: str | None = None) -> ExperimentRecord:
+        """The latest succeeded experiment of `task` (`"T-005"`) and/or `name`, holding `artifact` when
+        given: how a later task finds what an earlier one saved. StoreError, saying which task to run,
+        when there is none."""
+        wanted = experiment_name(name).casefold() if name is not None else None
+        found = [r for r in self.records() if r.succeeded
+                 and (task is None or (r.task or "").upper() == task.upper())
+                 and (wanted is None or r.name.casefold() == wanted or r.folder == name)
+                 and (artifact is None or artifact in r.artifacts)]
+        if not found:
+            what = " ".join(x for x in (task, repr(name) if name else None) if x) or "any"
+            holding = f" with {artifact}" if artifact else ""
+            hint = f": run {task} first" if task else ""
+            raise StoreError(f"no succeeded {what} experiment{holding} in {self.root}{hint}")
+        return max(found, key=lambda r: (parse_iso(r.started) or 0.0, r.number))
 
     def _read(self, number: int, path: Path) -> ExperimentRecord:
         problems: list[str] = []
