@@ -14,16 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from .layout import INCREMENT_FILES, SET_ASIDE
+from .layout import INCREMENT_FILES, INCREMENT_NAME, SET_ASIDE
 
 LINKED_CODE_ROOT = "pytest_specweave_increments"  # linked_code.ROOT_PACKAGE, without importing it
-# SpecWeave names increment folders NNNN-slug, and NNNN<letter>-slug for work on an item imported from
-# an external tool: IncrementNumberManager in its src/core/increment-utils.ts matches /^(\d{3,4})E?-/
-# (folders written before four digits were required have three) and validates new ids with
-# /^\d{4}E?-/; later versions write one letter per source, as found in SpecWeave projects:
-# 0002G-… (GitHub, metadata "source_platform": "github"), 0411J-… (Jira), 0438A-… (Azure DevOps),
-# 0657E-… (external), 0713B-…. Four digits, as SpecWeave writes them today, and one capital letter.
-INCREMENT_FOLDER = re.compile(r"^\d{4}[A-Z]?-\S")
+INCREMENT_FOLDER = INCREMENT_NAME  # the folder rule (layout.py)
 # What collection passed over (pytestlayer/skipped.py): (path, line, reason) -> Skipped; and the key of
 # the list an xdist worker sends back in its workeroutput.
 SKIPPED = pytest.StashKey[dict]()

@@ -35,10 +35,20 @@ TESTS = "- TC-001: precision@10 > 0.25\n"
      ("0042", False), ("0042-", False), ("00420-x", False), ("_archive", False), ("0042_x", False),
      ("0657E-external-item", True), ("0002E-sync-from-github", True), ("0002e-x", False), ("0002EE-x", False),
      ("0002G-sync-from-github", True), ("0411J-jira-item", True), ("0438A-ado-item", True),
-     ("0002g-x", False), ("J-12-jira-import", False), ("INC-001-x", False)],
+     ("0002g-x", False), ("J-12-jira-import", False), ("INC-001-x", False), ("0042-données", True),
+     ("0042-my model", True), ("0042-_draft", True), ("0042- x", False), ("0042-\tx", False)],
 )
 def test_folder_names(name, ok):
+    """One rule, SpecWeave's (four digits, an optional capital letter, a dash, then a name), for the
+    pytest entry point, the markdown model and the record of what was skipped."""
+    from pytest_specweave import plugin
+    from pytest_specweave.layout import increment_id
+    from pytest_specweave.model import skipped
+
     assert bool(INCREMENT_DIR.match(name)) is ok
+    assert (increment_id(name) is not None) is ok
+    assert bool(plugin.INCREMENT_FOLDER.match(name)) is ok
+    assert skipped.INCREMENT_NAME is INCREMENT_DIR
 
 
 def test_is_increment_dir_needs_the_name_and_a_markdown_file(tmp_path):

@@ -299,3 +299,18 @@ def test_a_run_with_nothing_passed_over_says_nothing_of_it(pytester):
     result = pytester.runpytest("-p", "no:cacheprovider", "-v")
     result.assert_outcomes(passed=1)
     assert "not read" not in result.stdout.str() and "no increment" not in result.stdout.str()
+
+
+@pytest.mark.parametrize("folder", ["0042-données", "0043-my model"])
+def test_an_increment_named_with_a_space_or_accents_is_read_like_any_other(tmp_path, folder):
+    """SpecWeave accepts any name after NNNN-: pytest and `list` both read the folder as an increment."""
+    inc = tmp_path / "increments" / folder
+    inc.mkdir(parents=True)
+    (inc / "tasks.md").write_text("# Tasks\n\n- [x] T-001: Do it\n", encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "increments"],
+                         cwd=tmp_path, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "1 passed" in run.stdout and "not an increment folder" not in run.stdout + run.stderr
+    listed = subprocess.run([sys.executable, "-m", "pytest_specweave", "list"], cwd=tmp_path, capture_output=True,
+                            text=True)
+    assert f"increments/{folder}/tasks.md:3" in listed.stdout, listed.stdout + listed.stderr

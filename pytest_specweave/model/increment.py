@@ -14,16 +14,15 @@ from functools import cached_property
 from pathlib import Path
 
 from ..errors import IncrementNotFound, SourceError
-from ..layout import INCREMENT_FILES
+from ..layout import INCREMENT_FILES, INCREMENT_NAME
 from .criteria import CriterionList, parse_criteria
 from .skipped import Skipped
 from .spec import Spec, parse_spec
 from .tasks import TaskList, parse_tasks
 
-# NNNN-slug, or NNNN<letter>-slug (0002E, 0002G, 0411J…) for an increment on an imported item:
-# SpecWeave's rule (see plugin.INCREMENT_FOLDER). The id keeps the letter: "0002E". A prefix `0002`
-# also selects 0002E-slug, since SpecWeave counts 0002 and 0002E as the same number (they cannot coexist).
-INCREMENT_DIR = re.compile(r"^(\d{4}[A-Z]?)-[A-Za-z0-9][\w.-]*$")
+# The folder rule (layout.py). A prefix `0002` also selects 0002E-slug, since SpecWeave counts 0002 and
+# 0002E as the same number (they cannot coexist).
+INCREMENT_DIR = INCREMENT_NAME
 MARKDOWN_FILES = INCREMENT_FILES
 # Folders inside an increment that hold data or outputs: never searched for tests.
 DATA_DIRS = ("data", "models", "experiments", "notebooks", "mlruns")

@@ -13,11 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..layout import INCREMENT_FILES, SET_ASIDE
+from ..layout import INCREMENT_FILES, INCREMENT_NAME, SET_ASIDE
 
-# The increment folder rule (plugin.INCREMENT_FOLDER, model.increment.INCREMENT_DIR): NNNN-slug, or
-# NNNN<capital letter>-slug for imported work (0002E, 0002G, 0411J).
-_INCREMENT_NAME = re.compile(r"^\d{4}[A-Z]?-[A-Za-z0-9]")
 _SHOWN_TEXT = 100
 
 
@@ -63,7 +60,7 @@ def folder_skipped(folder: Path) -> Skipped | None:
     if not in_increments or not folder.is_dir() or folder.name in SET_ASIDE:
         return None
     name = folder.name
-    named = _INCREMENT_NAME.match(name) is not None
+    named = INCREMENT_NAME.match(name) is not None
     holds = holds_increment_files(folder)
     if named and holds:
         return None
