@@ -43,6 +43,10 @@ _API = {
     "explain_model": "pytest_specweave.evaluation.explain",
     "tune_decision_threshold": "pytest_specweave.evaluation.decision",
     "error_analysis": "pytest_specweave.evaluation.error_analysis",
+    # monitoring hand-off
+    "reference_profile": "pytest_specweave.monitoring.profile",
+    "log_reference_profile": "pytest_specweave.monitoring.profile",
+    "check_drift": "pytest_specweave.monitoring.drift",
     # framework integrations (each imports its framework when called)
     "track_sklearn_model": "pytest_specweave.integrations.sklearn",
     "ModelExperiment": "pytest_specweave.integrations.sklearn",

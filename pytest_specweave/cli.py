@@ -247,6 +247,36 @@ def _cmd_prune(args, cwd: Path) -> int:
     return 0
 
 
+def _cmd_drift(args, cwd: Path) -> int:
+    import json
+
+    from .monitoring.drift import DriftLimits, check_drift, increment_profile, read_profile, read_table
+    from .monitoring.limits import spec_limits
+
+    folders = find_increments(args.increment, cwd)
+    if len(folders) != 1:
+        raise SpecweaveError(f"drift: {args.increment!r} names {len(folders)} increments; name one")
+    folder = folders[0]
+    try:
+        profile, source = (read_profile(args.profile), Path(args.profile)) if args.profile else increment_profile(folder)
+        data = read_table(Path(args.file) if Path(args.file).is_absolute() else cwd / args.file)
+        limits = spec_limits(folder) or DriftLimits()
+        if args.psi is not None or args.p_value is not None:
+            limits = DriftLimits(psi=args.psi if args.psi is not None else limits.psi,
+                                 p_value=args.p_value if args.p_value is not None else limits.p_value)
+        report = check_drift(profile, data, limits=limits)
+    except (ValueError, TypeError) as error:
+        raise SpecweaveError(str(error)) from None
+    if args.json:
+        print(json.dumps({"increment": folder.name, "profile": _relative(source, cwd), "file": args.file,
+                          **report.as_json()}, indent=2))
+    else:
+        print(f"{args.file} against {_relative(source, cwd)}:\n")
+        print(report.markdown())
+        print(("DRIFT: " if not report.ok else "OK: ") + report.message())
+    return 0 if report.ok else 1
+
+
 def package_version() -> str:
     """The installed distribution's version; the source tree's when it is run without being installed."""
     from importlib.metadata import PackageNotFoundError, version
@@ -295,6 +325,17 @@ def build_parser() -> argparse.ArgumentParser:
                             "promoted model came from is always kept)")
     prune.add_argument("--dry-run", action="store_true", help="say what would be removed, remove nothing")
     prune.set_defaults(run=_cmd_prune)
+    drift = commands.add_parser("drift", help="check new data against the promoted model's reference profile "
+                                              "(PSI and a KS or chi-square test per feature; exit 1 on drift)")
+    drift.add_argument("increment", help="the increment whose promoted model's profile is the reference")
+    drift.add_argument("file", help="the new data: .csv, .csv.gz, .tsv, .parquet, .feather, .json or .jsonl")
+    drift.add_argument("--profile", default=None, metavar="JSON",
+                       help="a reference profile other than models/model-vN.profile.json of the latest version")
+    drift.add_argument("--psi", type=float, default=None, help="PSI limit (default: spec.md's Drift: line, else 0.2)")
+    drift.add_argument("--p-value", type=float, default=None, dest="p_value",
+                       help="also fail a feature whose KS or chi-square p-value is below this")
+    drift.add_argument("--json", action="store_true", help="print the report as JSON")
+    drift.set_defaults(run=_cmd_drift)
     return parser
 
 

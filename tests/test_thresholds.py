@@ -409,3 +409,24 @@ def test_trailing_words_the_grammar_reads_or_allows_stay_readable(text, key, sho
 def test_other_comparator_characters_and_full_width_digits_read_as_meant(text, shown):
     assert looks_like_threshold(text)
     assert parse_threshold(text).describe() == shown
+
+
+@pytest.mark.parametrize("text, key, data, psi, p", [
+    ("PSI < 0.2 per feature", "Drift", None, 0.2, None),
+    ("Drift: PSI < 0.1 per feature, p-value > 0.01", None, None, 0.1, 0.01),
+    ("no drift on data/current.parquet", None, "data/current.parquet", None, None),
+    ("no data drift in `data/last week.csv` (PSI ≤ 0.15)", None, "data/last week.csv", 0.15, None),
+])
+def test_drift_lines(text, key, data, psi, p):
+    from pytest_specweave.model.thresholds import parse_threshold
+
+    threshold = parse_threshold(text, key)
+    assert (threshold.kind, threshold.data, threshold.value, threshold.p_value) == ("drift", data, psi, p)
+
+
+def test_a_drift_line_without_limits_says_what_it_expected():
+    from pytest_specweave.errors import ThresholdError
+    from pytest_specweave.model.thresholds import parse_threshold
+
+    with pytest.raises(ThresholdError, match="expected drift limits such as 'PSI < 0.2 per feature'"):
+        parse_threshold("Drift: low", None)

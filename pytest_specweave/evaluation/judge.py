@@ -204,6 +204,8 @@ def judge(threshold: Threshold, context: JudgeContext) -> Verdict:
         return _judge_explainability(threshold, context)
     if threshold.kind == "artifact":
         return _judge_artifact(threshold, context)
+    if threshold.kind == "drift":
+        return _judge_drift(threshold, context)
     metric = threshold.metric or context.primary_metric
     if metric is None:
         return Verdict(FAILED, "no primary metric: name one in spec.md (frontmatter `primary_metric:`)",
@@ -625,6 +627,54 @@ def _judge_artifact(threshold, context) -> Verdict:
     return Verdict(FAILED, f"{record.folder} has no artifact matching {threshold.artifact!r} "
                    f"(artifacts: {', '.join(record.artifacts) or 'none'})", threshold=threshold.describe(),
                    experiment=record.folder)
+
+
+def _reference_profile(context):
+    """(profile, where it came from) for drift: the judged experiment's reference-profile.json (what its
+    promotion ships), else the latest promoted version's models/model-vN.profile.json; (None, why) without."""
+    from ..errors import StoreError
+    from ..monitoring.drift import increment_profile
+    from ..monitoring.profile import PROFILE_ARTIFACT
+
+    judged = context.judged_experiment()
+    if judged is not None and PROFILE_ARTIFACT in judged.artifacts:
+        try:
+            return judged.load_dict(PROFILE_ARTIFACT), f"{judged.folder}/{PROFILE_ARTIFACT}"
+        except StoreError as err:
+            return None, str(err)
+    if context.increment_dir is None:
+        return None, "no increment folder to find a promoted model in"
+    try:
+        profile, path = increment_profile(context.increment_dir)
+    except (ValueError, StoreError) as err:
+        return None, str(err)
+    return profile, f"models/{path.name}"
+
+
+def _judge_drift(threshold, context) -> Verdict:
+    from ..monitoring.limits import limits_of, spec_limits
+
+    shown = threshold.describe()
+    profile, source = _reference_profile(context)
+    if profile is None:
+        return Verdict(FAILED, f"no reference profile to judge drift against: {source}", threshold=shown)
+    if threshold.data is None:
+        features = len(profile.get("features") or {})
+        score = " and the model's scores" if isinstance(profile.get("score"), dict) else ""
+        return Verdict(PASSED, f"{source} profiles {features} feature(s){score} over {profile.get('rows', 0):,} rows; "
+                       f"new data is gated at {limits_of(threshold).describe()} per feature "
+                       "(`pytest-specweave drift`, or a `no drift on <file>` criterion)", threshold=shown)
+    from ..monitoring.drift import check_drift, read_table
+
+    path = Path(threshold.data)
+    if not path.is_absolute() and context.increment_dir is not None:
+        path = context.increment_dir / path
+    base = spec_limits(context.increment_dir) if context.increment_dir is not None else None
+    try:
+        report = check_drift(profile, read_table(path), limits=limits_of(threshold, base))
+    except (ValueError, TypeError) as err:
+        return Verdict(FAILED, str(err), threshold=shown)
+    return Verdict(PASSED if report.ok else FAILED, f"{report.message()} — against {source}", threshold=shown)
 
 
 def _finite(value) -> bool:

@@ -51,6 +51,10 @@ class Threshold:
       "ratio"           metric compared to factor x a reference's value of the same metric
       "artifact"        an artifact matching `artifact` (a glob) exists in the judged experiment
       "explainability"  the judged experiment has explanation artifacts
+      "drift"           with `data`: that file has not drifted from the promoted model's reference profile
+                        ("no drift on data/current.parquet"); without: the spec's drift limits ("Drift: PSI <
+                        0.2 per feature"), met when the promoted model ships a reference profile.
+                        `value` is the PSI limit and `p_value` the test level, when written.
     """
 
     text: str
@@ -64,6 +68,8 @@ class Threshold:
     reference: Reference | None = None
     experiment: str | None = None  # "precision@10 of exp-003-xgboost > 0.25" -> "exp-003-xgboost"
     artifact: str | None = None  # kind == "artifact": the glob
+    data: str | None = None  # kind == "drift": the new data file, as written
+    p_value: float | None = None  # kind == "drift": a feature drifted when its test's p-value is below it
 
     def describe(self) -> str:
         """Human text: 'precision@10 > 0.25', 'mape < 10%', 'roc_auc ≥ 3× random baseline'."""
@@ -72,6 +78,12 @@ class Threshold:
             return f"artifact {self.artifact} present{where}"
         if self.kind == "explainability":
             return f"explainability artifacts present{where}"
+        if self.kind == "drift":
+            limits = ", ".join(([f"PSI < {_number(self.value)}"] if self.value is not None else [])
+                               + ([f"p-value > {_number(self.p_value)}"] if self.p_value is not None else []))
+            if self.data:
+                return f"no drift on {self.data}" + (f" ({limits})" if limits else "")
+            return f"drift limits: {limits or 'the defaults'} per feature"
         subject = self.metric or "primary metric"
         if self.experiment:
             subject += f" of {self.experiment}"
@@ -187,6 +199,11 @@ _AMOUNT = rf"(?P<num>{_NUMBER})\s*(?P<how>x|%|percent|times)(?!\w)\+?"
 _BY_AMOUNT = re.compile(rf"\s+by\s+(?:at\s+least\s+)?{_AMOUNT}", re.I | re.A)
 _AMOUNT_BETTER = re.compile(rf"(?<![\w@.^/-]){_AMOUNT}\s*$", re.I | re.A)
 _PRESENT = r"\s+(?:are\s+|is\s+)?(?:present|exists?)\b(?P<rest>.*)"
+_NO_DRIFT = re.compile(r"^\s*no\s+(?:data\s+)?drift\s+(?:on|in|of)\s+(?:`(?P<quoted>[^`]+)`|(?P<file>[^\s`()]+))",
+                       re.I | re.A)
+_DRIFT_LINE = re.compile(r"^\s*(?:data\s+)?drift\s*:", re.I | re.A)
+_PSI_LIMIT = re.compile(r"\bpsi\s*(<=|<)\s*([0-9]*\.?[0-9]+)", re.I | re.A)
+_P_LEVEL = re.compile(r"\bp[- ]?value\s*(>=|>)\s*([0-9]*\.?[0-9]+)", re.I | re.A)
 _EXPLAINABILITY = re.compile(rf"\bexplainability\s+artifacts?{_PRESENT}", re.I | re.S | re.A)
 _ARTIFACT = re.compile(rf"\s*artifacts?\s+(?:`(?P<quoted>[^`]+)`|(?P<glob>\S+)){_PRESENT}", re.I | re.S | re.A)
 _IN_EXPERIMENT = re.compile(r"\s*(?:in|of|for)\s+(?:experiment\s+)?(?P<name>[^\s`'\"]++)[\s.]*+$", re.I | re.A)
@@ -208,6 +225,7 @@ def looks_like_threshold(text: str) -> bool:
     clean = _normalise(text)
     return bool(
         _EXPLAINABILITY.search(clean)
+        or _NO_DRIFT.match(" ".join(text.split()))
         or _ARTIFACT.match(" ".join(text.split()))
         or _COMPARATOR_BEFORE_NUMBER.search(clean)
         or _NAME_SYMBOL_VALUE.search(_HTML_TAG.sub(" ", clean))
@@ -256,7 +274,20 @@ class _Reader:
     def read(self) -> Threshold:
         if not self.clean:
             raise self.fail("expected a metric, a comparator and a number")
-        return self.explainability() or self.artifact() or self.better_than() or self.comparison()
+        return self.drift() or self.explainability() or self.artifact() or self.better_than() or self.comparison()
+
+    def drift(self) -> Threshold | None:
+        """'no drift on data/current.parquet [(PSI < 0.1)]', and a `Drift: PSI < 0.2 per feature` line."""
+        found = _NO_DRIFT.match(" ".join(self.text.split()))
+        keyed = (self.key or "").strip().strip("*").lower() in ("drift", "data drift")
+        if found is None and not keyed and not _DRIFT_LINE.match(self.clean):
+            return None
+        psi, p = _PSI_LIMIT.search(self.clean), _P_LEVEL.search(self.clean)
+        if found is None and psi is None and p is None:
+            raise self.fail("expected drift limits such as 'PSI < 0.2 per feature' or 'p-value > 0.01'")
+        return Threshold(self.text, "drift", metric="psi", op="<", value=float(psi.group(2)) if psi else None,
+                         p_value=float(p.group(2)) if p else None,
+                         data=(found["quoted"] or found["file"]) if found else None)
 
     def explainability(self) -> Threshold | None:
         found = _EXPLAINABILITY.search(self.clean)

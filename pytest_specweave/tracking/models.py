@@ -246,10 +246,30 @@ def promote_model(increment_dir, record, *, primary_metric: str | None = None) -
             target = models_dir / f"model-v{number}.pkl"
             _copy_verified(source, target, digest)
             metadata = _metadata(number, target.name, digest, size, record, model, primary_metric, latest)
+            profile = _ship_profile(record, models_dir, number)
+            if profile is not None:
+                metadata["monitoring_profile"] = profile
             atomic_write(metadata_path(increment_dir, number), dump_json(metadata))
             created = True
     _run_callbacks(increment_dir, metadata, created)
     return metadata if created else None
+
+
+PROFILE_ARTIFACT = "reference-profile.json"  # monitoring.profile.PROFILE_ARTIFACT
+
+
+def _ship_profile(record, models_dir: Path, number: int) -> str | None:
+    """Copy the experiment's reference profile (log_reference_profile) beside version `number`, checked
+    against its recorded sha256: what production monitoring compares new data with."""
+    if PROFILE_ARTIFACT not in record.artifacts:
+        return None
+    entry = record.meta.get("artifacts", {}).get(PROFILE_ARTIFACT)
+    digest = entry.get("sha256") if isinstance(entry, dict) else None
+    if not isinstance(digest, str):
+        return None
+    target = models_dir / f"model-v{number}.profile.json"
+    _copy_verified(record.path / PROFILE_ARTIFACT, target, digest)
+    return target.name
 
 
 def _copy_verified(source: Path, target: Path, digest: str) -> None:
