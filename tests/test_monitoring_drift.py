@@ -150,6 +150,9 @@ def test_the_profile_ships_with_the_promoted_model_and_criteria_gate_new_data(pr
     assert metadata["monitoring_profile"] == "model-v1.profile.json"
     shipped = json.loads((models / "model-v1.profile.json").read_text(encoding="utf-8"))
     assert set(shipped["features"]) == {"amount", "age", "colour"} and "score" in shipped
+    summary = (project / "increments" / "0001-drifting" / "COMPLETION-SUMMARY.md").read_text(encoding="utf-8")
+    assert ("- Monitoring: reference profile [models/model-v1.profile.json](models/model-v1.profile.json): 3 features "
+            "and the model's scores over 4,000 rows; new data gated at PSI < 0.2 per feature") in summary
 
     drift = subprocess.run([sys.executable, "-m", "pytest_specweave", "drift", "0001", "increments/0001-drifting/data/shifted.csv"],
                            cwd=project, capture_output=True, text=True)

@@ -558,8 +558,33 @@ def _best_model_section(data: SummaryData) -> list[str]:
     else:
         lines.append("- Training time: not on record (the experiment has no duration and logged no training time)")
     lines.append("- Model size: " + _model_size(data, best, model, size))
+    monitoring = _monitoring_line(data, best, ours)
+    if monitoring:
+        lines.append(monitoring)
     lines.append("")
     return lines
+
+
+def _monitoring_line(data: SummaryData, best, ours) -> str | None:
+    """What the model hands to production monitoring (docs/monitoring.md), when it ships a reference profile."""
+    from ..monitoring.limits import spec_limits
+    from ..monitoring.profile import PROFILE_ARTIFACT
+
+    shipped = ours[1].get("monitoring_profile") if ours is not None else None
+    if not shipped and PROFILE_ARTIFACT not in best.artifacts:
+        return None
+    try:
+        profile = best.load_dict(PROFILE_ARTIFACT) if PROFILE_ARTIFACT in best.artifacts else None
+    except Exception:  # noqa: BLE001 - a changed or broken file is reported by the drift items, not here
+        profile = None
+    where = f"[models/{shipped}](models/{shipped})" if shipped else f"{best.folder}/{PROFILE_ARTIFACT} (shipped on promotion)"
+    size = ""
+    if isinstance(profile, dict):
+        size = f": {len(profile.get('features') or {})} features" + (" and the model's scores" if "score" in profile else "")
+        size += f" over {profile.get('rows', 0):,} rows"
+    limits = spec_limits(data.increment.path)
+    gate = limits.describe() if limits else "PSI < 0.2 (the default; spec.md's `Drift:` line sets it)"
+    return f"- Monitoring: reference profile {where}{size}; new data gated at {gate} per feature (`pytest-specweave drift`)"
 
 
 def _model_size(data: SummaryData, best, model, size) -> str:
