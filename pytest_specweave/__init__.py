@@ -20,6 +20,8 @@ _API = {
     "model_versions": "pytest_specweave.tracking.models",
     "promote_best_model": "pytest_specweave.evaluation.promotion",
     "configure_mlflow": "pytest_specweave.tracking.mlflow_mirror",
+    "log_search": "pytest_specweave.tracking.search",
+    "optuna_callback": "pytest_specweave.tracking.search",
     # evaluation
     "compute_metrics": "pytest_specweave.evaluation.metrics",
     "bootstrap_ci": "pytest_specweave.evaluation.validation",

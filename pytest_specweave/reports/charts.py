@@ -36,7 +36,7 @@ from ..tracking.store import JOURNAL
 
 CHARTS_DIR = Path("charts")
 PLOTS_HINT = "pip install pytest-specweave[plots]"
-OWN_FILES = re.compile(r"^(metric-by-experiment|learning-curve-.+|confusion-matrix|pr-curve|residuals|"
+OWN_FILES = re.compile(r"^(metric-by-experiment|learning-curve-.+|search-.+|confusion-matrix|pr-curve|residuals|"
                        r"forecast-vs-actual|feature-importance)\.png$")
 
 MAX_BARS = 20  # experiments in the metric-by-experiment chart
@@ -202,7 +202,7 @@ def write_charts(data) -> ChartSet:
     return result
 
 
-CHARTS = ("metric by experiment", "learning curves", "prediction charts", "feature importance")
+CHARTS = ("metric by experiment", "learning curves", "search", "prediction charts", "feature importance")
 
 
 def _save(path: Path, png: bytes) -> None:
@@ -509,6 +509,55 @@ def _learning_curves(data, canvas, notes):
                    + (f" ({direction} is better)" if direction else "")
                    + "; a step is what the experiment counted (an epoch, an iteration, a tuning configuration).")
         yield f"learning-curve-{slugify(group)}.png", title, caption, fig
+
+
+# ----------------------------------------------------------------------------------------------
+# Hyperparameter searches (tracking.search): score against trial
+
+
+def searches(data) -> list[tuple[object, dict]]:
+    """(record, search-trials.json) of each succeeded experiment that logged a search, latest first."""
+    from ..tracking.search import SEARCH_FILE
+
+    found = []
+    for record in sorted(data.context.succeeded, key=lambda r: -r.number):
+        if SEARCH_FILE in record.artifacts:
+            try:
+                found.append((record, record.load_dict(SEARCH_FILE)))
+            except Exception:  # noqa: BLE001 - a changed file is left out of the charts, not fatal
+                continue
+    return found
+
+
+def _search(data, canvas, notes):
+    for record, search in searches(data)[:2]:
+        trials = [t for t in search.get("trials", []) if isinstance(t, dict)]
+        done = [(t["number"], t["value"]) for t in trials if t.get("state") == "complete" and _finite(t.get("value"))]
+        if not done:
+            continue
+        metric = str(search.get("metric") or "score")
+        lower = search.get("direction") == "minimize"
+        fig = canvas.figure(7.5, 4.0)
+        ax = fig.add_subplot()
+        xs, ys = zip(*sorted(done))
+        ax.plot(xs, [_shown(metric, y) for y in ys], "o", color="C0", markersize=3.5, alpha=0.7, label="trial")
+        best, running = [], None
+        for y in ys:
+            running = y if running is None else (min(running, y) if lower else max(running, y))
+            best.append(_shown(metric, running))
+        ax.step(xs, best, where="post", color="C3", linewidth=1.6, label="best so far")
+        others = [t["number"] for t in trials if t.get("state") in ("pruned", "fail")]
+        if others:
+            ax.plot(others, [min(ax.get_ylim())] * len(others), "x", color="0.5", label="pruned or failed")
+        ax.set_xlabel("trial")
+        ax.set_ylabel(axis_label(metric))
+        title = f"{metric} by trial — {_short(record.folder, 48)}"
+        ax.set_title(_short(title, 95))
+        ax.legend(loc="best", framealpha=0.9)
+        counts = ", ".join(f"{n} {state}" for state, n in sorted((search.get("counts") or {}).items()))
+        caption = (f"Every trial of the {search.get('library')} search in {record.folder} ({counts}), scored on "
+                   f"validation data; {'lower' if lower else 'higher'} is better.")
+        yield f"search-{slugify(record.name)}.png", title, caption, fig
 
 
 # ----------------------------------------------------------------------------------------------

@@ -334,6 +334,7 @@ def render_summary(data: SummaryData) -> str:
     lines += _judgement_section("Success Metrics (spec.md)", data.metric_rows)
     lines += _judgement_section("Evaluation Criteria (tests.md)", data.criteria_rows)
     if increment.tracks_experiments:
+        lines += _search_section(data)
         lines += _targets_section(data)
         lines += _deployment_section(data)
     lines += _charts_section(data)
@@ -886,6 +887,45 @@ def _deployment_section(data: SummaryData) -> list[str]:
 
 # ----------------------------------------------------------------------------------------------
 # Charts and tasks
+
+
+def _search_section(data: SummaryData, shown: int = 5) -> list[str]:
+    """Each hyperparameter search on record (tracking.search): its size, its best trials, what mattered."""
+    from .charts import searches
+
+    found = searches(data)
+    if not found:
+        return []
+    lines = ["## Hyperparameter Search", ""]
+    for record, search in found:
+        trials = [t for t in search.get("trials", []) if isinstance(t, dict)]
+        metric = str(search.get("metric") or "score")
+        lower = search.get("direction") == "minimize"
+        counts = search.get("counts") or {}
+        states = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+        lines.append(f"`{record.folder}` (task {record.task or '—'}): {search.get('library')}, {len(trials)} trials "
+                     f"({states}), ranked by {metric} ({'lower' if lower else 'higher'} is better). Each trial "
+                     f"scored the validation data: its best value is the best of {len(trials)} looks, optimistic "
+                     "as an estimate; the verdicts rest on the test data, which the search never saw.")
+        lines.append("")
+        done = [t for t in trials if t.get("state") == "complete" and isinstance(t.get("value"), (int, float))]
+        done.sort(key=lambda t: (t["value"] if lower else -t["value"], t["number"]))
+        if done:
+            spread = any(t.get("std") is not None for t in done)
+            header = "| trial | " + metric + (" | std over folds" if spread else "") + " | params |"
+            lines += [header, "|---|---|" + ("---|" if spread else "") + "---|"]
+            for t in done[:shown]:
+                best = " ✅" if t["number"] == search.get("best") else ""
+                params = ", ".join(f"{k}={v}" for k, v in sorted((t.get("params") or {}).items()))
+                std = f" | {format_value(metric, t['std'])}" if spread and t.get("std") is not None else (" | " if spread else "")
+                lines.append(f"| {t['number']}{best} | {format_value(metric, t['value'])}{std} | {_escape(params)} |")
+            lines.append("")
+        importance = search.get("importance")
+        if isinstance(importance, dict) and importance:
+            ranked = sorted(importance.items(), key=lambda kv: -kv[1])
+            lines += ["Parameter importance (Optuna, fANOVA): " + ", ".join(f"`{k}` {v:.0%}" for k, v in ranked), ""]
+        lines += [f"All trials: [{record.folder}/search-trials.json](experiments/{record.folder}/search-trials.json).", ""]
+    return lines
 
 
 def _charts_section(data: SummaryData) -> list[str]:
