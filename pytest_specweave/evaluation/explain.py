@@ -50,6 +50,18 @@ class Explanation:
     shap_error: str | None = None  # why SHAP values are missing, when they are
     examples: list[ExampleExplanation] = field(default_factory=list)
     artifacts: list[str] = field(default_factory=list)
+    lime: list = field(default_factory=list)  # lime_reasons.LimeExample of the example rows, when LIME ran
+    lime_error: str | None = None  # why LIME did not run, when it was asked for
+
+    def disagreements(self) -> list[tuple[int, str, str]]:
+        """(row, SHAP's or occlusion's top feature, LIME's) for each example whose top reasons differ."""
+        lime = {e.row: e for e in self.lime}
+        found = []
+        for example in self.examples:
+            other = lime.get(example.row)
+            if other is not None and example.reasons and other.reasons and example.reasons[0][0] != other.reasons[0][0]:
+                found.append((example.row, example.reasons[0][0], other.reasons[0][0]))
+        return found
 
     def importance_csv(self) -> str:
         import csv
@@ -70,6 +82,14 @@ class Explanation:
         if self.scoring:
             ranked = ", ".join(f"`{r['feature']}`" for r in self.importance[:5])
             lines += [f"Most important features ({self.scoring}, permutation): {ranked}.", ""]
+        lime = {e.row: e for e in self.lime}
+        disagree = {row: (a, b) for row, a, b in self.disagreements()}
+        source_name = "SHAP" if self.shap_values is not None else "occlusion"
+        if self.lime:
+            lines += [f"LIME explains the same output with a local linear model on quartile conditions; its top "
+                      f"reason differs from {source_name}'s for {len(disagree)} of {len(self.lime)} rows.", ""]
+        elif self.lime_error:
+            lines += [f"LIME: not run — {self.lime_error}.", ""]
         for example in self.examples:
             lines.append(f"## Row {example.row}: {_fmt(example.prediction)}")
             lines.append("")
@@ -77,6 +97,13 @@ class Explanation:
                 verb = "raised" if contribution > 0 else "lowered" if contribution < 0 else "did not move"
                 amount = f" by {_fmt(abs(contribution))}" if contribution else ""
                 lines.append(f"- `{feature}` = {_fmt(value)} {verb} it{amount}")
+            other = lime.get(example.row)
+            if other is not None:
+                shown = "; ".join(f"`{condition}` {weight:+.4g}" for _, condition, weight in other.reasons[:top])
+                lines.append(f"- LIME (local R² {other.local_r2:.2f}): {shown}")
+            if example.row in disagree:
+                ours, theirs = disagree[example.row]
+                lines.append(f"- ⚠️ {source_name} and LIME disagree on the top reason: `{ours}` against `{theirs}`")
             lines.append("")
         return "\n".join(lines)
 
@@ -361,6 +388,7 @@ def explain_model(
     background_rows: int = 50,
     n_examples: int = 5,
     top: int = 3,
+    lime=False,
     seed=0,
 ) -> Explanation:
     """Permutation importance (needs y), SHAP values (shap='auto': when shap is installed), per-example reasons.
@@ -369,6 +397,9 @@ def explain_model(
     experiment: writes feature_importance.csv, shap_values.pkl (with SHAP) and explanations.md
     into it; `explains` (another experiment's folder) is recorded as its param "explains", for an
     experiment that explains the judged one. shap=True requires shap, shap=False skips it.
+    lime=True (needs `lime`; "auto": when installed) also explains the example rows with LIME
+    (evaluation.lime_reasons), saved as lime_explanations.json; explanations.md then shows both
+    and says where their top reasons disagree.
     """
     import numpy as np
 
@@ -438,12 +469,33 @@ def explain_model(
         reasons = [(names[j], _value(X, int(row), j), float(contributions[i, j])) for j in order]
         examples.append(ExampleExplanation(int(row), float(predictions[i]), reasons))
 
+    lime_examples, lime_error = _lime(lime, output, X, rows_used, names, top, seed)
+
     key = "importance_mean" if y is not None else "shap_mean_abs"
     ranked = sorted(importance.values(), key=lambda r: -(r[key] if r[key] is not None else -np.inf))
-    result = Explanation(names, ranked, scoring_label, output.description, shap_values, shap_error, examples)
+    result = Explanation(names, ranked, scoring_label, output.description, shap_values, shap_error, examples,
+                         lime=lime_examples, lime_error=lime_error)
     if experiment is not None:
         _write(experiment, result, shap_values, shap_base, shap_rows, X, names, explains, top)
     return result
+
+
+def _lime(lime, output, X, rows, names, top, seed) -> tuple[list, str | None]:
+    """LIME's reasons for the example rows (lime=True, or "auto" when installed), and why not when it did not run."""
+    if lime is False or lime is None:
+        return [], None
+    try:
+        from .lime_reasons import lime_reasons
+
+        return lime_reasons(output, X, rows, names, top=top, seed=seed if isinstance(seed, int) else 0), None
+    except ImportError:
+        if lime is True:
+            raise ImportError('explain_model(lime=True) needs lime: pip install "pytest-specweave[lime]"') from None
+        return [], 'lime is not installed (pip install "pytest-specweave[lime]")'
+    except Exception as err:  # noqa: BLE001 - LIME failing must not lose the other explanations
+        if lime is True:
+            raise
+        return [], f"LIME failed: {type(err).__name__}: {err}"
 
 
 def _value(X, row, j):
@@ -465,6 +517,13 @@ def _write(experiment, result: Explanation, values, base, rows, X, names, explai
             SHAP_FILE,
         )
         result.artifacts.append(SHAP_FILE)
+    if result.lime:
+        from .lime_reasons import LIME_FILE
+
+        experiment.log_dict({"output": result.output, "examples": [e.as_json() for e in result.lime],
+                             "disagreements": [{"row": r, "top": a, "lime_top": b} for r, a, b in result.disagreements()]},
+                            LIME_FILE)
+        result.artifacts.append(LIME_FILE)
     experiment.save_report(EXPLANATIONS_FILE, result.markdown(top))
     result.artifacts.append(EXPLANATIONS_FILE)
     if explains is not None:

@@ -606,12 +606,30 @@ def _judge_explainability(threshold, context) -> Verdict:
         found = [a for a in record.artifacts if any(fnmatch.fnmatch(a.lower(), p) for p in EXPLANATION_PATTERNS)]
         if found:
             where = record.folder if record is judged else f"{record.folder}, explaining {judged.folder}"
-            return Verdict(PASSED, f"explanation artifacts for {judged.folder}: {', '.join(found)} ({where})",
-                           threshold=threshold.describe(), experiment=judged.folder)
+            return Verdict(PASSED, f"explanation artifacts for {judged.folder}: {', '.join(found)} ({where})"
+                           + _lime_disagreement(record), threshold=threshold.describe(), experiment=judged.folder)
     return Verdict(FAILED, f"no explanation artifacts for the judged experiment {judged.folder} "
                    "(expected SHAP values, feature importances or explanations, in it or in an experiment "
                    f"whose param `explains` is {judged.folder})", threshold=threshold.describe(),
                    experiment=judged.folder)
+
+
+def _lime_disagreement(record) -> str:
+    """'; SHAP and LIME disagree on the top reason for 2 of 5 explained rows' when LIME ran beside SHAP."""
+    from .lime_reasons import LIME_FILE
+
+    if LIME_FILE not in record.artifacts:
+        return ""
+    try:
+        found = record.load_dict(LIME_FILE)
+    except Exception:  # noqa: BLE001 - a changed file: the artifact check stands, the note is left out
+        return ""
+    rows, disagree = len(found.get("examples") or []), len(found.get("disagreements") or [])
+    if not rows:
+        return ""
+    if not disagree:
+        return f"; LIME agrees with the other explanation's top reason for all {rows} explained rows"
+    return f"; ⚠️ LIME disagrees on the top reason for {disagree} of {rows} explained rows (see explanations.md)"
 
 
 def _judge_artifact(threshold, context) -> Verdict:
