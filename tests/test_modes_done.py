@@ -21,7 +21,7 @@ def _metadata(folder) -> dict:
 def test_a_complete_increment_is_marked_completed_keeping_every_other_key_in_place(pytester):
     folder = write_complete(pytester.path)
     result = pytester.runpytest("increments", "--sw-done", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=14)
+    result.assert_outcomes(passed=15)
     result.stdout.fnmatch_lines(["specweave: 0001-churn: COMPLETE; metadata.json status completed"])
     metadata = _metadata(folder)
     assert list(metadata) == ["id", "status", "type", "created", "priority", "completed"]
@@ -38,7 +38,7 @@ def test_a_complete_increment_is_marked_completed_keeping_every_other_key_in_pla
 def test_a_pending_task_without_code_fails_as_not_done_and_blocks_completion(pytester):
     folder = write_complete(pytester.path, changes={"tasks.md": TASKS + "- [ ] T-005: A/B test plan\n"})
     result = pytester.runpytest("increments", "--sw-done", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=14, failed=1)
+    result.assert_outcomes(passed=15, failed=1)
     result.stdout.fnmatch_lines([
         "tasks.md:12: T-005 is not done (pending, no code linked): --sw-done needs every task done",
         "specweave: 0001-churn: not complete, metadata.json unchanged: T-005 not done (pending, no code linked)",
@@ -70,7 +70,7 @@ def test_a_failing_rule_or_a_deselected_item_blocks_completion(pytester):
     result.stdout.fnmatch_lines(["specweave: 0001-churn: not complete, metadata.json unchanged: validate-data-schema failed"])
     (folder / "data" / "schema.yaml").write_text("files: [customers.csv]\ncolumns:\n  plan:\n    dtype: str\n")
     partial = pytester.runpytest("increments", "--sw-done", "-k", "not TC-002", "-p", "no:cacheprovider")
-    partial.assert_outcomes(passed=13)
+    partial.assert_outcomes(passed=14)
     partial.stdout.fnmatch_lines(["specweave: 0001-churn: not complete, metadata.json unchanged: TC-002 did not run"])
     assert _metadata(folder)["status"] == "active"
 
@@ -81,7 +81,7 @@ def test_done_under_xdist_decides_on_the_controller(pytester):
     second = write_complete(pytester.path, "0002-churn-v2",
                             changes={"tasks.md": TASKS + "- [ ] T-005: A/B test plan\n"})
     result = pytester.runpytest_subprocess("increments", "--sw-done", "-n", "2", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=28, failed=1)
+    result.assert_outcomes(passed=30, failed=1)
     result.stdout.fnmatch_lines(["specweave: 0001-churn: COMPLETE; metadata.json status completed"])
     result.stdout.fnmatch_lines(["specweave: 0002-churn-v2: not complete, metadata.json unchanged: T-005 not done*"])
     assert _metadata(first)["status"] == "completed"
@@ -94,7 +94,7 @@ def test_an_increment_that_tracks_nothing_completes_when_its_tasks_are_done(pyte
         "tasks.md": "### T-001: Write docs\n**Status**: [x] completed\n\n### T-002: Review\n**Status**: Completed\n",
     })
     result = pytester.runpytest("increments", "--sw-done", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=2, skipped=6)
+    result.assert_outcomes(passed=2, skipped=7)
     assert _metadata(folder) == {"id": "0007-docs", "status": "completed", "completed": _metadata(folder)["completed"]}
 
 

@@ -9,7 +9,7 @@ from modes_support import PIPELINE, write_complete
 pytest.importorskip("pandera")
 
 RULES = ["validate-experiments", "validate-best-model", "validate-metrics-documented",
-         "validate-explainability", "validate-data-schema"]
+         "validate-explainability", "validate-data-schema", "validate-model-card"]
 
 
 def _run(pytester, *args):
@@ -23,7 +23,7 @@ def test_rules_are_items_only_with_the_flag_after_tasks_and_gates_at_line_one_of
 
     ordered = pytester.runpytest("--collect-only", "-q", "increments", "--sw-validate")
     names = [line.rsplit("::", 1)[1] for line in ordered.outlines if "::" in line]
-    assert names[-5:] == RULES
+    assert names[-6:] == RULES
     assert names[:4] == ["T-001", "T-002", "T-003", "T-004"]
     items, _ = pytester.inline_genitems("increments", "--sw-validate")
     rules = [item for item in items if item.name.startswith("validate-")]
@@ -49,7 +49,7 @@ def test_without_spec_md_the_rules_belong_to_tasks_md(pytester):
 def test_a_complete_increment_passes_every_rule_and_says_what_it_found(pytester):
     write_complete(pytester.path)
     result = _run(pytester, "--sw-validate")
-    result.assert_outcomes(passed=14)
+    result.assert_outcomes(passed=15)
     result.stdout.fnmatch_lines([
         "*specweave validate: 0001-churn*",
         "validate-experiments*PASS*baselines: exp-001-baseline-random; candidates: exp-002-t-002-train-model (by accuracy)",
@@ -66,7 +66,7 @@ def test_an_increment_that_tracks_nothing_skips_the_rules(pytester):
         "tasks.md": "### T-001: Write docs\n**Status**: [x] completed\n",
     })
     result = _run(pytester, "--sw-validate")
-    result.assert_outcomes(passed=1, skipped=6)
+    result.assert_outcomes(passed=1, skipped=7)
     result.stdout.fnmatch_lines(["SKIPPED*spec.md:1: nothing tracked*"])
 
 
@@ -96,7 +96,7 @@ def test_a_best_model_that_was_not_saved_fails(pytester):
 
 def test_a_saved_model_that_does_not_load_fails_naming_why(pytester):
     folder = write_complete(pytester.path)
-    _run(pytester, "--sw-validate").assert_outcomes(passed=14)
+    _run(pytester, "--sw-validate").assert_outcomes(passed=15)
     (folder / "models" / "model-v1.pkl").write_bytes(b"tampered")
     result = _run(pytester, "--sw-validate", "-m", "sw_validate")
     result.stdout.fnmatch_lines(["validate-best-model: models/model-v1.pkl cannot be loaded: refusing to load *sha256*"])

@@ -39,7 +39,7 @@ FILES = [".gitignore", "checks.py", "conftest.py", "data/README.md", "data/sampl
          "metadata.json", "pipeline.py", "plan.md", "spec.md", "tasks.md", "tests.md"]
 PENDING = ["T-001", "T-002", "T-005", "T-006", "T-007", "T-008", "T-009"]
 VALIDATE_RULES = ["validate-experiments", "validate-best-model", "validate-metrics-documented",
-                  "validate-explainability", "validate-data-schema"]
+                  "validate-explainability", "validate-data-schema", "validate-model-card"]
 
 
 def tree(root: Path) -> list[str]:

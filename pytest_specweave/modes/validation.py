@@ -109,7 +109,7 @@ def metrics_documented(increment, judgement) -> RuleResult:
         except Exception as error:  # noqa: BLE001 - one metric must not hide the others
             missing.append(f"{where}: cannot be judged ({type(error).__name__}: {error})")
             continue
-        if metric.threshold.kind in ("explainability", "artifact"):
+        if metric.threshold.kind in ("explainability", "artifact", "drift"):
             documented = verdict.outcome == PASSED
         else:
             documented = verdict.value is not None
@@ -137,10 +137,41 @@ def data_matches_schema(increment, judgement) -> RuleResult:
     return check_data(increment.path)
 
 
+def model_card_current(increment, judgement) -> RuleResult:
+    """The promoted model of the judged experiment has its card (models/model-vN.card.md), as the store says it.
+
+    A missing or out-of-date card is (re)written, as the promotion writes a missing version; a card
+    edited by hand fails: it would say what the store does not.
+    """
+    from ..reports.model_card import card_path, edited_by_hand, judged_version, write_model_card
+    from ..reports.summary import SummaryData
+
+    data = SummaryData(increment, judgement)
+    ours = judged_version(data)
+    if ours is None:
+        judged = judgement.judged
+        return RuleResult([f"no model card: the judged experiment {judged.folder if judged else '(none)'} has no "
+                           "promoted model (validate-best-model promotes it)"])
+    path = card_path(increment.path, ours[0])
+    shown = f"models/{path.name}"
+    existed = path.is_file()
+    if existed and edited_by_hand(path):
+        return RuleResult([f"{shown} was edited by hand: it no longer says what the store holds (edit spec.md, "
+                           "not the card; delete the card and it is written again)"])
+    before = path.read_bytes() if existed else None
+    try:
+        write_model_card(data)
+    except (SpecweaveError, OSError) as error:
+        return RuleResult([f"{shown} could not be written: {error}"])
+    state = "written" if before is None else "current" if path.read_bytes() == before else "rewritten from the store"
+    return RuleResult(summary=f"{shown} ({state}) for model v{ours[0]} of {ours[1].get('source_experiment')}")
+
+
 RULES: dict[str, Callable] = {
     "validate-experiments": experiments_logged,
     "validate-best-model": best_model_loadable,
     "validate-metrics-documented": metrics_documented,
     "validate-explainability": explainability_present,
     "validate-data-schema": data_matches_schema,
+    "validate-model-card": model_card_current,
 }

@@ -533,6 +533,11 @@ def _best_model_section(data: SummaryData) -> list[str]:
         sha = str(meta.get("sha256") or "")[:12]
         lines.append(f"- Version: [models/{file}](models/{file}) (v{version}, promoted from this experiment"
                      + (f"; sha256 {sha}…" if sha else "") + ")")
+        from .model_card import card_path
+
+        if card_path(data.increment.path, version).is_file():
+            card = card_path(data.increment.path, version).name
+            lines.append(f"- Model card: [models/{card}](models/{card})")
     elif model is None:
         lines.append("- Version: none — this experiment saved no model file (`exp.log_model(model)` saves it; the "
                      "run then promotes it to models/model-vN.pkl)")
@@ -1010,6 +1015,10 @@ def write_summary(increment, session: dict[str, ItemResult] | None = None,
         from .charts import write_charts
 
         data.charts = write_charts(data)
+    if increment.tracks_experiments:
+        from .model_card import write_model_card
+
+        write_model_card(data)  # before the summary, which links it
     path = increment.path / SUMMARY_FILE
     atomic_write(path, plain_text(render_summary(data)).encode("utf-8"))
     return path
