@@ -83,17 +83,22 @@ def _yaml_string(text: str) -> str:
 def _metadata(data, meta: dict, rows) -> list[str]:
     problem = data.problem_type
     lines = ["---"]
+    from ..tracking.models import FRAMEWORKS
+
     framework = meta.get("framework")
-    if framework:
+    if framework in FRAMEWORKS:
         lines.append(f"library_name: {_yaml_string(framework)}")
     tags = ["pytest-specweave", "specweave"] + ([problem] if problem else [])
     lines.append("tags:")
     lines += [f"- {_yaml_string(tag)}" for tag in tags]
-    metrics = []
+    metrics, seen = [], set()
     for row in rows:
         verdict = row.verdict
-        if verdict is None or verdict.value is None or verdict.metric is None:
+        if verdict is None or verdict.value is None or verdict.metric is None or verdict.ratio is not None:
             continue
+        if (verdict.metric, verdict.value) in seen:  # the same measurement judged by several items
+            continue
+        seen.add((verdict.metric, verdict.value))
         name = f"{verdict.metric} ({row.id}: {verdict.outcome})"
         if verdict.interval:
             name += f", {round((verdict.level or 0.95) * 100, 4):g}% interval [{verdict.interval[0]:.6g}, {verdict.interval[1]:.6g}]"
@@ -163,6 +168,9 @@ def render_model_card(data, version: int, meta: dict) -> str:
             lines.append(f"| {entry.get('role', '')} | {_escape(str(entry.get('path') or entry.get('name') or '(array)'))} | "
                          f"{str(entry.get('sha256', ''))[:12]}… | {version_text} |")
         lines.append("")
+    if not quoted and not inputs:
+        lines += ["Not on record: spec.md has no `## Data` or `## Data Requirements` section, and the judged "
+                  "experiment recorded no input (`exp.log_input(path, role=...)`).", ""]
 
     lines += ["## Metrics", ""]
     judged_rows = [r for r in rows if r.verdict is not None]
