@@ -564,6 +564,13 @@ def _best_model_section(data: SummaryData) -> list[str]:
     else:
         lines.append("- Training time: not on record (the experiment has no duration and logged no training time)")
     lines.append("- Model size: " + _model_size(data, best, model, size))
+    versions = [e for e in best.meta.get("inputs") or [] if isinstance(e, dict) and isinstance(e.get("dvc"), dict)]
+    if versions:
+        shown = "; ".join(
+            f"{e.get('path')} md5 {str(e['dvc'].get('md5'))[:12]}… ({e['dvc'].get('file')}"
+            + (f", stage {e['dvc']['stage']}" if e["dvc"].get("stage") else "")
+            + (", ⚠️ the file differs from it" if e["dvc"].get("matches") is False else "") + ")" for e in versions)
+        lines.append(f"- Data versions (DVC): {shown}")
     monitoring = _monitoring_line(data, best, ours)
     if monitoring:
         lines.append(monitoring)

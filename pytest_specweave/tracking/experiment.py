@@ -664,6 +664,8 @@ class Experiment:
             except ValueError:
                 entry["path"] = clean_text(p.resolve().as_posix())
             entry["bytes"] = size
+            if entry["kind"] == "file":
+                self._note_dvc_version(p, entry)
         elif isinstance(obj, (bytes, bytearray, memoryview)):
             import hashlib
 
@@ -686,6 +688,29 @@ class Experiment:
         if entry["role"] == EVAL_TARGETS_ROLE:
             self._note_evaluation(digest, entry["logged"])
         return digest
+
+    def _note_dvc_version(self, path: Path, entry: dict) -> None:
+        """The file's DVC version beside its sha256 (tracking.dvc_versions), and a note when it changed since
+        the previous run or the file differs from it."""
+        from .dvc_versions import changed_versions, dvc_version
+
+        version = dvc_version(path)
+        if version is None:
+            return
+        entry["dvc"] = version
+        if version.get("matches") is False:
+            self.log_note(f"{entry['path']} differs from the version {version['file']} records (md5 "
+                          f"{version['md5'][:12]}…): `dvc add` it, or `dvc checkout` the recorded one")
+        if self.run > 1:
+            from ._files import read_json
+
+            try:
+                previous = read_json(self.path / "history" / f"run-{self.run - 1}" / "meta.json")
+            except (OSError, ValueError):
+                previous = None
+            note = changed_versions((previous or {}).get("inputs") if isinstance(previous, dict) else None, entry)
+            if note:
+                self.log_note(note)
 
     def _note_evaluation(self, digest: str, when: str) -> None:
         """One line in experiments/evaluations.jsonl per hash of evaluation data this run scored.
