@@ -107,3 +107,27 @@ def test_an_adr_written_before_under_the_increments_full_name_is_rewritten_in_pl
     (tmp_path / "0003-churn-algorithm.md").write_text("# ADR-0003: y\n\n- **Status**: Accepted\n- **Increment**: `0002-churn`\n")
     assert _adr_path(tmp_path, "0002-churn") == tmp_path / "0003-churn-algorithm.md"
     assert _adr_path(tmp_path, "0007-churn") == tmp_path / "0004-churn-algorithm.md"
+
+
+def test_the_runbook_holds_how_to_retrain_and_ship_and_is_rewritten_keeping_what_people_wrote(pytester):
+    write_complete(pytester.path)
+    result = pytester.runpytest("increments", "--sw-sync-docs", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(["specweave: wrote docs/runbooks/churn.md"])
+    path = pytester.path / "docs" / "runbooks" / "churn.md"
+    runbook = path.read_text(encoding="utf-8")
+    assert runbook.startswith("# Runbook: churn\n")
+    for part in ("- Algorithm: threshold, trained by experiment `exp-002-t-002-train-model` (task T-002)",
+                 "- Promoted: `increments/0001-churn/models/model-v1.pkl` (v1, sha256 `",
+                 "| `algorithm` | `threshold` |",
+                 "pytest increments/0001-churn                       # every task",
+                 "pytest increments/0001-churn/tasks.md::T-002   # the task that trains this model",
+                 "| latency_p95_ms | 12.5 ms [11 ms, 14 ms] | `exp-003-t-003-measure-latency` |",
+                 "- No reference profile ships with the promoted model"):
+        assert part in runbook, part
+    path.write_text("On call: #ml-oncall\n\n" + runbook + "\nRollback: promote the previous version.\n",
+                    encoding="utf-8")
+    pytester.runpytest("increments", "--sw-sync-docs", "-p", "no:cacheprovider")
+    again = path.read_text(encoding="utf-8")
+    assert again.count("<!-- pytest-specweave:0001-churn -->") == 1  # rewritten, not appended
+    assert again.startswith("On call: #ml-oncall\n\n# Runbook: churn\n")
+    assert again.endswith("\nRollback: promote the previous version.\n")

@@ -10,6 +10,8 @@ the best succeeded candidate by the primary metric):
 - `docs/architecture/adr/NNNN-<increment slug>-algorithm.md`: an architecture decision record (context,
   decision, the comparison of candidates and baselines from the store, consequences), numbered after
   the folder's highest ADR, and rewritten in place (keeping its number) at the next sync.
+- `docs/runbooks/<model>.md`: the hyperparameters, how to retrain, the promoted version, latency and
+  throughput, the monitoring thresholds (modes.runbooks), in a marked section like ml-models.md's.
 
 `docs/` is the one of the project holding the increment (project.project_root: the nearest folder
 with `.git`, `pyproject.toml`, ... from the folder holding `increments/` up to the rootdir, else that
@@ -85,7 +87,10 @@ def sync_docs(increment, rootdir, today: str | None = None, *, judgement=None) -
     models_doc = docs / MODELS_DOC
     section = render_section(facts, number, adr, today)
     replace_file(models_doc, _with_section(models_doc, increment.name, section))
-    return [models_doc, adr], None
+    from .runbooks import write_runbook
+
+    runbook = write_runbook(facts, _command_path(increment), today)
+    return [models_doc, adr, runbook], None
 
 
 def _encoded(path: Path, text: str) -> bytes:
