@@ -84,7 +84,7 @@ def test_scikit_learns_searches_keep_every_candidate_with_its_folds(inc, kind):
 
 def test_something_that_is_not_a_search_is_refused(inc):
     with track_experiment("tuning", increment=inc) as exp:
-        with pytest.raises(TypeError, match="expected an optuna Study or a fitted scikit-learn"):
+        with pytest.raises(TypeError, match="expected an optuna Study, a fitted scikit-learn \*SearchCV or a list"):
             log_search(exp, object())
 
 
@@ -119,3 +119,17 @@ def tune(experiment):
     assert "| trial | val_accuracy | params |" in summary and " ✅ | " in summary
     charts = sorted(p.name for p in pytester.path.joinpath("increments/0001-tune/charts").glob("search-*.png"))
     assert charts == ["search-t-001-tune-and-evaluate.png"]
+
+
+def test_the_trials_of_your_own_loop_are_recorded_the_same_way(inc):
+    trials = [{"params": {"l2": 100}, "value": 0.31}, {"params": {"l2": 400}, "value": 0.29},
+              {"params": {"l2": 800}, "value": None, "state": "fail"}, {"params": {"l2": 50}, "value": 0.35}]
+    with track_experiment("tuning", increment=inc) as exp:
+        record = log_search(exp, trials, metric="val_rmse", direction="minimize")
+    assert record["library"] == "own loop" and record["best"] == 1
+    assert record["counts"] == {"complete": 3, "fail": 1}
+    stored = ExperimentStore(inc).find("tuning")
+    assert stored.params == {"l2": 400} and stored.metric("val_rmse").value == 0.29
+    with track_experiment("bad", increment=inc) as exp:
+        with pytest.raises(TypeError, match="trial 0 is not a mapping with 'params'"):
+            log_search(exp, [{"l2": 1}])

@@ -111,11 +111,31 @@ def _sklearn_trials(search) -> tuple[list[dict], str, str]:
     return trials, "maximize", scorer  # scikit-learn scorers are greater-is-better (errors are negated)
 
 
-def log_search(experiment, search, *, metric: str | None = None) -> dict:
-    """Record a finished Optuna study or fitted scikit-learn search in `experiment` (see the module).
+def _listed_trials(search, direction: str) -> tuple[list[dict], str]:
+    """Trials of a search run by your own loop: mappings with `params` and `value` (and optionally `state`,
+    `duration_s`, `std`), in the order they ran."""
+    if direction not in ("maximize", "minimize"):
+        raise ValueError(f"log_search: direction must be 'maximize' or 'minimize', got {direction!r}")
+    trials = []
+    for number, trial in enumerate(search):
+        if not isinstance(trial, dict) or not isinstance(trial.get("params"), dict):
+            raise TypeError(f"log_search: trial {number} is not a mapping with 'params' (a dict) and 'value'")
+        value = _number(trial.get("value"))
+        state = str(trial.get("state") or ("complete" if value is not None else "fail")).lower()
+        trials.append({"number": number, "state": state, "value": value if state == "complete" else None,
+                       "std": _number(trial.get("std")),
+                       "params": {k: _plain(v) for k, v in trial["params"].items()},
+                       "duration_s": _number(trial.get("duration_s"))})
+    return trials, direction
+
+
+def log_search(experiment, search, *, metric: str | None = None, direction: str = "maximize") -> dict:
+    """Record a finished Optuna study, a fitted scikit-learn search, or the trials of your own loop (a list
+    of {"params": {...}, "value": ..., "state": "complete" | "pruned" | "fail"}) in `experiment` (see the module).
 
     metric: the name the search's values are logged under; default `val_<scorer>` for scikit-learn
-    (`val_roc_auc`; `val_score` for the estimator's own score) and `val_score` for Optuna.
+    (`val_roc_auc`; `val_score` for the estimator's own score) and `val_score` otherwise.
+    direction: for your own trials, whether the best value is the highest ("maximize") or lowest.
     Returns what was written to `search-trials.json`.
     """
     importance = None
@@ -136,9 +156,16 @@ def log_search(experiment, search, *, metric: str | None = None) -> dict:
             completed = [t for t in trials if t.get("iteration") == last and t["value"] is not None]
         else:
             completed = [t for t in trials if t["value"] is not None]
+    elif isinstance(search, (list, tuple)):
+        library = "own loop"
+        trials, direction = _listed_trials(search, direction)
+        name = metric or "val_score"
+        completed = [t for t in trials if t["state"] == "complete" and t["value"] is not None]
+        sign = -1 if direction == "minimize" else 1
+        best = max(completed, key=lambda t: (sign * t["value"], -t["number"]))["number"] if completed else None
     else:
-        raise TypeError(f"log_search: expected an optuna Study or a fitted scikit-learn *SearchCV, got "
-                        f"{type(search).__name__} (fit the search first)")
+        raise TypeError(f"log_search: expected an optuna Study, a fitted scikit-learn *SearchCV or a list of trials "
+                        f"({{'params': {{...}}, 'value': 0.81}}), got {type(search).__name__} (fit the search first)")
     from .store import JOURNAL, read_series
 
     logged = {step for step, _, _ in read_series(experiment.path / JOURNAL, name)}  # by optuna_callback
