@@ -356,6 +356,44 @@ FAMILIES = {
 }
 
 
+def rolling_forecasts(estimator, X, y, pairs, levels=()) -> list[dict]:
+    """Each (train, test) fold's forecast, and intervals at `levels`, from a fresh fit of `estimator`."""
+    from sklearn.base import clone
+
+    out = []
+    for fold, (train, test) in enumerate(pairs):
+        model = clone(estimator).fit(X[train], y[train])
+        row = {"fold": fold, "actual": y[test], "forecast": model.predict(X[test])}
+        out.append(row | {level: model.forecast_interval(len(test), level) for level in levels})
+    return out
+
+
+# The default configuration of each family (T-004) and the grids of T-005.
+DEFAULTS = {
+    "holt-winters": {"error": "mul", "trend": "add", "damped": True, "seasonal": "mul"},
+    "sarima": {"order": (0, 1, 1), "seasonal_order": (0, 1, 1), "trend": "n"},
+    "lightgbm": {"n_estimators": 200, "learning_rate": 0.05, "num_leaves": 7, "min_child_samples": 10},
+}
+
+
+def _ets(error, trend, damped, seasonal):
+    return {"error": [error], "trend": [trend], "damped": [damped], "seasonal": [seasonal]}
+
+
+def _sarima(order, seasonal_order, trend="n"):
+    return {"order": [order], "seasonal_order": [seasonal_order], "trend": [trend]}
+
+
+# Each grid holds its family's default: tuning can only confirm or improve it.
+GRIDS = {
+    "holt-winters": [_ets("add", None, False, "add"), _ets("mul", None, False, "mul"), _ets("add", "add", False, "add"),
+                     _ets("mul", "add", False, "mul"), _ets("add", "add", True, "add"), _ets("mul", "add", True, "mul")],
+    "sarima": [_sarima((0, 1, 1), (0, 1, 1)), _sarima((1, 1, 0), (0, 1, 1)), _sarima((2, 1, 0), (0, 1, 1)),
+               _sarima((1, 1, 1), (0, 1, 1)), _sarima((0, 1, 1), (1, 1, 1))],
+    "lightgbm": {"n_estimators": [100, 200], "num_leaves": [3, 7], "min_child_samples": [5, 10], "learning_rate": [0.05]},
+}
+
+
 def make_forecaster(family: str, params: dict) -> Forecaster:
     try:
         cls = FAMILIES[family]

@@ -1,19 +1,12 @@
 """The pipeline of increment 0072: one function per task of tasks.md, in that order.
 
-Each task takes pytest fixtures: `experiment` (the running task's tracked experiment) from
-pytest-specweave, and `series`, `splits`, `source_file`, `increment_dir` from conftest.py.
-Everything statistical goes through pytest_specweave: the rolling-origin folds and their
-cross-validation, the forecasting metrics and baselines, interval coverage, residual and
-stationarity tests, the explanation, latency and size, the charts. What is the increment's own:
-its models (forecasters.py) and the wording of its reports (writeups.py).
-
-Protocol (spec.md, Evaluation protocol): the last 12 months (2015-06 to 2016-05) are the test
-year, everything before is the history. Models are compared and tuned by rolling origin on the
-history (12 origins, one a year, each forecasting the next 12 months from every month before it).
-The chosen configuration, refitted on the history, forecasts the test year once (T-006). The
-judged metrics are per-year values over the ten years the selection never saw (the nine nested
-years and the test year), logged with the year as the unit of evidence: the intervals resample
-years, and the ratio to the seasonal naive baseline pairs the same years.
+Tasks take pytest fixtures: `experiment` (pytest-specweave) and `series`, `splits`, `source_file`,
+`increment_dir` (conftest.py). Everything statistical goes through pytest_specweave; the models are
+forecasters.py's and the wording of the reports writeups.py's. Protocol (spec.md): models are
+compared and tuned by rolling origin on the history (12 yearly origins); the chosen one, refitted
+on the history, forecasts the test year (2015-06..2016-05) once. The judged metrics are per-year
+values over the ten years the selection never saw, kept with the year as the unit of evidence:
+intervals resample years, and the ratio to seasonal naive pairs the same years.
 """
 
 from __future__ import annotations
@@ -33,8 +26,8 @@ from pytest_specweave import (
 
 from . import writeups
 from .forecasters import (
-    FEATURES, FIRST_ROW, HORIZON, SEASON, SEED, SalesForecastModel, feature_row, lag_feature_table,
-    make_forecaster, month_number, yoy_growth,
+    DEFAULTS, FEATURES, FIRST_ROW, GRIDS, HORIZON, SEASON, SEED, SalesForecastModel, feature_row, lag_feature_table,
+    make_forecaster, month_number, rolling_forecasts, yoy_growth,
 )
 
 N_FOLDS = 12  # rolling origins in the history: forecasts of 2003-06 .. 2015-05, one year each
@@ -46,29 +39,7 @@ SELECTION_FILE = "model-selection.json"
 DATA_FILE = "statsmodels/datasets/elec_equip/elec_equip.csv"
 BASELINES = {"seasonal-naive": seasonal_naive_baseline, "naive": naive_forecast_baseline,
              "drift": drift_forecast_baseline}
-DEFAULTS = {
-    "holt-winters": {"error": "mul", "trend": "add", "damped": True, "seasonal": "mul"},
-    "sarima": {"order": (0, 1, 1), "seasonal_order": (0, 1, 1), "trend": "n"},
-    "lightgbm": {"n_estimators": 200, "learning_rate": 0.05, "num_leaves": 7, "min_child_samples": 10},
-}
 
-
-def _ets(error, trend, damped, seasonal):
-    return {"error": [error], "trend": [trend], "damped": [damped], "seasonal": [seasonal]}
-
-
-def _sarima(order, seasonal_order, trend="n"):
-    return {"order": [order], "seasonal_order": [seasonal_order], "trend": [trend]}
-
-
-# Each grid holds its family's default: tuning can only confirm or improve it.
-GRIDS = {
-    "holt-winters": [_ets("add", None, False, "add"), _ets("mul", None, False, "mul"), _ets("add", "add", False, "add"),
-                     _ets("mul", "add", False, "mul"), _ets("add", "add", True, "add"), _ets("mul", "add", True, "mul")],
-    "sarima": [_sarima((0, 1, 1), (0, 1, 1)), _sarima((1, 1, 0), (0, 1, 1)), _sarima((2, 1, 0), (0, 1, 1)),
-               _sarima((1, 1, 1), (0, 1, 1)), _sarima((0, 1, 1), (1, 1, 1))],
-    "lightgbm": {"n_estimators": [100, 200], "num_leaves": [3, 7], "min_child_samples": [5, 10], "learning_rate": [0.05]},
-}
 
 # -- the rolling origin and the judged years -------------------------------------------------------
 
@@ -88,6 +59,10 @@ def folds(history: pd.Series) -> list[dict]:
     return [{"fold": k, "train_idx": train, "val_idx": val, "n_train": len(train),
              "train": (history.index[train[0]], history.index[train[-1]]),
              "forecast": (history.index[val[0]], history.index[val[-1]])} for k, (train, val) in enumerate(pairs)]
+
+
+def fold_pairs(history: pd.Series) -> list[tuple]:
+    return [(f["train_idx"], f["val_idx"]) for f in folds(history)]
 
 
 def judged_years(history: pd.Series, test: pd.Series) -> list[str]:
@@ -118,9 +93,8 @@ def rolling_cv(estimator, history: pd.Series) -> dict[str, list[float]]:
     key = (type(estimator).__name__, json.dumps(estimator.get_params(), sort_keys=True, default=str), len(history))
     if key not in _CV:
         X, y = xy(history)
-        pairs = [(f["train_idx"], f["val_idx"]) for f in folds(history)]
         with one_thread():
-            _CV[key] = cross_validate(estimator, X, y, problem="forecasting", cv=pairs, metrics=METRICS,
+            _CV[key] = cross_validate(estimator, X, y, problem="forecasting", cv=fold_pairs(history), metrics=METRICS,
                                       season_length=SEASON).folds
     return {metric: list(_CV[key][metric]) for metric in METRICS}
 
@@ -198,12 +172,7 @@ def explore(experiment, series: pd.Series, splits: dict, source_file: Path, incr
         "adf_p_seasonal_diff": tests["Δ12 log y"]["adf_p"], "kpss_p_seasonal_diff": tests["Δ12 log y"]["kpss_p"],
         "snaive_cv_mape_mean": float(snaive.mean()), "snaive_cv_mape_median": float(np.median(snaive)),
         "snaive_cv_years_under_10pct": int((snaive < 0.10).sum())})
-    figure = stl.plot()  # statsmodels' own STL chart
-    figure.savefig(Path(experiment.path) / "stl-decomposition.png", dpi=80, metadata={"Software": None})
-    import matplotlib.pyplot as plt
-
-    plt.close(figure)
-    experiment.log_artifact(Path(experiment.path) / "stl-decomposition.png")
+    experiment.log_artifact(writeups.save_figure(stl.plot(), Path(experiment.path) / "stl-decomposition.png"))
     years = [span(*f["forecast"]) for f in folds(history)]
     experiment.save_report("eda-summary.md", writeups.eda_summary(
         series, splits, DATA_FILE, stl, strength, tests, acf(diff12, nlags=24), dict(zip(years, snaive))))
@@ -314,20 +283,6 @@ def tune(experiment, splits: dict) -> None:
     }, SELECTION_FILE)
 
 
-def cv_forecasts(estimator, history: pd.Series, levels=()) -> list[dict]:
-    """Each fold's forecast (and intervals at `levels`) of a fresh fit of `estimator`."""
-    from sklearn.base import clone
-
-    X, y = xy(history)
-    out = []
-    with one_thread():
-        for f in folds(history):
-            model = clone(estimator).fit(X[f["train_idx"]], y[f["train_idx"]])
-            row = {"fold": f["fold"], "actual": y[f["val_idx"]], "forecast": model.predict(X[f["val_idx"]])}
-            out.append(row | {level: model.forecast_interval(HORIZON, level) for level in levels})
-    return out
-
-
 def log_coverage(exp, rows: list[dict], test: pd.Series, frame: pd.DataFrame) -> dict[str, float]:
     """Share of actual months inside the 80% and 95% intervals: the test year, and the CV years
     (those with the model's own intervals), resampled by forecast origin."""
@@ -358,9 +313,9 @@ def evaluate_best(experiment, splits: dict, source_file: Path, increment_dir: Pa
                         "evaluated_on": span(*test.index[[0, -1]]), "judged_years": ", ".join(years),
                         "selected_by": f"mean val_mape over {N_FOLDS} rolling-origin folds (T-005)"})
         statistical = family != "lightgbm"  # the ML model's intervals come from its CV errors
-        rows = cv_forecasts(estimator, history, LEVELS if statistical else ())
         X, y = xy(history)
         with one_thread():
+            rows = rolling_forecasts(estimator, X, y, fold_pairs(history), LEVELS if statistical else ())
             fitted = measure_training_time(make_forecaster(family, params), X, y, experiment=exp).result
             if not statistical:
                 fitted.set_interval_errors(np.array([np.log(r["actual"] / r["forecast"]) for r in rows]))

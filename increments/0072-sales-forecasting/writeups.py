@@ -19,6 +19,15 @@ def _p(p: float, bounded: bool = False) -> str:
     return f"{p:.3f}"
 
 
+def save_figure(figure, path):
+    """A matplotlib figure made by a library (statsmodels' STL plot) saved as PNG, then closed."""
+    import matplotlib.pyplot as plt
+
+    figure.savefig(path, dpi=80, metadata={"Software": None})
+    plt.close(figure)
+    return path
+
+
 def markdown_table(frame: pd.DataFrame) -> str:
     head = "| month | " + " | ".join(frame.columns) + " |\n|---|" + "---:|" * len(frame.columns)
     rows = [f"| {month:%Y-%m} | " + " | ".join(f"{v:.2f}" for v in row) + " |"
@@ -185,7 +194,9 @@ def explanation(model, folder, history, parts, booster, ml, lags) -> str:
               "of the growth model, on the rows it was fitted on: how much the fitted model relies on it.", "",
               "| feature | importance | std |", "|---|---:|---:|",
               *[f"| {r['feature']} | {r['importance_mean']:.3f} | {r['importance_std']:.3f} |" for r in lags.importance],
-              "", "![forecast decomposition](forecast-decomposition.png)", ""]
+              "", f"`{lags.importance[0]['feature']}` carries most of the model: where it is a recent growth lag, the "
+              "ML model is mostly a momentum model on growth, which helps in persistent phases and hurts at "
+              "turning points.", "", "![forecast decomposition](forecast-decomposition.png)", ""]
     return "\n".join(lines)
 
 
