@@ -71,14 +71,8 @@ def judged_years(history: pd.Series, test: pd.Series) -> list[str]:
     return [span(*fs[k]["forecast"]) for k in OUTER_FOLDS] + [span(test.index[0], test.index[-1])]
 
 
-def test_train_ratio(history: pd.Series) -> float:
-    """n_test / n_train of the folds (means), for the corrected interval of log_cv."""
-    return HORIZON / float(np.mean([f["n_train"] for f in folds(history)]))
-
-
 def one_thread():
-    """BLAS and OpenMP limited to one thread while small models are fitted: on two shared cores,
-    OpenBLAS's threads spin against each other and a SARIMA fit takes several times longer."""
+    """One BLAS/OpenMP thread while small models are fitted: threads spinning on shared cores slow SARIMA."""
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(limits=1)
@@ -108,8 +102,10 @@ def baseline_folds(method: str, history: pd.Series) -> dict[str, list[float]]:
 
 
 def log_val(exp, per_fold: dict[str, list[float]], history: pd.Series) -> None:
+    """`val_` metrics over the folds; n_test / n_train of the folds for log_cv's corrected interval."""
+    ratio = HORIZON / float(np.mean([f["n_train"] for f in folds(history)]))
     for metric in METRICS:
-        exp.log_cv(f"val_{metric}", per_fold[metric], test_train_ratio=test_train_ratio(history))
+        exp.log_cv(f"val_{metric}", per_fold[metric], test_train_ratio=ratio)
 
 
 def log_test_year(exp, splits: dict, forecast) -> dict[str, float]:
@@ -326,7 +322,7 @@ def evaluate_best(experiment, splits: dict, source_file: Path, increment_dir: Pa
         year = log_test_year(exp, splits, frame["forecast"])
         model_years = {m: [n[m] for n in selection["nested"]] + [year[m]] for m in METRICS}
         log_judged_years(exp, model_years, years)
-        exp.log_cv("val_mape", selection["val"]["mape"], test_train_ratio=test_train_ratio(history))
+        log_val(exp, selection["val"], history)  # in-selection (optimistic), for comparison
         coverage = log_coverage(exp, rows, test, frame)
         snaive = baseline_folds("seasonal-naive", history)["mape"]
         base_test = seasonal_naive_baseline(history.to_numpy(), test.to_numpy(), season_length=SEASON, track=False)
@@ -337,10 +333,7 @@ def evaluate_best(experiment, splits: dict, source_file: Path, increment_dir: Pa
         residuals, model_df, scale = fitted.residuals()
         diagnostics = residual_diagnostics(residuals, lags=(12, 24), model_df=model_df, experiment=exp)
         exp.save_report("residual-analysis.md", writeups.residual_analysis(fitted.label(), diagnostics, scale))
-        table = frame.copy()
-        table.insert(0, "actual", test.to_numpy())
-        table["seasonal_naive"] = base_test.predictions
-        exp.save_report("test-forecast.csv", table.set_axis(table.index.strftime("%Y-%m")).round(3).to_csv())
+        exp.save_report("test-forecast.csv", writeups.forecast_csv(frame, test, base_test.predictions))
         exp.log_artifact(forecast_chart(
             Path(exp.path) / "forecast-test-year.png", history, frame["forecast"], actual=test, since="2011-01-01",
             intervals={"95%": (frame["lo95"], frame["hi95"]), "80%": (frame["lo80"], frame["hi80"])},
@@ -386,8 +379,7 @@ def explain(experiment, splits: dict, increment_dir: Path) -> dict[str, float]:
                            lines={"STL trend (history + forecast)": trend, "same month last year": last_year},
                            title=f"Forecast decomposition: {model.forecaster.label()}", ylabel="turnover index")
     experiment.log_artifact(chart)
-    experiment.save_report("explanations.md", writeups.explanation(model, record.folder, history, parts, booster, ml,
-                                                                   lags))
+    experiment.save_report("explanations.md", writeups.explanation(model, record.folder, history, parts, booster, ml, lags))
     experiment.save_report("forecast-explanation.csv", parts.round(4).to_csv(index=False))
     return {"forecast_mean_growth": float(parts["yoy_growth"].mean()),
             "stl_seasonal_range": float(parts["stl_seasonal_factor"].max() - parts["stl_seasonal_factor"].min()),
@@ -405,11 +397,10 @@ def deployment(experiment, splits: dict, increment_dir: Path) -> None:
     history = splits["history"]
     with one_thread():  # a serving worker is one process on one core
         frame = model.forecast(HORIZON)
-        expected = pd.date_range(history.index[-1] + pd.offsets.MonthBegin(1), periods=HORIZON, freq="MS")
-        assert (frame.index == expected).all(), f"the forecast months are {list(frame.index)}, expected {list(expected)}"
-        assert np.all(np.isfinite(frame.to_numpy())), "the forecast holds non-finite values"
-        columns = ["lo95", "lo80", "forecast", "hi80", "hi95"]
-        assert np.all(np.diff(frame[columns].to_numpy(), axis=1) >= 0), "the intervals are not nested around the forecast"
+        assert frame.index[0] == history.index[-1] + pd.offsets.MonthBegin(1) and len(frame) == HORIZON, \
+            f"the forecast months are {span(*frame.index[[0, -1]])}, not the 12 months after the history"
+        values = frame[["lo95", "lo80", "forecast", "hi80", "hi95"]].to_numpy()
+        assert np.all(np.isfinite(values)) and np.all(np.diff(values, axis=1) >= 0), "intervals not finite and nested"
 
         def serve(request):  # one request: the next 12 months, with their intervals
             return [model.forecast(HORIZON) for _ in request]

@@ -28,6 +28,14 @@ def save_figure(figure, path):
     return path
 
 
+def forecast_csv(frame: pd.DataFrame, test: pd.Series, baseline) -> str:
+    """test-forecast.csv: the actuals, the forecast with its intervals, the seasonal naive forecast."""
+    table = frame.copy()
+    table.insert(0, "actual", test.to_numpy())
+    table["seasonal_naive"] = baseline
+    return table.set_axis(table.index.strftime("%Y-%m")).round(3).to_csv()
+
+
 def markdown_table(frame: pd.DataFrame) -> str:
     head = "| month | " + " | ".join(frame.columns) + " |\n|---|" + "---:|" * len(frame.columns)
     rows = [f"| {month:%Y-%m} | " + " | ".join(f"{v:.2f}" for v in row) + " |"
