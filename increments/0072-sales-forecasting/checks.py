@@ -10,7 +10,7 @@ import pandas as pd
 from pytest_specweave import ExperimentStore
 
 from .forecasters import FEATURES, FIRST_ROW, HORIZON, lag_feature_table
-from .pipeline import N_FOLDS, OUTER_FOLDS, SELECTION_FILE, folds, read_selection, xy
+from .pipeline import N_FOLDS, OUTER_FOLDS, SELECTION_FILE, evaluated_record, folds, read_selection, xy
 
 
 def check_time_split(series: pd.Series, splits: dict, increment_dir: Path) -> None:
@@ -49,10 +49,8 @@ def check_time_split(series: pd.Series, splits: dict, increment_dir: Path) -> No
 
     selection = read_selection(increment_dir)
     assert len(selection["nested"]) == len(OUTER_FOLDS), "the nested years are not the ones documented"
-    store = ExperimentStore(increment_dir)
-    evaluated = store.find(selection["experiment"])
-    assert evaluated is not None and evaluated.succeeded, f"no succeeded {selection['experiment']} experiment: run T-006"
-    selector = [r for r in store.records() if r.task == "T-005" and r.succeeded and SELECTION_FILE in r.artifacts][-1]
+    evaluated = evaluated_record(increment_dir)
+    selector = ExperimentStore(increment_dir).latest(task="T-005", artifact=SELECTION_FILE)
     assert selector.ended <= evaluated.started, \
         f"the selection ({selector.folder}) was saved after {evaluated.folder} started"
     fitted_on = evaluated.params.get("fitted_on", "")

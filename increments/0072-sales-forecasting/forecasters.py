@@ -1,8 +1,8 @@
 """Forecasters of increment 0072: the baselines, the statistical models and the ML model, one API.
 
-Every forecaster is a scikit-learn estimator, so that scikit-learn's own time-series tools
-(`TimeSeriesSplit`, `cross_validate`, `ParameterGrid`) run the rolling-origin evaluation and the
-tuning:
+Every forecaster is a scikit-learn estimator, so that pytest-specweave's `cross_validate` (over
+`rolling_origin` folds) and scikit-learn's `ParameterGrid` run the rolling-origin evaluation and
+the tuning (the baselines are the library's own: `seasonal_naive_baseline` and its kin):
 
 - `fit(X, y)`: X is a (n, 1) array of month numbers (`year * 12 + month - 1`, consecutive), y the
   monthly values (positive);
@@ -37,7 +37,7 @@ SEED = 42
 
 
 # ---------------------------------------------------------------------------------------------
-# Months and metrics
+# Months
 # ---------------------------------------------------------------------------------------------
 
 
@@ -50,49 +50,6 @@ def month_start(number: int) -> pd.Timestamp:
     """The first day of month number `number` (the inverse of `month_number`)."""
     year, month = divmod(int(number), 12)
     return pd.Timestamp(year=year, month=month + 1, day=1)
-
-
-def mase_scale(y_train, season: int = SEASON) -> float:
-    """In-sample mean absolute error of the seasonal naive forecast on the training data."""
-    y = np.asarray(y_train, dtype=float)
-    if len(y) <= season:
-        raise ValueError(f"mase needs more than {season} training values, got {len(y)}")
-    return float(np.mean(np.abs(y[season:] - y[:-season])))
-
-
-def forecast_metrics(y_true, y_pred, y_train) -> dict[str, float]:
-    """mape, smape (fractions), mae, rmse and mase (scale: the seasonal naive's in-sample error)."""
-    y_true = np.asarray(y_true, dtype=float)
-    y_pred = np.asarray(y_pred, dtype=float)
-    error = y_pred - y_true
-    return {
-        "mape": float(np.mean(np.abs(error) / np.abs(y_true))),
-        "smape": float(np.mean(2 * np.abs(error) / (np.abs(y_true) + np.abs(y_pred)))),
-        "mae": float(np.mean(np.abs(error))),
-        "rmse": float(np.sqrt(np.mean(error**2))),
-        "mase": float(np.mean(np.abs(error)) / mase_scale(y_train)),
-    }
-
-
-METRICS = ("mape", "smape", "mae", "rmse", "mase")
-
-
-def score_all(estimator, X, y) -> dict[str, float]:
-    """Every metric from one forecast of the fold, negated (scikit-learn maximises scores):
-    cross_validate reports them as test_mape, test_smape, ..."""
-    metrics = forecast_metrics(y, estimator.predict(X), estimator.y_)
-    return {metric: -value for metric, value in metrics.items()}
-
-
-SCORING = score_all
-
-
-def rolling_origin(n_folds: int, horizon: int = HORIZON):
-    """Expanding-window rolling origin: the last `n_folds` blocks of `horizon` months of the data
-    given are forecast, each from a model fitted on every month before it."""
-    from sklearn.model_selection import TimeSeriesSplit
-
-    return TimeSeriesSplit(n_splits=n_folds, test_size=horizon)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -159,51 +116,6 @@ class Forecaster(RegressorMixin, BaseEstimator):
 
 
 # ---------------------------------------------------------------------------------------------
-# Baselines (Hyndman & Athanasopoulos, Forecasting: Principles and Practice, "simple methods")
-# ---------------------------------------------------------------------------------------------
-
-
-class SeasonalNaiveForecaster(Forecaster):
-    """Each month is forecast as the same month of the last observed year."""
-
-    family = "seasonal-naive"
-
-    def _fit(self, y):
-        if len(y) < SEASON:
-            raise ValueError(f"a seasonal naive forecast needs a full year of data, got {len(y)} months")
-
-    def _forecast(self, steps):
-        last_year = self.y_[-SEASON:]
-        return last_year[np.arange(steps) % SEASON]
-
-
-class NaiveForecaster(Forecaster):
-    """Every month is forecast as the last observed value (a random walk)."""
-
-    family = "naive"
-
-    def _fit(self, y):
-        pass
-
-    def _forecast(self, steps):
-        return np.full(steps, self.y_[-1])
-
-
-class DriftForecaster(Forecaster):
-    """The last value plus the average monthly change over the training data (random walk with drift)."""
-
-    family = "drift"
-
-    def _fit(self, y):
-        if len(y) < 2:
-            raise ValueError("the drift method needs at least two values")
-        self.slope_ = (y[-1] - y[0]) / (len(y) - 1)
-
-    def _forecast(self, steps):
-        return self.y_[-1] + self.slope_ * np.arange(1, steps + 1)
-
-
-# ---------------------------------------------------------------------------------------------
 # Statistical models (statsmodels)
 # ---------------------------------------------------------------------------------------------
 
@@ -262,6 +174,11 @@ class ExponentialSmoothingForecaster(Forecaster):
             quiet.__exit__(None, None, None)
         return frame["pi_lower"].to_numpy(), frame["pi_upper"].to_numpy()
 
+    def residuals(self) -> tuple[np.ndarray, int, str]:
+        """(in-sample one-step residuals after the first year, ARMA parameters (none), their scale)."""
+        return (np.asarray(self.result_.resid)[SEASON:], 0,
+                "relative errors" if self.error == "mul" else "index points")
+
     def components(self, steps: int) -> pd.DataFrame:
         """The forecast split into its level-and-trend part and its seasonal part (the ETS
         decomposition): forecast = trend part x seasonal factor (multiplicative seasonality) or
@@ -318,6 +235,11 @@ class SarimaForecaster(Forecaster):
     def forecast_interval(self, steps, level):
         bounds = np.asarray(self.result_.get_forecast(steps).conf_int(alpha=1 - level))
         return self._back(bounds[:, 0]), self._back(bounds[:, 1])
+
+    def residuals(self) -> tuple[np.ndarray, int, str]:
+        """(one-step residuals after the 13 months the differencing consumes, ARMA parameters, scale)."""
+        (p, _, q), (P, _, Q) = self.order, self.seasonal_order
+        return np.asarray(self.result_.resid)[SEASON + 1:], p + q + P + Q, "log scale" if self.log else "index points"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -404,6 +326,13 @@ class LagBoostingForecaster(Forecaster):
             y[t] = y[t - SEASON] * math.exp(z[t])
         return y[n:]
 
+    def residuals(self) -> tuple[np.ndarray, int, str]:
+        """(in-sample residuals of the growth model, ARMA parameters (none), their scale)."""
+        table = lag_feature_table(self.y_, self.first_month_)
+        fitted = self.model_.booster_.predict(table[list(FEATURES)].to_numpy())
+        return (table["growth"].to_numpy() - fitted, 0,
+                "year-over-year log growth, in-sample (boosting fits its training data closely)")
+
     def set_interval_errors(self, log_errors: np.ndarray) -> None:
         """log_errors: (folds, horizons) array of log(actual / forecast) from rolling-origin folds."""
         errors = np.asarray(log_errors, dtype=float)
@@ -419,33 +348,57 @@ class LagBoostingForecaster(Forecaster):
         spread = np.exp(norm.ppf(0.5 + level / 2) * sigma[:steps])
         return mean / spread, mean * spread
 
-    def importance(self) -> pd.DataFrame:
-        """Gain importance of each feature (share of the total split gain) and its split count."""
-        booster = self.model_.booster_
-        gain = booster.feature_importance(importance_type="gain")
-        splits = booster.feature_importance(importance_type="split")
-        total = gain.sum() or 1.0
-        frame = pd.DataFrame({"feature": list(FEATURES), "importance": gain / total, "splits": splits})
-        return frame.sort_values("importance", ascending=False).reset_index(drop=True)
-
 
 FAMILIES = {
     "holt-winters": ExponentialSmoothingForecaster,
     "sarima": SarimaForecaster,
     "lightgbm": LagBoostingForecaster,
 }
-BASELINES = {
-    "seasonal-naive": SeasonalNaiveForecaster,
-    "naive": NaiveForecaster,
-    "drift": DriftForecaster,
+
+
+def rolling_forecasts(estimator, X, y, pairs, levels=()) -> list[dict]:
+    """Each (train, test) fold's forecast, and intervals at `levels`, from a fresh fit of `estimator`."""
+    from sklearn.base import clone
+
+    out = []
+    for fold, (train, test) in enumerate(pairs):
+        model = clone(estimator).fit(X[train], y[train])
+        row = {"fold": fold, "actual": y[test], "forecast": model.predict(X[test])}
+        out.append(row | {level: model.forecast_interval(len(test), level) for level in levels})
+    return out
+
+
+# The default configuration of each family (T-004) and the grids of T-005.
+DEFAULTS = {
+    "holt-winters": {"error": "mul", "trend": "add", "damped": True, "seasonal": "mul"},
+    "sarima": {"order": (0, 1, 1), "seasonal_order": (0, 1, 1), "trend": "n"},
+    "lightgbm": {"n_estimators": 200, "learning_rate": 0.05, "num_leaves": 7, "min_child_samples": 10},
+}
+
+
+def _ets(error, trend, damped, seasonal):
+    return {"error": [error], "trend": [trend], "damped": [damped], "seasonal": [seasonal]}
+
+
+def _sarima(order, seasonal_order, trend="n"):
+    return {"order": [order], "seasonal_order": [seasonal_order], "trend": [trend]}
+
+
+# Each grid holds its family's default: tuning can only confirm or improve it.
+GRIDS = {
+    "holt-winters": [_ets("add", None, False, "add"), _ets("mul", None, False, "mul"), _ets("add", "add", False, "add"),
+                     _ets("mul", "add", False, "mul"), _ets("add", "add", True, "add"), _ets("mul", "add", True, "mul")],
+    "sarima": [_sarima((0, 1, 1), (0, 1, 1)), _sarima((1, 1, 0), (0, 1, 1)), _sarima((2, 1, 0), (0, 1, 1)),
+               _sarima((1, 1, 1), (0, 1, 1)), _sarima((0, 1, 1), (1, 1, 1))],
+    "lightgbm": {"n_estimators": [100, 200], "num_leaves": [3, 7], "min_child_samples": [5, 10], "learning_rate": [0.05]},
 }
 
 
 def make_forecaster(family: str, params: dict) -> Forecaster:
     try:
-        cls = FAMILIES.get(family) or BASELINES[family]
+        cls = FAMILIES[family]
     except KeyError:
-        raise ValueError(f"unknown family {family!r}; expected one of {', '.join([*FAMILIES, *BASELINES])}") from None
+        raise ValueError(f"unknown family {family!r}; expected one of {', '.join(FAMILIES)}") from None
     return cls(**{key: tuple(value) if isinstance(value, list) else value for key, value in params.items()})
 
 

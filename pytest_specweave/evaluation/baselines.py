@@ -3,7 +3,7 @@
 ranking         random_baseline, popularity_baseline
 classification  majority_baseline, stratified_baseline, uniform_baseline
 regression      mean_baseline, median_baseline
-forecasting     naive_forecast_baseline, seasonal_naive_baseline
+forecasting     naive_forecast_baseline, seasonal_naive_baseline, drift_forecast_baseline
 
 Each returns a BaselineResult and, with track=True (the default), records an experiment tracked
 with baseline=True (params, metrics, the hash of the evaluation targets, and `eval_data`'s hash as
@@ -196,6 +196,23 @@ def seasonal_naive_baseline(y_train, y_test, season_length: int, *, name="baseli
     predictions = last_season[np.arange(len(test)) % m]
     metrics = compute_metrics("forecasting", test, predictions, y_train=train, season_length=m)
     params = {"baseline": "seasonal_naive", "horizon": len(test), "season_length": m}
+    folder = _record(name, params, metrics, test, track=track, increment=increment, eval_data=eval_data)
+    return BaselineResult(name, predictions, metrics, None, folder)
+
+
+def drift_forecast_baseline(y_train, y_test, *, season_length: int = 1, name="baseline-drift", track=True,
+                            increment=None, eval_data=None) -> BaselineResult:
+    """The last value plus the average change per step over the training data (a random walk with
+    drift): ŷ[T+h] = y[T] + h · (y[T] − y[1]) / (T − 1). `season_length` scales mase only."""
+    import numpy as np
+
+    train, test = _series(y_train, y_test)
+    if len(train) < 2:
+        raise ValueError(f"a drift forecast needs at least 2 training values, got {len(train)}")
+    slope = (train[-1] - train[0]) / (len(train) - 1)
+    predictions = train[-1] + slope * np.arange(1, len(test) + 1)
+    metrics = compute_metrics("forecasting", test, predictions, y_train=train, season_length=season_length)
+    params = {"baseline": "drift", "horizon": len(test), "season_length": season_length}
     folder = _record(name, params, metrics, test, track=track, increment=increment, eval_data=eval_data)
     return BaselineResult(name, predictions, metrics, None, folder)
 

@@ -24,6 +24,7 @@ validation (`SchemaErrors.failure_cases`). pandas and pandera are imported insid
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import importlib.util
 import math
@@ -84,6 +85,37 @@ def check_data(increment_dir) -> RuleResult:
         return RuleResult([f"data/{SCHEMA} checks no file: name the data files in `files:` "
                            f"(and keep a data/sample.csv)"])
     return RuleResult(summary=f"{', '.join(checked)} match data/{SCHEMA}")
+
+
+def validate_dataframe(frame, increment_dir, *, as_file: str = "sample.csv") -> str | None:
+    """Check a DataFrame in memory against the schema of data/schema.yaml that applies to `as_file`.
+
+    For data that is not a file under data/ (a dataset read from a package, a query's result): the
+    schema whose `files` name `as_file` (else the first) checks it as pandera would check that
+    file. Returns None when it matches, else one message naming the columns, checks and rows
+    (row numbers of the frame) that fail, or why it cannot be checked.
+    """
+    schema_file = Path(increment_dir) / "data" / SCHEMA
+    if not schema_file.is_file():
+        return f"no data/{SCHEMA} in {increment_dir}"
+    try:
+        documents = _documents(schema_file)
+        number, document = next(((i, d) for i, d in enumerate(documents, 1)
+                                 if any(fnmatch.fnmatch(as_file, f) for f in d.get("files") or [])),
+                                (1, documents[0]))
+        schema = _schema(_schema_class(), document, number, len(documents))
+    except _Problem as problem:
+        return str(problem)
+    from pandera.errors import SchemaError, SchemaErrors
+
+    try:
+        schema.validate(frame, lazy=True)
+        return None
+    except SchemaErrors as errors:
+        violations = _violations(errors.failure_cases, is_csv=False)
+    except SchemaError as error:
+        violations = [(str(getattr(error, "column_name", None) or "(table)"), _one_line(error), [], 1)]
+    return _describe(f"the data checked as data/{as_file}", violations)
 
 
 def _schema_class():
