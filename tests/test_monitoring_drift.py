@@ -180,3 +180,26 @@ def test_parquet_and_jsonl_files_are_read_and_a_broken_file_is_named(tmp_path):
     (tmp_path / "broken.parquet").write_bytes(b"not parquet")
     with pytest.raises(ValueError, match=r"broken.parquet: cannot be read as a table"):
         read_table(tmp_path / "broken.parquet")
+
+
+def test_a_profile_logged_by_a_rerun_of_the_same_model_ships_with_its_version(project):
+    inc = project / "increments" / "0001-drifting"
+    pipeline = inc / "pipeline.py"
+    without = pipeline.read_text(encoding="utf-8").replace(
+        "        log_reference_profile(exp, data, scores=pred.astype(float))\n", "")
+    pipeline.write_text(without, encoding="utf-8")
+    (inc / "tests.md").unlink()
+    subprocess.run([sys.executable, "-m", "pytest", "increments/0001", "-p", "no:cacheprovider"], cwd=project,
+                   capture_output=True, text=True)
+    metadata = json.loads((inc / "models" / "model-v1.metadata.json").read_text(encoding="utf-8"))
+    assert "monitoring_profile" not in metadata
+    pipeline.write_text(PIPELINE, encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "pytest", "increments/0001", "-p", "no:cacheprovider"], cwd=project,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert sorted(p.name for p in (inc / "models").glob("model-v*.metadata.json")) == ["model-v1.metadata.json"]
+    metadata = json.loads((inc / "models" / "model-v1.metadata.json").read_text(encoding="utf-8"))
+    assert metadata["monitoring_profile"] == "model-v1.profile.json"
+    summary = (inc / "COMPLETION-SUMMARY.md").read_text(encoding="utf-8")
+    assert "- Version: [models/model-v1.pkl](models/model-v1.pkl) (v1, promoted from this experiment" in summary
+    assert "- Monitoring: reference profile [models/model-v1.profile.json]" in summary

@@ -301,3 +301,25 @@ def test_exact_metrics_round_trip_and_old_files_read(project):
     old = ExperimentStore(project).records()[0].metrics
     assert not any(m.exact for m in old.values()) and old["rmse"].ci == (1.1, 1.3)
     assert old["acc"].folds == (0.79, 0.81, 0.8) and old["acc"].test_train_ratio is None
+
+
+def test_an_input_outside_the_increment_is_named_without_this_machines_folders(tmp_path):
+    """Inside the project: relative to the increment; inside an installed package: the package and its path."""
+    import pytest as pytest_module
+
+    from pytest_specweave import ExperimentStore, track_experiment
+
+    project = tmp_path / "project"
+    inc = project / "increments" / "0001-x"
+    inc.mkdir(parents=True)
+    (project / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    (project / "shared").mkdir()
+    (project / "shared" / "data.csv").write_text("a\n1\n")
+    installed = Path(pytest_module.__file__)  # a file of an installed package
+    with track_experiment("model", increment=inc) as exp:
+        exp.log_input(project / "shared" / "data.csv", role="train")
+        exp.log_input(installed, role="code")
+    inputs = {e["role"]: e for e in ExperimentStore(inc).find("model").meta["inputs"]}
+    assert inputs["train"]["path"] == "../../shared/data.csv"
+    assert inputs["code"]["path"] == "pytest/__init__.py" and inputs["code"]["package"] == "pytest"
+    assert inputs["code"]["package_version"] == pytest_module.__version__

@@ -19,8 +19,8 @@ import pandas as pd
 
 from pytest_specweave import (
     ExperimentStore, compute_metrics, cross_validate, drift_forecast_baseline, explain_model, forecast_chart,
-    interval_coverage, load_model, measure_latency, measure_model_size, measure_throughput,
-    measure_training_time, naive_forecast_baseline, residual_diagnostics, rolling_origin,
+    interval_coverage, load_model, log_reference_profile, log_search, measure_latency, measure_model_size,
+    measure_throughput, measure_training_time, naive_forecast_baseline, residual_diagnostics, rolling_origin,
     seasonal_naive_baseline, stationarity_tests, track_experiment, validate_dataframe,
 )
 
@@ -261,9 +261,10 @@ def tune(experiment, splits: dict) -> None:
             cv = rolling_cv(estimator, history)
             configs.append({"family": family, "params": json.loads(json.dumps(params)), "label": estimator.label(),
                             "folds": cv, "val_mape": float(np.mean(cv["mape"]))})
-            experiment.log_metric("val_mape", configs[-1]["val_mape"], step=len(configs) - 1)
     best = min(range(len(configs)), key=lambda i: (configs[i]["val_mape"], i))
     chosen = configs[best]
+    log_search(experiment, [{"params": {"family": c["family"], **c["params"]}, "value": c["val_mape"]} for c in configs],
+               metric="val_mape", direction="minimize")  # every configuration, one trial each
     log_val(experiment, chosen["folds"], history)  # the final value: the chosen configuration's folds
     nested = [{**n, "forecast": span(*fs[n["fold"]]["forecast"])} for n in _nested(configs)]
     experiment.log_params({"configurations": len(configs), "chosen": chosen["label"], "chosen_family": chosen["family"],
@@ -342,6 +343,10 @@ def evaluate_best(experiment, splits: dict, source_file: Path, increment_dir: Pa
         chosen_by = [n["chosen"] for n in selection["nested"]] + [f"{estimator.label()} (final)"]
         exp.log_note(writeups.test_year_note(years, chosen_by, model_years["mape"], base_years, year, coverage))
         exp.log_model(model, algorithm=estimator.label(), framework="lightgbm" if family == "lightgbm" else "statsmodels")
+        # what monitoring compares new months with: the judged years' actual values and the model's forecasts
+        judged = pd.concat([pd.Series(r["actual"]) for r in rows] + [test.reset_index(drop=True)], ignore_index=True)
+        forecasts = np.concatenate([r["forecast"] for r in rows] + [frame["forecast"].to_numpy()])
+        log_reference_profile(exp, pd.DataFrame({"turnover": judged.to_numpy(dtype=float)}), scores=forecasts)
     experiment.log_param("evaluated_experiment", name)
 
 

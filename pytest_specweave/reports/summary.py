@@ -488,6 +488,9 @@ def _promoted(increment_dir: Path, record):
         versions = model_versions(increment_dir)
     except OSError:
         return None, None
+    from ..tracking.models import model_of
+
+    digest = (model_of(record) or {}).get("sha256")
     ours, latest = None, None
     for version in reversed(versions):
         try:
@@ -497,7 +500,7 @@ def _promoted(increment_dir: Path, record):
         if latest is None:
             latest = (version, meta)
         if meta.get("source_experiment") == record.folder and (
-                meta.get("source_run") in (None, record.run)):
+                meta.get("source_run") in (None, record.run) or (digest and meta.get("sha256") == digest)):
             ours = (version, meta)
             break
     return ours, latest
@@ -593,7 +596,8 @@ def _monitoring_line(data: SummaryData, best, ours) -> str | None:
     where = f"[models/{shipped}](models/{shipped})" if shipped else f"{best.folder}/{PROFILE_ARTIFACT} (shipped on promotion)"
     size = ""
     if isinstance(profile, dict):
-        size = f": {len(profile.get('features') or {})} features" + (" and the model's scores" if "score" in profile else "")
+        count = len(profile.get("features") or {})
+        size = f": {count} feature{'' if count == 1 else 's'}" + (" and the model's scores" if "score" in profile else "")
         size += f" over {profile.get('rows', 0):,} rows"
     limits = spec_limits(data.increment.path)
     gate = limits.describe() if limits else "PSI < 0.2 (the default; spec.md's `Drift:` line sets it)"

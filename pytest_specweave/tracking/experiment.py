@@ -127,6 +127,37 @@ def cv_interval(folds: list[float], mean: float, std: float, level: float = 0.95
     return mean - half, mean + half, float(level)
 
 
+def _input_location(path: Path, increment_dir: Path) -> dict:
+    """Where an input file is, without this machine's folders: relative to the increment (`data/x.csv`),
+    else to the project holding it (`../../shared/x.csv`), else inside an installed package
+    (`statsmodels/datasets/elec_equip/elec_equip.csv`, with "package" and its version); an absolute
+    path only when it is none of these (a data mount the team shares)."""
+    try:
+        return {"path": clean_text(path.relative_to(increment_dir).as_posix())}
+    except ValueError:
+        pass
+    from ..project import project_root
+
+    if increment_dir.parent.name == "increments" or increment_dir.parent.parent.name == "increments":
+        root = project_root(increment_dir)
+        if root in path.parents:
+            return {"path": clean_text(Path(os.path.relpath(path, increment_dir)).as_posix())}
+    import sys
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    bases = {Path(p).resolve() for p in (paths.get("purelib"), paths.get("platlib")) if p}
+    bases |= {Path(p).resolve() for p in sys.path if p.endswith("-packages")}
+    for base in sorted(bases, key=lambda b: -len(b.parts)):
+        if base in path.parents:
+            from ._runinfo import distribution_version
+
+            inside = path.relative_to(base).as_posix()
+            package = inside.split("/", 1)[0]
+            return {"path": clean_text(inside), "package": package, "package_version": distribution_version(package)}
+    return {"path": clean_text(path.as_posix())}
+
+
 def _number(key, value) -> float:
     """A metric value as float: int, float, numpy scalars, Decimal, anything with __float__."""
     if isinstance(value, (str, bytes, bytearray)):
@@ -659,10 +690,7 @@ class Experiment:
             else:
                 digest, size = sha256_file(p)
                 entry["kind"] = "file"
-            try:
-                entry["path"] = clean_text(p.resolve().relative_to(self.increment_dir.resolve()).as_posix())
-            except ValueError:
-                entry["path"] = clean_text(p.resolve().as_posix())
+            entry.update(_input_location(p.resolve(), self.increment_dir.resolve()))
             entry["bytes"] = size
             if entry["kind"] == "file":
                 self._note_dvc_version(p, entry)

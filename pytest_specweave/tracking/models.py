@@ -241,6 +241,11 @@ def promote_model(increment_dir, record, *, primary_metric: str | None = None) -
             kept = models_dir / str(latest.get("file") or f"model-v{latest.get('version')}.pkl")
             if not kept.exists():  # a fresh clone: the metadata is committed, the pickle is not
                 _copy_verified(source, kept, digest)
+            if not latest.get("monitoring_profile"):  # the same model, now with a reference profile to ship
+                profile = _ship_profile(record, models_dir, int(latest.get("version")))
+                if profile is not None:
+                    metadata = dict(latest, monitoring_profile=profile)
+                    atomic_write(metadata_path(increment_dir, int(latest["version"])), dump_json(metadata))
         else:
             number = max(_numbers(models_dir)[1], default=0) + 1
             target = models_dir / f"model-v{number}.pkl"
