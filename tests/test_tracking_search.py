@@ -133,3 +133,12 @@ def test_the_trials_of_your_own_loop_are_recorded_the_same_way(inc):
     with track_experiment("bad", increment=inc) as exp:
         with pytest.raises(TypeError, match="trial 0 is not a mapping with 'params'"):
             log_search(exp, [{"l2": 1}])
+
+
+def test_your_own_loop_can_name_the_trial_it_chose(inc):
+    trials = [{"params": {"stage": 1}, "value": 0.35}, {"params": {"stage": 2}, "value": 0.33}]
+    with track_experiment("tuning", increment=inc) as exp:
+        record = log_search(exp, trials, best=1)
+        with pytest.raises(ValueError, match="best=5 is not a completed trial"):
+            log_search(exp, trials, best=5)
+    assert record["best"] == 1 and ExperimentStore(inc).find("tuning").params == {"stage": 2}

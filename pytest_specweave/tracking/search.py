@@ -129,16 +129,21 @@ def _listed_trials(search, direction: str) -> tuple[list[dict], str]:
     return trials, direction
 
 
-def log_search(experiment, search, *, metric: str | None = None, direction: str = "maximize") -> dict:
+def log_search(experiment, search, *, metric: str | None = None, direction: str = "maximize",
+               best: int | None = None) -> dict:
     """Record a finished Optuna study, a fitted scikit-learn search, or the trials of your own loop (a list
     of {"params": {...}, "value": ..., "state": "complete" | "pruned" | "fail"}) in `experiment` (see the module).
 
     metric: the name the search's values are logged under; default `val_<scorer>` for scikit-learn
     (`val_roc_auc`; `val_score` for the estimator's own score) and `val_score` otherwise.
     direction: for your own trials, whether the best value is the highest ("maximize") or lowest.
+    best: for your own trials, the number of the one your loop chose, when its rule is not "the best
+    value" (a staged search keeps the best of its last stage).
     Returns what was written to `search-trials.json`.
     """
     importance = None
+    if best is not None and not isinstance(search, (list, tuple)):
+        raise TypeError("log_search: best= applies to the trials of your own loop; a study or search knows its best")
     if _is_optuna_study(search):
         library = "optuna"
         trials, direction = _optuna_trials(search)
@@ -162,7 +167,10 @@ def log_search(experiment, search, *, metric: str | None = None, direction: str 
         name = metric or "val_score"
         completed = [t for t in trials if t["state"] == "complete" and t["value"] is not None]
         sign = -1 if direction == "minimize" else 1
-        best = max(completed, key=lambda t: (sign * t["value"], -t["number"]))["number"] if completed else None
+        if best is None:
+            best = max(completed, key=lambda t: (sign * t["value"], -t["number"]))["number"] if completed else None
+        elif not any(t["number"] == best for t in completed):
+            raise ValueError(f"log_search: best={best} is not a completed trial (0 to {len(trials) - 1})")
     else:
         raise TypeError(f"log_search: expected an optuna Study, a fitted scikit-learn *SearchCV or a list of trials "
                         f"({{'params': {{...}}, 'value': 0.81}}), got {type(search).__name__} (fit the search first)")
