@@ -8,19 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .pipeline import (
-    ALGORITHMS,
-    CALIBRATION_END,
-    HOLDOUT_END,
-    SPLITS,
-    TEST,
-    VALIDATION,
-    bgnbd_expected_purchases,
-    features_at,
-    fit_bgnbd_gg,
-    fit_model,
-    spend_between,
-)
+from .features import CALIBRATION_END, HOLDOUT_END, SPLITS, TEST, VALIDATION, features_at, spend_between
+from .models import ALGORITHMS, bgnbd_expected_purchases, fit_bgnbd_gg, fit_model
 
 # Fader, Hardie & Lee (2005), "Counting Your Customers the Easy Way: An Alternative to the Pareto/NBD
 # Model", Marketing Science 24(2): BG/NBD on the CDNOW 1/10 sample (2,357 customers, 39 weeks).

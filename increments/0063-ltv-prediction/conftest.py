@@ -1,7 +1,8 @@
 """Fixtures of increment 0063: the CDNOW transaction log every task reads, loaded once per session.
 
 pytest imports this file as a standalone module, so it imports no other module of the increment:
-it holds the data loading only; pipeline.py builds the time windows, features and models.
+it holds the data loading only; features.py, models.py and pipeline.py build the time windows,
+features, models and tasks.
 
 The data is Fader & Hardie's CDNOW master file (23,570 customers, 69,659 purchases, January 1997
 to June 1998) as shipped inside the `lifetimes` wheel (pip install 'pytest-specweave[ltv]'). It

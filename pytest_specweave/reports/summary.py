@@ -2,12 +2,13 @@
 
 Sections, in order: the header (status, primary metric, problem type), Experiments Run (the best
 marked), Best Model (algorithm, promoted version, metrics, training time, size), Success Metrics
-and Evaluation Criteria (each measured value and verdict), Targets and test-data use (each target
-unchanged since first judged, or changed; how often the judged experiment's test data was scored,
-from experiments/targets.json and experiments/evaluations.jsonl), Deployment Readiness (latency,
-throughput, model size, explainability, A/B test plan), Charts (PNG files in
-`charts/` beside the summary, see charts.py, linked relative to the summary), Tasks (and the acceptance
-criteria they satisfy).
+and Evaluation Criteria (each measured value and verdict), Against the baselines (the judged
+experiment against every baseline on the judged metrics, paired where the evidence allows),
+Targets and test-data use (each target unchanged since first judged, or changed; how often the
+judged experiment's test data was scored, from experiments/targets.json and
+experiments/evaluations.jsonl), Deployment Readiness (latency, throughput, model size,
+explainability, A/B test plan), Charts (PNG files in `charts/` beside the summary, see charts.py,
+linked relative to the summary), Tasks (and the acceptance criteria they satisfy).
 
 Every figure is read from the store or judged from it here; the session only adds how each task
 and linked check fared in this run (which the store cannot know). A figure that is not on record
@@ -334,6 +335,7 @@ def render_summary(data: SummaryData) -> str:
     lines += _judgement_section("Success Metrics (spec.md)", data.metric_rows)
     lines += _judgement_section("Evaluation Criteria (tests.md)", data.criteria_rows)
     if increment.tracks_experiments:
+        lines += _baselines_section(data)
         lines += _search_section(data)
         lines += _targets_section(data)
         lines += _deployment_section(data)
@@ -654,6 +656,45 @@ def _judgement_section(title: str, rows: list[Judgement]) -> list[str]:
         elif quiet and verdict.selection:
             detail = f" — {_escape(verdict.selection)}"
         lines.append(f"| {row.id} | {_escape(row.text)} | {measured} | {verdict.experiment or ''} | {mark}{detail} |")
+    lines.append("")
+    return lines
+
+
+# ----------------------------------------------------------------------------------------------
+# Against the baselines
+
+
+def _baselines_section(data: SummaryData) -> list[str]:
+    from ..evaluation.baseline_comparison import compare_with_baselines
+
+    judged = data.judged
+    metrics = [e.threshold.metric for e in _thresholded(data.increment) if e.threshold.metric]
+    rows = compare_with_baselines(data.context, metrics, judged) if judged is not None else []
+    if not rows:
+        return []
+    units = {e.threshold.metric: e.threshold.unit for e in _thresholded(data.increment)
+             if e.threshold.metric and e.threshold.kind == "compare"}  # a ratio's unit is its factor's
+    methods = sorted({r.estimate.describe() for r in rows if r.estimate is not None})
+    level = next((r.estimate.level for r in rows if r.estimate is not None), data.context.level)
+    lines = ["## Against the baselines", "",
+             f"The judged experiment `{judged.folder}` against every baseline, on each metric the spec and criteria "
+             "judge that both logged, whichever baseline a target names: model ÷ baseline when both values are "
+             "positive, else model − baseline"
+             + (f", with its {level * 100:.4g}% interval ({'; '.join(methods)})" if methods else "") + ".", "",
+             "| metric | baseline | baseline's value | model's value | model vs baseline | the model is |",
+             "|---|---|---|---|---|---|"]
+    for row in rows:
+        unit = units.get(row.metric)
+        shown = lambda v: metric_display.value_text(row.metric, v, unit)  # noqa: E731
+        if row.how == "ratio":
+            versus = metric_display.ratio_text(row.value, *((row.estimate.low, row.estimate.high)
+                                                            if row.estimate is not None else ()))
+        else:
+            versus = f"{row.value:+.4g}" + (f" [{row.estimate.low:+.4g}, {row.estimate.high:+.4g}]"
+                                              if row.estimate is not None else "")
+        outcome = row.outcome + ("" if row.estimate is not None else f" (no interval: {_escape(row.note)})")
+        lines.append(f"| {row.metric} | {row.baseline} | {shown(row.baseline_value)} | {shown(row.model_value)} | "
+                     f"{versus} | {outcome} |")
     lines.append("")
     return lines
 
