@@ -33,6 +33,8 @@ from pytest_specweave import (
     error_analysis,
     explain_model,
     load_model,
+    log_reference_profile,
+    log_search,
     measure_latency,
     measure_model_size,
     measure_throughput,
@@ -176,6 +178,8 @@ def tune_best(experiment, transactions: pd.DataFrame, increment_dir: Path) -> No
         experiment.log_metric("val_mae", scores["val_mae"], step=step)
         rows.append((step, params, scores))
     step, params, scores = min(rows, key=lambda r: (r[2][f"val_{PRIMARY}"], r[0]))
+    log_search(experiment, [{"params": p, "value": m[f"val_{PRIMARY}"]} for _, p, m in rows],
+               metric=f"val_{PRIMARY}", direction="minimize", best=step)  # every configuration, one trial each
     experiment.log_metrics(scores)  # the chosen configuration's
     experiment.log_params({f"best_{key}": value for key, value in params.items()})
     experiment.log_note(
@@ -203,6 +207,7 @@ def evaluate_best(experiment, transactions: pd.DataFrame, increment_dir: Path) -
         exp.log_note("Parameters fitted at the test cut-off: "
                      + json.dumps({k: getattr(model, k) for k in ("bg", "gg") if hasattr(model, k)}))
         exp.log_model(model, algorithm=algorithm, input_example=X_test[model.features].iloc[:5])
+        log_reference_profile(exp, X_test[model.features], scores=model.predict(X_test))  # for monitoring
     experiment.log_params({"evaluated_experiment": name})
 
 
