@@ -1,7 +1,7 @@
 """COMPLETION-SUMMARY.md: what an increment's run found, rebuilt from the whole store.
 
 Sections, in order: the header (status, primary metric, problem type), Experiments Run (the best
-marked), Best Model (algorithm, promoted version, metrics, training time, size), Success Metrics
+marked), Best Model (algorithm, the judged experiment's notes, promoted version, metrics, training time, size), Success Metrics
 and Evaluation Criteria (each measured value and verdict), Targets and test-data use (each target
 unchanged since first judged, or changed; how often the judged experiment's test data was scored,
 from experiments/targets.json and experiments/evaluations.jsonl), Deployment Readiness (latency,
@@ -525,6 +525,9 @@ def _best_model_section(data: SummaryData) -> list[str]:
     how = data.context.selection()[1] or f"best succeeded candidate by {primary}"
     lines.append(f"- Experiment: `{best.folder}` (task {best.task or '—'}; {how})")
     lines.append(f"- Algorithm: {shown}" + (f" ({', '.join(details)})" if details else ""))
+    notes = _notes_line(best)
+    if notes:
+        lines.append(notes)
     ours, latest = _promoted(data.increment.path, best)
     if ours is not None:
         version, meta = ours
@@ -560,6 +563,19 @@ def _best_model_section(data: SummaryData) -> list[str]:
     lines.append("- Model size: " + _model_size(data, best, model, size))
     lines.append("")
     return lines
+
+
+NOTES_SHOWN = 500  # characters of the judged experiment's notes shown; the rest is linked
+
+
+def _notes_line(record) -> str | None:
+    """The judged experiment's notes.md in one line (what its code says a reader must know about it)."""
+    text = " ".join(record.notes.split()) if record.notes else ""
+    if not text:
+        return None
+    if len(text) > NOTES_SHOWN:
+        text = text[:NOTES_SHOWN].rsplit(" ", 1)[0] + " … (the rest in notes.md)"
+    return f"- Notes ([notes.md](experiments/{record.folder}/notes.md)): {text}"
 
 
 def _model_size(data: SummaryData, best, model, size) -> str:
