@@ -122,6 +122,18 @@ def test_logged_with_evidence_by_user_id_and_paired_with_a_baseline(tmp_path):
     assert targets[0] == targets[1] and len(targets[0]) == 1  # the same held-out data: one ledger entry each
 
 
+def test_only_entries_above_zero_are_relevant_and_the_callers_matrix_is_left_alone():
+    # user 2: item 1 stored as an explicit 0 (nothing held out); user 3: item 1 stored as -1 (not relevant)
+    held = sp.csr_matrix((np.array([1.0, 1.0, 1.0, 0.0, -1.0, 1.0]), np.array([1, 3, 0, 1, 1, 4]),
+                          np.array([0, 2, 3, 4, 6])), shape=(4, 6))
+    assert held.nnz == 6
+    before = held.copy()
+    result = evaluate_sparse_ranking(SCORES, held, k=3, exclude=SEEN)
+    assert result.users.tolist() == [0, 1, 3]
+    assert result.per_user["recall@3"].tolist() == pytest.approx([1.0, 0.0, 1.0])
+    assert (held != before).nnz == 0 and held.nnz == before.nnz
+
+
 def test_prefix_names_the_metrics():
     result = evaluate_sparse_ranking(SCORES, HELD_OUT, k=3, exclude=SEEN, prefix="val_")
     assert sorted(result.metrics) == ["val_ndcg@3", "val_precision@3", "val_recall@3"]

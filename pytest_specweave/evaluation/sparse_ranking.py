@@ -53,9 +53,11 @@ def _csr(matrix, name: str, shape=None):
         raise ValueError(f"{name} must be a user x item matrix (n_users, n_items), got shape {out.shape}")
     if shape is not None and out.shape != shape:
         raise ValueError(f"{name} has shape {out.shape}; relevant has {shape}: one row per user, one column per item")
-    out = out.copy()
-    out.eliminate_zeros()
-    out.sort_indices()
+    if not out.has_canonical_format or (out.data <= 0).any():  # else used as it is: no copy of a large matrix
+        out = out.copy()
+        out.sum_duplicates()
+        out.data[out.data <= 0] = 0  # only an entry > 0 counts
+        out.eliminate_zeros()
     return out
 
 
