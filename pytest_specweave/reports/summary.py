@@ -1,7 +1,7 @@
 """COMPLETION-SUMMARY.md: what an increment's run found, rebuilt from the whole store.
 
 Sections, in order: the header (status, primary metric, problem type), Experiments Run (the best
-marked), Best Model (algorithm, promoted version, metrics, training time, size), Success Metrics
+marked), Best Model (algorithm, the judged experiment's notes, promoted version, metrics, training time, size), Success Metrics
 and Evaluation Criteria (each measured value and verdict), Against the baselines (the judged
 experiment against every baseline on the judged metrics, paired where the evidence allows),
 Targets and test-data use (each target unchanged since first judged, or changed; how often the
@@ -531,6 +531,9 @@ def _best_model_section(data: SummaryData) -> list[str]:
     how = data.context.selection()[1] or f"best succeeded candidate by {primary}"
     lines.append(f"- Experiment: `{best.folder}` (task {best.task or '—'}; {how})")
     lines.append(f"- Algorithm: {shown}" + (f" ({', '.join(details)})" if details else ""))
+    notes = _notes_line(best)
+    if notes:
+        lines.append(notes)
     ours, latest = _promoted(data.increment.path, best)
     if ours is not None:
         version, meta = ours
@@ -604,6 +607,19 @@ def _monitoring_line(data: SummaryData, best, ours) -> str | None:
     limits = spec_limits(data.increment.path)
     gate = limits.describe() if limits else "PSI < 0.2 (the default; spec.md's `Drift:` line sets it)"
     return f"- Monitoring: reference profile {where}{size}; new data gated at {gate} per feature (`pytest-specweave drift`)"
+
+
+NOTES_SHOWN = 500  # characters of the judged experiment's notes shown; the rest is linked
+
+
+def _notes_line(record) -> str | None:
+    """The judged experiment's notes.md in one line (what its code says a reader must know about it)."""
+    text = " ".join(record.notes.split()) if record.notes else ""
+    if not text:
+        return None
+    if len(text) > NOTES_SHOWN:
+        text = text[:NOTES_SHOWN].rsplit(" ", 1)[0] + " … (the rest in notes.md)"
+    return f"- Notes ([notes.md](experiments/{record.folder}/notes.md)): {text}"
 
 
 def _model_size(data: SummaryData, best, model, size) -> str:

@@ -415,7 +415,11 @@ def oracle_metrics(df: pd.DataFrame, truth: dict, k: int = 10,
     """precision@k and recall@k on the increment's test split (each user's last 20%) of the
     ranking by the generator's own choice probabilities at the end of the user's stay: an
     approximate ceiling for any model (it ignores session state and novelty, which a model
-    could still exploit). Metrics as in spec.md (recall: hits / held-out items)."""
+    could still exploit). Metrics as in spec.md, by pytest-specweave's evaluate_sparse_ranking."""
+    import scipy.sparse as sp
+
+    from pytest_specweave import evaluate_sparse_ranking
+
     topic_given = truth["item_topics"] * truth["appeal"][:, None]
     df = df.sort_values(["user_id", "timestamp"], kind="stable")
     size = df.groupby("user_id")["item_id"].transform("size").to_numpy()
@@ -424,27 +428,21 @@ def oracle_metrics(df: pd.DataFrame, truth: dict, k: int = 10,
     is_test = from_end <= n_test
     users = df["user_id"].to_numpy() - 1
     items = df["item_id"].to_numpy() - 1
-    precision, recall = [], []
-    for start in range(0, N_USERS, batch):
-        rows = np.arange(start, min(start + batch, N_USERS))
+
+    def matrix(rows):
+        return sp.csr_matrix((np.ones(rows.sum()), (users[rows], items[rows])), shape=(N_USERS, N_ITEMS))
+
+    def choice_probabilities(rows):
         released = (truth["release_day"][None, :] <= truth["last_day"][rows, None]).astype(float)
         per_topic = released @ topic_given  # mass of each topic among the released items
         taste = truth["taste_end"][rows] / np.maximum(per_topic, 1e-300)
         popular = truth["appeal"][None, :] * released
-        p = released * ((1 - EXPOSURE_NOISE) * taste @ topic_given.T) + EXPOSURE_NOISE * (
+        return released * ((1 - EXPOSURE_NOISE) * taste @ topic_given.T) + EXPOSURE_NOISE * (
             popular / popular.sum(axis=1, keepdims=True)
         )
-        mine = (users >= rows[0]) & (users <= rows[-1])
-        before = mine & ~is_test
-        p[users[before] - start, items[before]] = -1.0
-        top = np.argpartition(-p, k, axis=1)[:, :k]
-        truth_test = np.zeros_like(p, dtype=bool)
-        truth_test[users[mine & is_test] - start, items[mine & is_test]] = True
-        hits = np.take_along_axis(truth_test, top, axis=1).sum(axis=1)
-        precision.append(hits / k)
-        recall.append(hits / truth_test.sum(axis=1))
-    return {f"precision@{k}": float(np.concatenate(precision).mean()),
-            f"recall@{k}": float(np.concatenate(recall).mean())}
+
+    return evaluate_sparse_ranking(choice_probabilities, matrix(is_test), k=k, exclude=matrix(~is_test),
+                                   metrics=("precision", "recall"), batch_size=batch).metrics
 
 
 def _gzip_csv(df: pd.DataFrame, level: int = 1) -> bytes:
