@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pytest_specweave import (ExperimentStore, evaluate_sparse_ranking, load_model, measure_latency,
-                              measure_model_size, measure_throughput, measure_training_time, top_k_unseen,
-                              track_experiment)
+from pytest_specweave import (ExperimentStore, evaluate_sparse_ranking, load_model, log_reference_profile, log_search,
+                              measure_latency, measure_model_size, measure_throughput, measure_training_time,
+                              top_k_unseen, track_experiment)
 
 from .matrices import Encoding, release_times
 from .models import ALGORITHMS, EASE_TEMPORAL, K, SEED, TemporalEASE, fit, release_products
@@ -224,9 +224,11 @@ def tune_best(experiment, splits: dict[str, pd.DataFrame], catalogue: pd.DataFra
                 experiment.log_metrics(m, step=len(rows))
                 tried.append((m[f"val_{PRIMARY}"], -len(rows), config, m))  # ties: the earlier step
                 rows.append((len(rows), stage, point, m))
-            _, _, best, m = max(tried, key=lambda r: r[:2])
+            _, negative_step, best, m = max(tried, key=lambda r: r[:2])
     finally:
         release_products()
+    log_search(experiment, [{"params": q, "value": v[f"val_{PRIMARY}"]} for _, _, q, v in rows],
+               metric=f"val_{PRIMARY}", best=-negative_step)  # every configuration tried, one trial each
     experiment.log_metrics(m)  # final values (no step): the chosen configuration's
     experiment.log_params({f"best_{key}": value for key, value in best.items()})
     p, r = f"val_{PRIMARY}", f"val_recall@{K}"
@@ -257,6 +259,13 @@ def evaluate_best(experiment, splits: dict[str, pd.DataFrame], catalogue: pd.Dat
         result = _ranking(model.score_rows, enc.matrix(splits["test"]), train_val.X, enc, experiment=exp)
         exp.log_metric("n_eval_users", result.n_users, exact=True)
         exp.save_artifact(model, "model.pkl")
+        # what monitoring compares new requests with: each user's history as the model sees it
+        times = train_val.times
+        counts = np.diff(times.indptr)
+        first = np.zeros(len(counts))
+        first[counts > 0] = np.minimum.reduceat(times.data, times.indptr[:-1][counts > 0])
+        log_reference_profile(exp, pd.DataFrame({"history_items": counts,
+                                                 "history_span_days": (train_val.last_time - first) / 86400}))
     experiment.log_param("evaluated_experiment", name)
 
 
