@@ -244,12 +244,12 @@ def _estimate(evidence: Evidence, level: float, seed: int, target, min_resamples
         low, high, b = intervals.bca_interval(units, _combiner(evidence.combine), value, level, seed=seed, target=target,
                                               min_resamples=min_resamples,
                                               max_resamples=max(intervals.MAX_RESAMPLES, min_resamples))
+        _check_width(evidence.metric, low, high)
     except NoInterval:
         fallback = _clustered_proportion(evidence, units, value, level)
         if fallback is None:
             raise
         return fallback
-    _check_width(evidence.metric, low, high)
     return Estimate(value, low, high, level, "BCa bootstrap", units.n_units, units.unit, b)
 
 
