@@ -19,7 +19,7 @@ _API = {
     "load_model": "pytest_specweave.tracking.models",
     "model_versions": "pytest_specweave.tracking.models",
     "promote_best_model": "pytest_specweave.evaluation.promotion",
-    "record_outside_scoring": "pytest_specweave.tracking.ledger",
+    "record_outside_scoring": "pytest_specweave.evaluation.outside_scorings",
     "configure_mlflow": "pytest_specweave.tracking.mlflow_mirror",
     # evaluation
     "compute_metrics": "pytest_specweave.evaluation.metrics",

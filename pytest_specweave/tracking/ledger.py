@@ -8,7 +8,7 @@ experiment=exp)` calls), one line is appended per (run, sha256)::
      "time": "2025-01-02T10:00:04.512+00:00", "baseline": false}
 
 Scorings that happened outside the tracker (a pilot run, a notebook, an earlier version of the
-code) are recorded with `record_outside_scoring`: a line with `"outside": true`, a label in place
+code) are recorded with `pytest_specweave.record_outside_scoring` (append_outside_scoring here): a line with `"outside": true`, a label in place
 of the experiment folder and a note saying what was scored, when and with what result.
 
 Lines are never rewritten: a run that later fails, or that a later run of the same name moves to
@@ -202,19 +202,15 @@ def earlier_data_use(source, sha256: str) -> list[TestDataUse]:
 # Scorings outside the tracker
 
 
-def record_outside_scoring(increment_dir, *, label: str, note: str, y_true=None, sha256: str | None = None,
-                           when: str | None = None, baseline: bool = False) -> Evaluation:
-    """Record in the ledger a scoring of evaluation data that no tracked run logged.
+def append_outside_scoring(increment_dir, sha256: str, *, label: str, note: str, when: str | None = None,
+                           baseline: bool = False) -> Evaluation:
+    """Append the ledger line of a scoring of the data hashed `sha256` that no tracked run logged
+    (`pytest_specweave.record_outside_scoring` is the public way in: it also hashes y_true).
 
-    A pilot, a notebook, a run from before the ledger existed: the summary counts it with the
-    tracked scorings of the same data. The data is named by `y_true` (the evaluation targets,
-    hashed exactly as `compute_metrics(..., experiment=exp)` hashes them) or by its `sha256` (as
-    it appears in the ledger or in a run's meta.json inputs). `label` names the scoring ("pilot
-    A") and stands where a tracked line has its experiment folder; `note` says what was scored
-    and what came out; `when` is its time (ISO-8601, a date is enough) when known.
-
-    Recording the same label for the same data again adds nothing (the recording can sit in a
-    script that is run more than once); the existing line is returned.
+    `label` stands where a tracked line has its experiment folder; the line carries
+    `"outside": true`, the note, and `when` (ISO-8601) when known. The same label for the same data
+    again adds nothing: the existing line is returned. ValueError on a missing label or note, a
+    malformed hash or time.
     """
     from .store import utc_now
 
@@ -222,11 +218,7 @@ def record_outside_scoring(increment_dir, *, label: str, note: str, y_true=None,
     if not label or not note:
         raise ValueError("record_outside_scoring needs a label (what scored the data: 'pilot A') and a note"
                          " (what was scored, and what came out)")
-    if (y_true is None) == (sha256 is None):
-        raise ValueError("give the scored evaluation data as exactly one of y_true= (its targets) and sha256=")
-    if sha256 is None:
-        sha256 = eval_targets_hash(y_true)
-    elif not (isinstance(sha256, str) and len(sha256) == 64 and all(c in "0123456789abcdef" for c in sha256)):
+    if not (isinstance(sha256, str) and len(sha256) == 64 and all(c in "0123456789abcdef" for c in sha256)):
         raise ValueError(f"sha256 must be 64 lowercase hex digits (a hash from the ledger), got {sha256!r}")
     if when is not None and parse_iso(str(when)) is None:
         raise ValueError(f"when must be an ISO-8601 time or date (2026-11-26, 2026-11-26T17:06Z), got {when!r}")
@@ -240,23 +232,6 @@ def record_outside_scoring(increment_dir, *, label: str, note: str, y_true=None,
     store_root.mkdir(parents=True, exist_ok=True)
     append_evaluation(store_root, line)
     return _evaluation(line)
-
-
-def eval_targets_hash(y_true) -> str:
-    """The sha256 that `compute_metrics(..., experiment=exp)` records for these evaluation targets."""
-    from ..evaluation.metrics import record_eval_targets
-
-    class _Digest:
-        def log_input(self, data, *, role):
-            if isinstance(data, (bytes, bytearray)):
-                import hashlib
-
-                return hashlib.sha256(bytes(data)).hexdigest()
-            from .experiment import _hash_data_object
-
-            return _hash_data_object(data)[0]
-
-    return record_eval_targets(_Digest(), y_true)
 
 
 test_data_use.__test__ = False  # not a pytest test function
