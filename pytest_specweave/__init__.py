@@ -19,6 +19,7 @@ _API = {
     "load_model": "pytest_specweave.tracking.models",
     "model_versions": "pytest_specweave.tracking.models",
     "promote_best_model": "pytest_specweave.evaluation.promotion",
+    "record_outside_scoring": "pytest_specweave.evaluation.outside_scorings",
     "configure_mlflow": "pytest_specweave.tracking.mlflow_mirror",
     "log_search": "pytest_specweave.tracking.search",
     "optuna_callback": "pytest_specweave.tracking.search",

@@ -276,3 +276,63 @@ def test_the_ledger_and_targets_modules_import_nothing_from_evaluation_or_heavy_
             " or m in ('numpy', 'pandas', 'pytest')))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+# ----------------------------------------------------------------------------------------------
+# Scorings outside the tracker
+
+
+def test_an_outside_scoring_is_counted_with_the_tracked_ones_under_the_hash_compute_metrics_records(inc):
+    from pytest_specweave import record_outside_scoring
+
+    with track_experiment("model", increment=inc) as exp:
+        compute_metrics("classification", Y, y_score=SCORES, experiment=exp)
+    line = record_outside_scoring(inc, label="pilot A", note="precision 0.99 [0.98, 1.0]", y_true=list(Y),
+                                  when="2026-11-20")
+    (tracked_sha,) = {e.sha256 for e in read_evaluations(inc) if not e.outside}
+    assert line.sha256 == tracked_sha and line.outside and line.experiment == "pilot A"
+    assert ledger_lines(inc)[-1]["note"] == "precision 0.99 [0.98, 1.0]"
+    # recording the same label again adds nothing; another label is another scoring
+    record_outside_scoring(inc, label="pilot A", note="again", sha256=tracked_sha)
+    record_outside_scoring(inc, label="notebook", note="a look", sha256=tracked_sha)
+    use = test_data_use(inc, tracked_sha)
+    assert (use.count, use.experiments, use.outside) == (3, 1, ("pilot A", "notebook"))
+    assert use.as_json()["outside"] == ["pilot A", "notebook"]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"label": " ", "note": "n", "sha256": "a" * 64}, "needs a label"),
+    ({"label": "pilot", "note": "n"}, "exactly one of y_true= (its targets) and sha256="),
+    ({"label": "pilot", "note": "n", "sha256": "xyz"}, "64 lowercase hex digits"),
+    ({"label": "pilot", "note": "n", "sha256": "a" * 64, "when": "last week"}, "ISO-8601"),
+])
+def test_an_outside_scoring_without_what_it_needs_is_refused_and_nothing_written(inc, kwargs, message):
+    from pytest_specweave import record_outside_scoring
+
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        record_outside_scoring(inc, **kwargs)
+    assert read_evaluations(inc) == []
+
+
+def test_the_summary_counts_fresh_data_on_its_own_and_names_the_earlier_looks(pytester):
+    from conftest import scored_files, write_increment
+
+    from pytest_specweave import record_outside_scoring
+
+    folder = write_increment(pytester.path, "0001-scored", scored_files("0.7"))
+    old = "c" * 64
+    record_outside_scoring(folder, label="pilot A", note="the old test period", sha256=old)
+    record_outside_scoring(folder, label="pilot B", note="the old test period", sha256=old)
+    pytester.runpytest_subprocess("increments", "-p", "no:cacheprovider").assert_outcomes(passed=4)
+    text = (folder / "COMPLETION-SUMMARY.md").read_text(encoding="utf-8")
+    fresh = next(e.sha256 for e in read_evaluations(folder) if not e.outside)
+    assert (f"The test data (sha256 {fresh[:12]}…) was scored 2 times by 2 experiments; 0 of those since the targets"
+            " were first fixed. Before it, other evaluation data (sha256 cccccccccccc…) was scored 2 times: 2 times"
+            " outside the tracker (pilot A, pilot B): those looks are not counted above.") in text
+
+    # an outside look at the judged data itself counts with its tracked scorings
+    record_outside_scoring(folder, label="notebook", note="a look at the test data", sha256=fresh)
+    pytester.runpytest_subprocess("increments", "-p", "no:cacheprovider").assert_outcomes(passed=4)
+    text = (folder / "COMPLETION-SUMMARY.md").read_text(encoding="utf-8")
+    assert (f"(sha256 {fresh[:12]}…) was scored 5 times: 4 times by 2 experiments and 1 time outside the tracker"
+            " (notebook);") in text

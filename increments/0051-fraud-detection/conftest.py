@@ -4,7 +4,8 @@ pytest imports this file as a standalone module, so it imports no other module o
 it holds the data loading and the time periods, and pipeline.py builds everything else from
 them (the features need every card's whole past, so the split by time comes after them).
 data/transactions.csv.gz is not shipped (about 60 MB): the first session that needs it generates
-it with data/generate.py (seed 51, deterministic), loaded by file location.
+it with data/generate.py (seed 51, test-period events from seed 5151; deterministic), loaded by
+file location.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def _generator():
 
 
 def ensure_transactions() -> Path:
-    """Generate data/transactions.csv.gz (seed 51) unless it exists; returns its path.
+    """Generate data/transactions.csv.gz (data/generate.py's default seeds) unless it exists; returns its path.
 
     Written atomically, so pytest-xdist workers that race here each write the same bytes and
     readers never see a partial file. The shipped cities.csv and categories.csv must be the ones

@@ -244,12 +244,12 @@ def _estimate(evidence: Evidence, level: float, seed: int, target, min_resamples
         low, high, b = intervals.bca_interval(units, _combiner(evidence.combine), value, level, seed=seed, target=target,
                                               min_resamples=min_resamples,
                                               max_resamples=max(intervals.MAX_RESAMPLES, min_resamples))
+        _check_width(evidence.metric, low, high)
     except NoInterval:
         fallback = _clustered_proportion(evidence, units, value, level)
         if fallback is None:
             raise
         return fallback
-    _check_width(evidence.metric, low, high)
     return Estimate(value, low, high, level, "BCa bootstrap", units.n_units, units.unit, b)
 
 
@@ -280,9 +280,11 @@ def _clustered_proportion(evidence: Evidence, units, value: float, level: float)
 def _ranked_estimate(evidence: Evidence, value: float, level: float, seed: int, target,
                      min_resamples: int = intervals.MIN_RESAMPLES) -> Estimate:
     """roc_auc / pr_auc: BCa over rows from per-resample rank counts; exact on min(positives, negatives) at 0 or 1."""
-    if evidence.groups is not None or evidence.block_length:
-        raise NoInterval(f"{evidence.combine} intervals over clusters or blocks are not computed: log its interval"
-                         " with ci= from your own cluster bootstrap")
+    if evidence.block_length:
+        raise NoInterval(f"{evidence.combine} intervals over blocks of a time series are not computed: log its"
+                         " interval with ci= from your own block bootstrap")
+    if evidence.groups is not None:
+        return _clustered_ranked_estimate(evidence, value, level, seed, min_resamples)
     if evidence.combine == "roc_auc" and evidence.n_rows > intervals.MAX_UNITS and value not in (0.0, 1.0):
         return _delong_estimate(evidence, value, level)
     replicates, jack, n_pos, n_neg, n = _ranked_replicates(evidence, seed, min_resamples)
@@ -299,6 +301,81 @@ def _ranked_estimate(evidence: Evidence, value: float, level: float, seed: int, 
 
 
 _RANKED: dict = {}
+
+
+def ranked_slots(kind: str, positive, scores):
+    """(key per row, number of slots, statistic): roc_auc / pr_auc as a function of per-slot class counts.
+
+    Slots, in ascending score order: each distinct score some positive row has, and between them the
+    run of scores only negatives have. key = is_positive * n_slots + slot; statistic(counts) maps
+    counts (B, 2 * n_slots) (any non-negative weights: resampled rows or clusters) to B values,
+    equal to the metric on the rows so weighted.
+    """
+    import numpy as np
+
+    from .validation import _RankCounts
+
+    positive = np.asarray(positive, dtype=bool)
+    scores = np.asarray(scores, dtype=float)
+    levels = np.unique(scores[positive])
+    k = len(levels)
+    at = np.searchsorted(levels, scores, side="left")
+    tied = (at < k) & (levels[np.minimum(at, k - 1)] == scores)
+    n_slots = 2 * k + 1
+    key = positive.astype(np.int64) * n_slots + np.where(tied, 2 * at + 1, 2 * at)
+    stat = _RankCounts.__new__(_RankCounts)  # only its statistic is used
+    stat.kind = kind
+
+    def statistic(counts):
+        return stat._statistic(np.asarray(counts, dtype=float).reshape(-1, 2, n_slots))
+
+    return key, n_slots, statistic
+
+
+def _clustered_ranked_estimate(evidence: Evidence, value: float, level: float, seed: int,
+                               min_resamples: int = intervals.MIN_RESAMPLES) -> Estimate:
+    """roc_auc / pr_auc over clusters (the transactions of a card): a BCa interval from resampling whole clusters.
+
+    Exact per resample without re-sorting: the scores are reduced to ordered slots, each distinct
+    score that some positive row has, and between them the runs of scores only negatives have
+    (both metrics depend on a negative only through which positive scores it lies between or ties
+    with). A cluster is its counts per slot and class; a resample sums the drawn clusters' counts.
+    Beyond intervals.MAX_UNITS clusters, they are dealt into that many batches (as for the other
+    clustered metrics); the jackknife leaves out one batch (or cluster) at a time.
+    """
+    import numpy as np
+    import scipy.sparse as sp
+
+    key, n_slots, statistic = ranked_slots(evidence.combine, evidence.columns[:, 0] > 0, evidence.columns[:, 1])
+    codes = intervals._codes(evidence.groups)
+    m = int(codes.max()) + 1
+    n_units = m
+    if m > intervals.MAX_UNITS:
+        codes = (np.random.default_rng(seed).permutation(m) % intervals.MAX_UNITS)[codes]
+        m = intervals.MAX_UNITS
+    counts = sp.csr_matrix((np.ones(len(key), dtype=np.float32), (key, codes)), shape=(2 * n_slots, m))
+    full = np.asarray(counts.sum(axis=1)).ravel()
+    chunk = max(1, min(min_resamples, 4_000_000 // (2 * n_slots)))
+    replicates = np.concatenate([
+        statistic((counts @ intervals._resample_weights(m, start, min(chunk, min_resamples - start), seed).T).T)
+        for start in range(0, min_resamples, chunk)])
+    dense = counts.toarray() if 2 * n_slots * m <= 50_000_000 else None
+    jack = np.concatenate([
+        statistic(full[None, :] - (dense[:, start:start + chunk] if dense is not None
+                                   else counts[:, start:start + chunk].toarray()).T)
+        for start in range(0, m, chunk)])
+    unit = f"clusters of {evidence.unit}"
+    try:
+        low, high = intervals.bca_bounds(replicates, jack, value, level)
+        _check_width(evidence.combine, low, high)
+    except NoInterval:
+        if value not in (0.0, 1.0):
+            raise
+        trials = n_units
+        low, high = intervals.exact_proportion(round(value * trials), trials, level)
+        return Estimate(value, low, high, level, "exact (Clopper-Pearson, one trial per cluster)", trials, unit)
+    return Estimate(value, low, high, level, "BCa bootstrap", n_units, unit, len(replicates))
+
 
 
 def _delong_estimate(evidence: Evidence, value: float, level: float) -> Estimate:

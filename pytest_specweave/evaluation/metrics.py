@@ -137,39 +137,39 @@ def _average(yt, yp, average):
 # -- classification ----------------------------------------------------------------------------------
 
 
-def accuracy(y_true, y_pred, *, threshold=None, pos_label=1) -> float:
+def accuracy(y_true, y_pred, *, threshold=None, pos_label=1, sample_weight=None) -> float:
     """Fraction of rows predicted right. `threshold`: y_pred are positive-class scores, cut there."""
     from sklearn.metrics import accuracy_score
 
     yt, yp = _labels(y_true, y_pred, threshold, pos_label)
-    return float(accuracy_score(yt, yp))
+    return float(accuracy_score(yt, yp, sample_weight=sample_weight))
 
 
-def precision(y_true, y_pred, *, threshold=None, pos_label=1, average=None) -> float:
+def precision(y_true, y_pred, *, threshold=None, pos_label=1, average=None, sample_weight=None) -> float:
     """TP / (TP + FP) (0 when nothing is predicted positive). `average`: binary for two classes, else macro."""
     from sklearn.metrics import precision_score
 
     yt, yp = _labels(y_true, y_pred, threshold, pos_label)
     avg = _average(yt, yp, average)
-    return float(precision_score(yt, yp, average=avg, pos_label=pos_label, zero_division=0))
+    return float(precision_score(yt, yp, average=avg, pos_label=pos_label, zero_division=0, sample_weight=sample_weight))
 
 
-def recall(y_true, y_pred, *, threshold=None, pos_label=1, average=None) -> float:
+def recall(y_true, y_pred, *, threshold=None, pos_label=1, average=None, sample_weight=None) -> float:
     """TP / (TP + FN)."""
     from sklearn.metrics import recall_score
 
     yt, yp = _labels(y_true, y_pred, threshold, pos_label)
     avg = _average(yt, yp, average)
-    return float(recall_score(yt, yp, average=avg, pos_label=pos_label, zero_division=0))
+    return float(recall_score(yt, yp, average=avg, pos_label=pos_label, zero_division=0, sample_weight=sample_weight))
 
 
-def f1(y_true, y_pred, *, threshold=None, pos_label=1, average=None) -> float:
+def f1(y_true, y_pred, *, threshold=None, pos_label=1, average=None, sample_weight=None) -> float:
     """Harmonic mean of precision and recall."""
     from sklearn.metrics import f1_score
 
     yt, yp = _labels(y_true, y_pred, threshold, pos_label)
     avg = _average(yt, yp, average)
-    return float(f1_score(yt, yp, average=avg, pos_label=pos_label, zero_division=0))
+    return float(f1_score(yt, yp, average=avg, pos_label=pos_label, zero_division=0, sample_weight=sample_weight))
 
 
 def _check_scores(yt, scores):
@@ -181,7 +181,7 @@ def _check_scores(yt, scores):
         raise ValueError("roc_auc and pr_auc need both classes in y_true; it holds one")
 
 
-def roc_auc(y_true, y_score, *, pos_label=1) -> float:
+def roc_auc(y_true, y_score, *, pos_label=1, sample_weight=None) -> float:
     """Area under the ROC curve: scores (n,) for two classes, or probabilities (n, n_classes) (one-vs-rest, macro)."""
     import numpy as np
     from sklearn.metrics import roc_auc_score
@@ -189,11 +189,11 @@ def roc_auc(y_true, y_score, *, pos_label=1) -> float:
     yt, scores = _pair(y_true, y_score, "y_score")
     _check_scores(yt, scores)
     if scores.ndim == 2 and scores.shape[1] > 2:
-        return float(roc_auc_score(yt, scores, multi_class="ovr", average="macro"))
-    return float(roc_auc_score(np.asarray(yt == pos_label), _positive_scores(scores)))
+        return float(roc_auc_score(yt, scores, multi_class="ovr", average="macro", sample_weight=sample_weight))
+    return float(roc_auc_score(np.asarray(yt == pos_label), _positive_scores(scores), sample_weight=sample_weight))
 
 
-def pr_auc(y_true, y_score, *, pos_label=1) -> float:
+def pr_auc(y_true, y_score, *, pos_label=1, sample_weight=None) -> float:
     """Area under the precision-recall curve as average precision: binary, or macro over classes one-vs-rest."""
     import numpy as np
     from sklearn.metrics import average_precision_score
@@ -206,8 +206,10 @@ def pr_auc(y_true, y_score, *, pos_label=1) -> float:
         classes = np.unique(yt)
         if len(classes) != scores.shape[1]:
             raise ValueError(f"y_score has {scores.shape[1]} columns but y_true holds {len(classes)} classes")
-        return float(average_precision_score(label_binarize(yt, classes=classes), scores, average="macro"))
-    return float(average_precision_score(np.asarray(yt == pos_label), _positive_scores(scores)))
+        return float(average_precision_score(label_binarize(yt, classes=classes), scores, average="macro",
+                                             sample_weight=sample_weight))
+    return float(average_precision_score(np.asarray(yt == pos_label), _positive_scores(scores),
+                                         sample_weight=sample_weight))
 
 
 # -- regression and forecasting ----------------------------------------------------------------------
@@ -317,6 +319,7 @@ def compute_metrics(
     units=None,
     groups=None,
     block_length=None,
+    sample_weight=None,
 ) -> dict[str, float]:
     """The standard metrics of a problem type, under canonical names, as {name: float}.
 
@@ -342,8 +345,20 @@ def compute_metrics(
     rows (an id per row; users for ranking, in the order of y_true), `groups` clusters them (a card,
     a customer), and a forecast's rows, which are time-ordered, are kept only with `block_length`
     (rows resampled in blocks of that many).
+
+    `sample_weight` (classification only): a weight per row, as scikit-learn takes it; for instance
+    to restore the proportions of a class that was down-sampled for speed (all frauds, 10% of the
+    legitimate rows weighted 10). Weighted metrics are logged without per-unit evidence or
+    predictions: an interval needs the rows as they are.
     """
     kind = problem_type(problem)
+    if sample_weight is not None:
+        if kind != "classification":
+            raise ValueError(f"sample_weight is supported for classification metrics, not {kind}")
+        sample_weight = _array(sample_weight, "sample_weight").astype(float)
+        if len(sample_weight) != len(_array(y_true, "y_true")):
+            raise ValueError(f"sample_weight has {len(sample_weight)} entries but y_true has"
+                             f" {len(_array(y_true, 'y_true'))} rows")
     if kind == "ranking":
         from .ranking import ranking_metrics
 
@@ -351,7 +366,7 @@ def compute_metrics(
             raise ValueError("ranking metrics need y_pred: the ranked lists of item ids, shape (n_users, k)")
         out = ranking_metrics(y_true, y_pred, k=k, catalogue=catalogue)
     elif kind == "classification":
-        out, labels = _classification(y_true, y_pred, y_score, threshold, pos_label, average)
+        out, labels = _classification(y_true, y_pred, y_score, threshold, pos_label, average, sample_weight)
     else:
         if y_pred is None:
             raise ValueError(f"{kind} metrics need y_pred")
@@ -371,6 +386,8 @@ def compute_metrics(
     if experiment is not None:
         experiment.log_metrics(out)
         record_eval_targets(experiment, y_true)
+        if sample_weight is not None:
+            return out
         if kind != "forecasting" or block_length:
             _log_evidence(experiment, out, prefix, y_true, labels if kind == "classification" else y_pred, y_score,
                           dict(threshold=None, pos_label=pos_label, average=average, y_train=y_train,
@@ -411,7 +428,7 @@ def save_predictions(experiment, y_true, y_pred=None, *, y_score=None, index=Non
         warnings.warn(f"predictions not saved for the report's charts: {err}", MetricWarning, stacklevel=3)
 
 
-def _classification(y_true, y_pred, y_score, threshold, pos_label, average) -> dict[str, float]:
+def _classification(y_true, y_pred, y_score, threshold, pos_label, average, sample_weight=None) -> dict[str, float]:
     import numpy as np
 
     if y_pred is None and y_score is None:
@@ -430,18 +447,19 @@ def _classification(y_true, y_pred, y_score, threshold, pos_label, average) -> d
             labels = labels_at_threshold(yt, scores, 0.5 if threshold is None else threshold, pos_label)
     else:
         yt, labels = _labels(y_true, y_pred, threshold, pos_label)
+    w = sample_weight
     out = {
-        "accuracy": accuracy(yt, labels),
-        "precision": precision(yt, labels, pos_label=pos_label, average=average),
-        "recall": recall(yt, labels, pos_label=pos_label, average=average),
-        "f1": f1(yt, labels, pos_label=pos_label, average=average),
+        "accuracy": accuracy(yt, labels, sample_weight=w),
+        "precision": precision(yt, labels, pos_label=pos_label, average=average, sample_weight=w),
+        "recall": recall(yt, labels, pos_label=pos_label, average=average, sample_weight=w),
+        "f1": f1(yt, labels, pos_label=pos_label, average=average, sample_weight=w),
     }
     if scores is not None:
         if len(np.unique(yt)) < 2:
             _omit("roc_auc and pr_auc", "y_true holds one class")
         else:
-            out["roc_auc"] = roc_auc(yt, scores, pos_label=pos_label)
-            out["pr_auc"] = pr_auc(yt, scores, pos_label=pos_label)
+            out["roc_auc"] = roc_auc(yt, scores, pos_label=pos_label, sample_weight=w)
+            out["pr_auc"] = pr_auc(yt, scores, pos_label=pos_label, sample_weight=w)
     return out, labels
 
 

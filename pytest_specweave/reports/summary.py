@@ -85,6 +85,14 @@ class SummaryData:
         return judged_test_data(self.increment.path, self.judged, self.target_rows)
 
     @cached_property
+    def earlier_test_data(self) -> list:
+        """Scorings of evaluation data sets scored before the judged experiment's (TestDataUse each)."""
+        from ..tracking.ledger import earlier_data_use
+
+        use = self.test_data
+        return [] if use is None else earlier_data_use(self.increment.path, use.sha256)
+
+    @cached_property
     def judged(self):
         return self.judgement.judged
 
@@ -734,10 +742,25 @@ def _test_data_line(data: SummaryData) -> str | None:
     shown = f"The test data (sha256 {use.sha256[:12]}…)"
     if use.count == 0:
         return f"{shown} has no scoring on record in experiments/evaluations.jsonl (runs before it existed are not counted)."
-    text = f"{shown} was scored {_times(use.count, 'time')} by {_times(use.experiments, 'experiment')}"
+    text = f"{shown} was scored {_scorings(use)}"
     if use.since is None:
-        return text + "; no target is on record yet."
-    return text + f"; {use.since} of those since the targets were first fixed."
+        text += "; no target is on record yet."
+    else:
+        text += f"; {use.since} of those since the targets were first fixed."
+    for earlier in data.earlier_test_data:
+        text += (f" Before it, other evaluation data (sha256 {earlier.sha256[:12]}…) was scored {_scorings(earlier)}:"
+                 " those looks are not counted above.")
+    return text
+
+
+def _scorings(use) -> str:
+    """'4 times by 2 experiments', or '6 times: 2 times by 2 experiments and 4 times outside the tracker (pilot A, …)'."""
+    tracked = use.count - len(use.outside)
+    by_runs = f"{_times(tracked, 'time')} by {_times(use.experiments, 'experiment')}"
+    if not use.outside:
+        return by_runs
+    outside = f"{_times(len(use.outside), 'time')} outside the tracker ({', '.join(_escape(x) for x in use.outside)})"
+    return f"{_times(use.count, 'time')}: " + (f"{by_runs} and {outside}" if tracked else outside)
 
 
 def _targets_section(data: SummaryData) -> list[str]:
