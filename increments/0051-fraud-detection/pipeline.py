@@ -22,12 +22,13 @@ import numpy as np
 import pandas as pd
 
 from pytest_specweave import (ExperimentStore, bootstrap_ci, compute_metrics, explain_model, load_model,
-                              majority_baseline, measure_latency, measure_model_size, measure_throughput,
+                              log_reference_profile, log_search, majority_baseline, measure_latency,
+                              measure_model_size, measure_throughput,
                               promote_best_model, track_experiment, tune_decision_threshold, uniform_baseline)
 
 from .eda import eda_summary
 from .explanations import SCENARIOS, explanations_markdown
-from .features import FEATURES, build_features
+from .features import CATEGORICAL, FEATURES, build_features
 from .models import ALGORITHMS, N_TUNING, SEED, TUNING_GRIDS, FraudScorer, fit
 
 DATA_FILE = "data/transactions.csv.gz"
@@ -241,13 +242,13 @@ def tune_best(experiment, transactions: pd.DataFrame, cities: pd.DataFrame, peri
     experiment.log_params({"algorithm": algorithm, "search": f"ParameterSampler, {len(configs)} configurations "
                            "(the default first)", "grid": TUNING_GRIDS[algorithm]})
     scores = []
-    for step, params in enumerate(configs):
+    for params in configs:
         sample = training_rows(train, params["legit_share"])
         model = fit(algorithm, params, sample, sample["is_fraud"].to_numpy())
         scores.append(val_pr_auc(model, algorithm, validation, weights))
-        experiment.log_metric("val_pr_auc", scores[-1], step=step)
     best = int(np.argmax(scores))  # the first of equals: the default wins a tie
-    experiment.log_metric("val_pr_auc", scores[best])
+    log_search(experiment, [{"params": c, "value": v} for c, v in zip(configs, scores)], metric="val_pr_auc",
+               best=best)  # every configuration a trial: steps, the search's record, the best as the final value
     experiment.log_params({f"best_{k}": v for k, v in configs[best].items()})
     experiment.log_note("| step | params | val PR AUC |\n|---:|---|---:|\n" + "\n".join(
         f"| {i} | {p} | {a:.4f} |" for i, (p, a) in enumerate(zip(configs, scores))))
@@ -321,6 +322,7 @@ def evaluate_best(experiment, transactions: pd.DataFrame, cities: pd.DataFrame, 
             DECLINED_FILE)
         exp.log_model(scorer, algorithm=algorithm, input_example=test[FEATURES].head(5),
                       framework="lightgbm" if algorithm == "lightgbm" else "sklearn")
+        log_reference_profile(exp, test[FEATURES], scores=s, categorical=CATEGORICAL)  # what monitoring compares with
     experiment.log_param("evaluated_experiment", name)
 
 
@@ -337,7 +339,8 @@ def explain(experiment, transactions: pd.DataFrame, cities: pd.DataFrame, catego
     experiment.log_params({"explains": record.folder, "explainer": "shap.TreeExplainer", "top_risk": TOP_RISK})
     test = rows(feature_table(transactions, cities, periods), "test").reset_index(drop=True)
     sample = test.iloc[np.sort(np.random.default_rng(SEED).choice(len(test), 2000, replace=False))][FEATURES]
-    explain_model(scorer.model, sample, experiment=experiment, explains=record.folder, max_shap_rows=500, seed=SEED)
+    explain_model(scorer.model, sample, experiment=experiment, explains=record.folder, max_shap_rows=500, seed=SEED,
+                  lime=True)  # LIME beside SHAP for the example rows; where their top reasons differ is said
 
     position = pd.Series(np.arange(len(test)), index=test["tx_id"].to_numpy())
     declined = position.loc[[t for t, _ in record.load_dict(DECLINED_FILE)["declined"]]].to_numpy()
