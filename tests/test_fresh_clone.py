@@ -99,7 +99,7 @@ def test_promotion_alone_restores_a_missing_version_file(clone):
     result = run(clone.parent.parent, "increments/0003-served/tasks.md::T-001")
     assert result.returncode == 0, result.stdout[-3000:]
     assert (clone / "models" / "model-v1.pkl").is_file()
-    assert sorted(p.name for p in (clone / "models").glob("model-v*")) == ["model-v1.metadata.json", "model-v1.pkl"]
+    assert sorted(p.name for p in (clone / "models").glob("model-v*")) == ["model-v1.card.md", "model-v1.metadata.json", "model-v1.pkl"]
 
 
 def test_without_the_experiments_model_the_failure_says_which_command_restores_it(clone):

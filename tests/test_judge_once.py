@@ -47,7 +47,7 @@ def test_the_controller_judges_each_increment_once_for_the_modes_and_the_reports
     # while they run (through items.judge_context), so only the calls made while the session finished are counted.
     result = pytester.runpytest("increments", "-p", "no:cacheprovider", "--sw-done", "--sw-sync-docs",
                                 "--sw-json", "out.json")
-    result.assert_outcomes(passed=28)
+    result.assert_outcomes(passed=30)
     finished = sorted(name for when, name in contexts_built if when == "finish")
     assert finished == ["0001-churn", "0002-churn"]
     assert any(when == "items" for when, _ in contexts_built)  # the counter saw the items too: it is in place
