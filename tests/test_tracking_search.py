@@ -142,3 +142,17 @@ def test_your_own_loop_can_name_the_trial_it_chose(inc):
         with pytest.raises(ValueError, match="best=5 is not a completed trial"):
             log_search(exp, trials, best=5)
     assert record["best"] == 1 and ExperimentStore(inc).find("tuning").params == {"stage": 2}
+
+
+def test_a_search_record_that_cannot_be_read_costs_its_section_not_the_summary(inc):
+    from pytest_specweave.model.increment import Increment
+    from pytest_specweave.reports.summary import write_summary
+
+    (inc / "spec.md").write_text("# Spec\n\n## Success Metrics\n- accuracy > 0.5\n", encoding="utf-8")
+    with track_experiment("tuning", increment=inc) as exp:
+        exp.log_dict({"library": "optuna", "trials": [], "counts": 5}, "search-trials.json")
+    with track_experiment("model", increment=inc) as exp:
+        exp.log_metric("accuracy", 0.9, ci=(0.85, 0.95))
+    summary = write_summary(Increment.load(inc), charts=False).read_text(encoding="utf-8")
+    assert "## Hyperparameter Search\n\nNot shown: AttributeError" in summary
+    assert "## Success Metrics" in summary

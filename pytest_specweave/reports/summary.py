@@ -343,8 +343,8 @@ def render_summary(data: SummaryData) -> str:
     lines += _judgement_section("Success Metrics (spec.md)", data.metric_rows)
     lines += _judgement_section("Evaluation Criteria (tests.md)", data.criteria_rows)
     if increment.tracks_experiments:
-        lines += _baselines_section(data)
-        lines += _search_section(data)
+        lines += _optional(_baselines_section, data, "Against the baselines")
+        lines += _optional(_search_section, data, "Hyperparameter Search")
         lines += _targets_section(data)
         lines += _deployment_section(data)
     lines += _charts_section(data)
@@ -985,6 +985,15 @@ def _deployment_section(data: SummaryData) -> list[str]:
 # Charts and tasks
 
 
+def _optional(section, data: SummaryData, title: str) -> list[str]:
+    """A section built from artifacts the store holds: one that cannot be built says why, and the
+    summary is still written."""
+    try:
+        return section(data)
+    except Exception as error:  # noqa: BLE001 - one unreadable artifact never costs the summary
+        return [f"## {title}", "", f"Not shown: {type(error).__name__}: {_escape(str(error))}", ""]
+
+
 def _search_section(data: SummaryData, shown: int = 5) -> list[str]:
     """Each hyperparameter search on record (tracking.search): its size, its best trials, what mattered."""
     from .charts import searches
@@ -1109,7 +1118,13 @@ def write_summary(increment, session: dict[str, ItemResult] | None = None,
     if increment.tracks_experiments:
         from .model_card import write_model_card
 
-        write_model_card(data)  # before the summary, which links it
+        try:
+            write_model_card(data)  # before the summary, which links it
+        except Exception as error:  # noqa: BLE001 - the summary is still written, and says the card is missing
+            import warnings
+
+            warnings.warn(f"{increment.name}: the model card could not be written: {type(error).__name__}: {error}",
+                          stacklevel=2)
     path = increment.path / SUMMARY_FILE
     atomic_write(path, plain_text(render_summary(data)).encode("utf-8"))
     return path
