@@ -9,11 +9,42 @@ import textwrap
 from pathlib import Path
 
 import numpy  # noqa: F401  (see below)
+import numpy.fft  # noqa: F401  (numpy 2 loads it lazily: scipy.stats does, inside a pytester run)
 import pytest
+
+
+def _load_matplotlib() -> None:
+    """Draw one small chart, so that every module a chart loads as it draws is loaded here (see below)."""
+    try:
+        import io
+
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:  # the plots extra is optional
+        return
+    fig = Figure(figsize=(2, 2), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], "o--", label="a")
+    ax.step([0, 1], [1, 0], where="post")
+    ax.scatter([0.5], [0.5], marker="x")
+    ax.bar([0], [1])
+    ax.barh([0], [1])
+    ax.axhline(0.5, linestyle=":")
+    ax.fill_between([0, 1], [0, 0], [1, 1], alpha=0.2)
+    ax.imshow([[0, 1], [1, 0]])
+    ax.annotate("a", (0, 0))
+    ax.legend(loc="best")
+    ax.set_title("t")
+    fig.savefig(io.BytesIO(), format="png", metadata={"Software": None})
+
+
+_load_matplotlib()
 
 # pytester's in-process runs put sys.modules back as it was before them, so a module first imported
 # inside one is imported again by the next test; numpy's C core refuses a second load ("cannot load
-# module more than once per process"), so it is imported once here, before any of them.
+# module more than once per process"), and matplotlib's C extensions too, so both are imported once
+# here, before any of them.
 pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parents[1]

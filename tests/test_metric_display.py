@@ -42,3 +42,12 @@ def test_values_that_are_not_finite_or_missing_are_said_as_such():
     assert display.value_text("accuracy", None) == "?"
     assert display.value_text("accuracy", float("nan")) == "nan"
     assert display.measured_text("accuracy", None) == ""
+
+
+def test_large_values_show_as_whole_numbers_not_in_scientific_notation():
+    from pytest_specweave.model.metric_display import value_text
+
+    assert value_text("throughput_rps", 10271.6, "req/sec") == "10,272 req/sec"
+    assert value_text("n_customers", 23570.0) == "23,570"
+    assert value_text("rmse", 9999.4) == "9999"
+    assert value_text("rmse", 0.000123) == "0.000123"

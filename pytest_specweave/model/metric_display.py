@@ -52,6 +52,10 @@ def unit_of(metric: str | None, written: str | None = None) -> str | None:
 
 
 def number(value: float) -> str:
+    """Four significant digits; from 10,000 up, whole numbers with thousands separators (`10,272`, not
+    `1.027e+04`)."""
+    if 1e4 <= abs(value) < 1e15:
+        return f"{value:,.0f}"
     return f"{value:.4g}"
 
 
@@ -67,7 +71,7 @@ def value_text(metric: str | None, value, written: str | None = None) -> str:
     if unit in CURRENCIES:
         return f"{unit}{value:,.2f}"
     if unit:
-        return f"{value:.4g} {unit}"
+        return f"{number(value)} {unit}"
     return number(value)
 
 
