@@ -87,3 +87,32 @@ def test_each_example_increment_trains_and_is_judged_on_its_spec(git_head, tmp_p
     assert (folder / "models" / promoted["file"]).is_file(), "a clone's promoted version exists after the run"
     # Nothing was written into the committed showcase.
     assert {path: path.read_bytes() for path in showcase} == showcase
+
+
+def test_an_example_under_dvc_shows_its_data_version_and_its_runbook(git_head, tmp_path):
+    """0063 in a project that versions its data with DVC: the judged experiment records the DVC version of its
+    data, the summary and the model card show it, and --sw-sync-docs writes the model's runbook."""
+    pytest.importorskip("dvc")
+    if shutil.which("git") is None:
+        pytest.skip("dvc needs git here")
+    name = "0063-ltv-prediction"
+    first, folder = run_copy(git_head, tmp_path, name)  # derives data/transactions.csv.gz on first use
+    assert (folder / "data" / "transactions.csv.gz").is_file(), (first.stdout + first.stderr)[-3000:]
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    for args in (["init", "-q"], ["config", "core.analytics", "false"],
+                 ["add", "-q", f"increments/{name}/data/transactions.csv.gz"]):
+        done = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+    second = subprocess.run([sys.executable, "-m", "pytest", f"increments/{name}", "-p", "no:cacheprovider",
+                             "--sw-sync-docs"], cwd=tmp_path, capture_output=True, text=True, env=head_env(git_head))
+    output = second.stdout + second.stderr
+    assert "wrote docs/runbooks/ltv-prediction.md" in output, output[-4000:]
+    dvc_file = f"increments/{name}/data/transactions.csv.gz.dvc"
+    summary = (folder / "COMPLETION-SUMMARY.md").read_text(encoding="utf-8")
+    assert "- Data versions (DVC): data/transactions.csv.gz md5 " in summary and f"({dvc_file})" in summary
+    card = next((folder / "models").glob("model-v*.card.md")).read_text(encoding="utf-8")
+    assert "DVC md5 " in card
+    runbook = (tmp_path / "docs" / "runbooks" / "ltv-prediction.md").read_text(encoding="utf-8")
+    for part in ("### Hyperparameters", "### Retrain", f"pytest increments/{name}", "### Serving", "### Data",
+                 f"({dvc_file})", "### Monitoring", "- Reference profile: "):
+        assert part in runbook, part
