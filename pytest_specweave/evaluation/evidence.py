@@ -288,16 +288,21 @@ def _ranked_estimate(evidence: Evidence, value: float, level: float, seed: int, 
     if evidence.combine == "roc_auc" and evidence.n_rows > intervals.MAX_UNITS and value not in (0.0, 1.0):
         return _delong_estimate(evidence, value, level)
     replicates, jack, n_pos, n_neg, n = _ranked_replicates(evidence, seed, min_resamples)
+    return _bca_or_exact(evidence, value, level, replicates, jack, n, "rows", min(n_pos, n_neg),
+                         "exact (Clopper-Pearson on the smaller class)")
+
+
+def _bca_or_exact(evidence, value, level, replicates, jack, n, unit, trials, exact_method) -> Estimate:
+    """BCa bounds of a ranked metric; at 0 or 1, where they collapse, the exact interval on `trials`."""
     try:
         low, high = intervals.bca_bounds(replicates, jack, value, level)
         _check_width(evidence.combine, low, high)
     except NoInterval:
         if value not in (0.0, 1.0):
             raise
-        trials = min(n_pos, n_neg)
         low, high = intervals.exact_proportion(round(value * trials), trials, level)
-        return Estimate(value, low, high, level, "exact (Clopper-Pearson on the smaller class)", trials, "rows")
-    return Estimate(value, low, high, level, "BCa bootstrap", n, "rows", len(replicates))
+        return Estimate(value, low, high, level, exact_method, trials, unit)
+    return Estimate(value, low, high, level, "BCa bootstrap", n, unit, len(replicates))
 
 
 _RANKED: dict = {}
@@ -364,17 +369,8 @@ def _clustered_ranked_estimate(evidence: Evidence, value: float, level: float, s
         statistic(full[None, :] - (dense[:, start:start + chunk] if dense is not None
                                    else counts[:, start:start + chunk].toarray()).T)
         for start in range(0, m, chunk)])
-    unit = f"clusters of {evidence.unit}"
-    try:
-        low, high = intervals.bca_bounds(replicates, jack, value, level)
-        _check_width(evidence.combine, low, high)
-    except NoInterval:
-        if value not in (0.0, 1.0):
-            raise
-        trials = n_units
-        low, high = intervals.exact_proportion(round(value * trials), trials, level)
-        return Estimate(value, low, high, level, "exact (Clopper-Pearson, one trial per cluster)", trials, unit)
-    return Estimate(value, low, high, level, "BCa bootstrap", n_units, unit, len(replicates))
+    return _bca_or_exact(evidence, value, level, replicates, jack, n_units, f"clusters of {evidence.unit}", n_units,
+                         "exact (Clopper-Pearson, one trial per cluster)")
 
 
 

@@ -34,18 +34,6 @@ def _params(record) -> list[tuple[str, object]]:
     return sorted((str(k), v) for k, v in (record.params or {}).items())
 
 
-def _search_best(context) -> tuple[object, dict] | None:
-    from ..tracking.search import SEARCH_FILE
-
-    for record in sorted(context.succeeded, key=lambda r: -r.number):
-        if SEARCH_FILE in record.artifacts:
-            try:
-                return record, record.load_dict(SEARCH_FILE)
-            except Exception:  # noqa: BLE001 - a changed file is left out
-                return None
-    return None
-
-
 def _speed(context) -> list[tuple[str, str, str]]:
     """(metric, value, experiment) of the latest latency and throughput measurements on record."""
     from ..reports.summary import _with_unit
@@ -81,9 +69,9 @@ def render_runbook_section(facts, command_path: str, today: str) -> str:
         lines += ["| parameter | value |", "|---|---|"] + [f"| `{k}` | `{v}` |" for k, v in params]
     else:
         lines.append(f"The experiment `{chosen.folder}` logged no parameters (`exp.log_params`).")
-    search = _search_best(context)
-    if search is not None:
-        record, found = search
+    from ..reports.charts import searches
+
+    for record, found in searches(context)[:1]:
         trials = found.get("trials") or []
         lines += ["", f"Chosen by a {found.get('library')} search of {len(trials)} trials in `{record.folder}` "
                       f"(best {found.get('metric')} on validation; all trials in its search-trials.json)."]

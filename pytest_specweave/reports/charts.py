@@ -515,12 +515,12 @@ def _learning_curves(data, canvas, notes):
 # Hyperparameter searches (tracking.search): score against trial
 
 
-def searches(data) -> list[tuple[object, dict]]:
-    """(record, search-trials.json) of each succeeded experiment that logged a search, latest first."""
+def searches(context) -> list[tuple[object, dict]]:
+    """(record, search-trials.json) of each succeeded experiment of a JudgeContext that logged a search, latest first."""
     from ..tracking.search import SEARCH_FILE
 
     found = []
-    for record in sorted(data.context.succeeded, key=lambda r: -r.number):
+    for record in sorted(context.succeeded, key=lambda r: -r.number):
         if SEARCH_FILE in record.artifacts:
             try:
                 found.append((record, record.load_dict(SEARCH_FILE)))
@@ -530,7 +530,7 @@ def searches(data) -> list[tuple[object, dict]]:
 
 
 def _search(data, canvas, notes):
-    for record, search in searches(data)[:2]:
+    for record, search in searches(data.context)[:2]:
         trials = [t for t in search.get("trials", []) if isinstance(t, dict)]
         done = [(t["number"], t["value"]) for t in trials if t.get("state") == "complete" and _finite(t.get("value"))]
         if not done:

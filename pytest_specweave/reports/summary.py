@@ -998,7 +998,7 @@ def _search_section(data: SummaryData, shown: int = 5) -> list[str]:
     """Each hyperparameter search on record (tracking.search): its size, its best trials, what mattered."""
     from .charts import searches
 
-    found = searches(data)
+    found = searches(data.context)
     if not found:
         return []
     lines = ["## Hyperparameter Search", ""]
