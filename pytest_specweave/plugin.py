@@ -43,6 +43,12 @@ def _is_set_aside_folder(path: Path) -> bool:
     return path.name in SET_ASIDE and path.parent.name == "increments"
 
 
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from . import hookspecs  # imports pytest only
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("specweave", "ML increments (pytest-specweave)")
     group.addoption("--sw-strict", action="store_true", default=False,
