@@ -4,11 +4,12 @@ Registered with `pytest_addhooks`; implemented the pytest way, by a function of 
 a conftest.py or a plugin, taking any subset of the arguments by name. docs/hooks.md shows each
 with an example that runs. Where an event happens with pytest-xdist (`-n 2`):
 
-- every process (controller and workers): `pytest_specweave_metrics`, at configure: each process
-  that computes or judges a metric needs to know it;
-- where the increment's items are collected and run (the worker that runs the increment, or the
-  only process): `pytest_specweave_criteria_files`, `pytest_specweave_verdict`,
-  `pytest_specweave_experiment_finished`;
+- declarations, asked in every process that needs the answer (they are not events):
+  `pytest_specweave_metrics` at configure (every process computes or judges metrics) and
+  `pytest_specweave_criteria_files` once per increment and process that reads the increment (the
+  worker collecting it, the controller writing its reports);
+- item events, on the process that runs the increment's items (the xdist worker, or the only
+  process): `pytest_specweave_verdict`, `pytest_specweave_experiment_finished`;
 - on the controller, once per session: `pytest_specweave_promotion_veto`,
   `pytest_specweave_promotion_notes`, `pytest_specweave_report_sections`.
 
@@ -54,7 +55,9 @@ def pytest_specweave_criteria_files(config, increment_path):
     threshold that cannot be read is a failing item naming file and line. Names of the increment's
     own files (spec.md, tasks.md, tests.md) are refused with a usage error.
 
-    Called where collection runs (each xdist worker collects), once per increment.
+    A declaration, not an event: asked once per increment in each process that reads the
+    increment (the xdist worker collecting it, the controller writing its reports), so it must
+    give the same answer wherever it is asked.
     """
 
 
