@@ -41,3 +41,7 @@ class StoreError(SpecweaveError):
 
 class IncrementNotFound(SpecweaveError):
     """An increment id, prefix or path matches no increment folder, or several."""
+
+
+class SpecweaveHookWarning(UserWarning):
+    """An implementation of one of the plugin's hooks (a conftest.py, another plugin) raised: said, and the run goes on."""
