@@ -45,3 +45,35 @@ def test_the_hook_specifications_import_nothing_but_pytest():
     imported |= {node.module.split(".")[0] for node in ast.walk(tree)
                  if isinstance(node, ast.ImportFrom) and node.module and node.level == 0}
     assert imported <= {"pytest", "__future__"}
+
+
+def test_each_implementation_is_called_on_its_own_and_one_that_raises_is_a_warning_naming_it(pytester):
+    pytester.makeconftest(
+        "def pytest_specweave_promotion_notes(record):\n"
+        "    return 'from conftest: ' + record\n"
+    )
+    pytester.makepyfile(test_a=(
+        "import pytest\n"
+        "from pytest_specweave.errors import SpecweaveHookWarning\n"
+        "from pytest_specweave.pytestlayer import hook_calls\n"
+        "\n"
+        "class Broken:\n"
+        "    def pytest_specweave_promotion_notes(self, judgement):\n"
+        "        raise RuntimeError('rule file missing')\n"
+        "\n"
+        "def test_calls(pytestconfig):\n"
+        "    assert hook_calls.implemented(pytestconfig, 'pytest_specweave_promotion_notes')\n"
+        "    assert not hook_calls.implemented(pytestconfig, 'pytest_specweave_report_sections')\n"
+        "    pytestconfig.pluginmanager.register(Broken(), 'broken')\n"
+        "    with pytest.warns(SpecweaveHookWarning, match='pytest_specweave_promotion_notes in broken raised "
+        "RuntimeError: rule file missing'):\n"
+        "        answers = hook_calls.call_each(pytestconfig, 'pytest_specweave_promotion_notes',\n"
+        "                                       increment_path=None, record='r1', judgement=None)\n"
+        "    assert answers == ['from conftest: r1']\n"
+        "    with pytest.warns(SpecweaveHookWarning):\n"
+        "        first = hook_calls.call_first(pytestconfig, 'pytest_specweave_promotion_notes',\n"
+        "                                      increment_path=None, record='r2', judgement=None)\n"
+        "    assert first[0] == 'from conftest: r2' and first[1].endswith('conftest.py')\n"
+    ))
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)

@@ -24,9 +24,11 @@ def implemented(config: pytest.Config, name: str) -> bool:
 def call_each(config: pytest.Config, name: str, **kwargs: Any) -> list[Any]:
     """The answers (None left out) of every implementation of hook `name`, in pluggy's order.
 
-    An implementation that raises is reported as a warning and left out.
+    `config` is passed to the hook too; `kwargs` are its other arguments. An implementation that
+    raises is reported as a warning and left out.
     """
     caller = getattr(config.hook, name)
+    kwargs["config"] = config
     answers = []
     for impl in reversed(caller.get_hookimpls()):  # pluggy calls the last registered first
         args = {arg: kwargs[arg] for arg in impl.argnames}
@@ -43,10 +45,11 @@ def call_each(config: pytest.Config, name: str, **kwargs: Any) -> list[Any]:
 def call_first(config: pytest.Config, name: str, **kwargs: Any) -> tuple[Any, str | None]:
     """(answer, who) of the first implementation to answer (firstresult hooks); (None, None) when none does.
 
-    An implementation that raises is reported and skipped (the caller decides whether that is safe:
-    see `call_first_or_raise`).
+    An implementation that raises is reported and skipped: a caller for whom a silent skip is unsafe
+    (a veto) checks `implemented` and decides itself.
     """
     caller = getattr(config.hook, name)
+    kwargs["config"] = config
     for impl in reversed(caller.get_hookimpls()):
         args = {arg: kwargs[arg] for arg in impl.argnames}
         try:
