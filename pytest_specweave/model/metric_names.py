@@ -119,16 +119,9 @@ _PERCENT_OF_WORD = {
 def canonical(name: str) -> str:
     """'Precision@10', 'precision_at_10', 'Precision-At-10' -> 'precision@10'; 'AUC' -> 'roc_auc'; 'R²' -> 'r2'.
 
-    A registered metric's alias gives its name (with the alias's cut-off, if any).
+    A registered metric's alias gives its name.
     """
-    text = builtin_canonical(name)
-    found = custom_metrics.alias_target(text)
-    if found == text and "@" in text:
-        base, at, rest = text.partition("@")
-        target = custom_metrics.alias_target(base)
-        if target != base:
-            found = target + at + rest
-    return found
+    return custom_metrics.alias_target(builtin_canonical(name))
 
 
 def builtin_names() -> set[str]:
