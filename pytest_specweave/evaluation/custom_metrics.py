@@ -160,8 +160,8 @@ def builtin_source(name: str) -> str | None:
     canonical = metric_names.builtin_canonical(name)
     if canonical != name:
         return f"{canonical!r} (as {name!r})"
-    known = {*metrics.METRIC_FUNCTIONS, *metrics.RANKING, *metric_names.builtin_names()}
-    if name in known or base in known:
+    known = {*metrics.METRIC_FUNCTIONS, *metrics.RANKING}
+    if name in known or base in known or metric_names.is_builtin(name) or metric_names.is_builtin(base):
         return repr(name)
     return None
 

@@ -129,6 +129,13 @@ def builtin_names() -> set[str]:
     return {*_ALIASES, *_ALIASES.values(), *_DIRECTION_OF_NAME, *_EXACT_NAMES}
 
 
+def is_builtin(name: str) -> bool:
+    """Whether a canonical name is one of the built-in names above, or a latency or throughput name
+    canonical() spells by its own rule (`latency_p95_ms`, `throughput_rps`)."""
+    words = _CUT_OFF.sub("", name).split("_")
+    return name in builtin_names() or "latency" in words or "throughput" in words
+
+
 @functools.lru_cache(maxsize=4096)
 def builtin_canonical(name: str) -> str:
     """canonical() by the built-in rules alone."""
