@@ -175,6 +175,13 @@ def test_compute_metrics_and_metric_value_compute_it_for_its_problem_types(regis
     assert metric_value("Within one", y, pred) == 0.5
 
 
+def test_a_registered_metric_that_fails_on_the_data_is_left_out_with_a_warning(registry):
+    registry(Metric("first_share", lambda y_true, y_pred: np.asarray(y_pred)[:, 0] == 1, problems="classification"))
+    with pytest.warns(MetricWarning, match="first_share left out: IndexError"):
+        computed = compute_metrics("classification", [0, 1, 1], [0, 1, 0])
+    assert "first_share" not in computed and computed["accuracy"] == pytest.approx(2 / 3)
+
+
 def test_per_unit_values_give_the_interval_pairs_and_ratios(registry):
     ratio = registry(Metric("caught_value", lambda y_true, y_pred: np.column_stack([y_true * y_pred, y_true]),
                             proportion=True))

@@ -389,7 +389,10 @@ def compute_metrics(
         if sample_weight is not None:
             _omit(metric.name, "a registered metric is computed on unweighted rows; sample_weight was given")
             continue
-        out[metric.canonical_name] = _custom_value(metric, y_true, judged, y_score)
+        try:
+            out[metric.canonical_name] = _custom_value(metric, y_true, judged, y_score)
+        except Exception as error:  # noqa: BLE001 - a team's metric that fails on this data is left out, said
+            _omit(metric.name, f"{type(error).__name__}: {error}")
     out = {f"{prefix}{name}": value for name, value in out.items()}
     if experiment is not None:
         experiment.log_metrics(out)
