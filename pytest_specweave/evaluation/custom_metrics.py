@@ -39,7 +39,6 @@ class Metric:
     problems: tuple = PROBLEM_TYPES
     aliases: tuple = ()
     scores: bool = False
-    description: str = ""
     canonical_name: str = field(default="", init=False, compare=False)
 
     def __post_init__(self):
