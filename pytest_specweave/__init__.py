@@ -25,6 +25,8 @@ _API = {
     "optuna_callback": "pytest_specweave.tracking.search",
     # evaluation
     "compute_metrics": "pytest_specweave.evaluation.metrics",
+    "Metric": "pytest_specweave.evaluation.custom_metrics",
+    "register_metric": "pytest_specweave.evaluation.custom_metrics",
     "bootstrap_ci": "pytest_specweave.evaluation.validation",
     "paired_bootstrap": "pytest_specweave.evaluation.validation",
     "cross_validate": "pytest_specweave.evaluation.validation",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -181,30 +182,54 @@ def _cmd_list(args, cwd: Path) -> int:
 
 
 def _cmd_summary(args, cwd: Path) -> int:
+    status = 0
+    folders = find_increments(args.path, cwd)
+    with project_metrics(folders):
+        for folder in folders:
+            status = _summarise(folder, cwd) or status
+    return status
+
+
+def _summarise(folder: Path, cwd: Path) -> int:
     from .evaluation.judgement import judge_increment
     from .evaluation.promotion import promote_judged_model
     from .model.increment import Increment
     from .reports.comparison import write_comparison
     from .reports.summary import write_summary
 
+    increment = Increment.load(folder)
+    if not increment.tracks_experiments:
+        print(f"{folder.name}: tracks no experiments; nothing to summarise")
+        return 0
     status = 0
-    for folder in find_increments(args.path, cwd):
-        increment = Increment.load(folder)
-        if not increment.tracks_experiments:
-            print(f"{folder.name}: tracks no experiments; nothing to summarise")
-            continue
-        judgement = judge_increment(increment)  # once: the promotion, the comparison and the summary share it
-        try:
-            metadata = promote_judged_model(judgement)
-            if metadata is not None:
-                shown = _relative(folder / "models" / metadata["file"], cwd)
-                print(f"{shown} (promoted: the model of {metadata['source_experiment']})")
-        except (SpecweaveError, OSError) as error:
-            print(f"pytest-specweave: could not promote the best model of {folder.name}: {error}", file=sys.stderr)
-            status = 1
-        write_comparison(increment, judgement)
-        print(_relative(write_summary(increment, None, judgement), cwd))
+    judgement = judge_increment(increment)  # once: the promotion, the comparison and the summary share it
+    try:
+        metadata = promote_judged_model(judgement)
+        if metadata is not None:
+            shown = _relative(folder / "models" / metadata["file"], cwd)
+            print(f"{shown} (promoted: the model of {metadata['source_experiment']})")
+    except (SpecweaveError, OSError) as error:
+        print(f"pytest-specweave: could not promote the best model of {folder.name}: {error}", file=sys.stderr)
+        status = 1
+    write_comparison(increment, judgement)
+    print(_relative(write_summary(increment, None, judgement), cwd))
     return status
+
+
+@contextlib.contextmanager
+def project_metrics(folders: list[Path]):
+    """The metrics the increments' projects register in their conftest.py (pytest_specweave_metrics), while
+    the command judges them; forgotten after."""
+    from .project import increments_holder
+    from .pytestlayer.metric_hook import forget, load_project_metrics
+
+    names: list[str] = []
+    try:
+        for holder in dict.fromkeys(increments_holder(folder) for folder in folders):
+            names += load_project_metrics(holder)
+        yield
+    finally:
+        forget(names)
 
 
 def _cmd_compare(args, cwd: Path) -> int:
@@ -212,9 +237,11 @@ def _cmd_compare(args, cwd: Path) -> int:
     from .model.increment import Increment
     from .reports.comparison import comparison_table
 
-    for folder in find_increments(args.path, cwd):
-        print(f"## {folder.name}\n")
-        print(comparison_table(judge_increment(Increment.load(folder))))
+    folders = find_increments(args.path, cwd)
+    with project_metrics(folders):
+        for folder in folders:
+            print(f"## {folder.name}\n")
+            print(comparison_table(judge_increment(Increment.load(folder))))
     return 0
 
 

@@ -39,7 +39,9 @@ def pytest_specweave_metrics(config):
     and ratios like a built-in metric, resampling the unit it names. A name that clashes with a
     built-in metric, or with another registration, stops the run with a usage error naming both.
 
-    Called once per process at configure (controller and every xdist worker).
+    Called once per process at configure (controller and every xdist worker); registrations are
+    forgotten at unconfigure. The `pytest-specweave` command (summary, compare) calls the
+    implementation in the project's own conftest.py, with config None.
     """
 
 

@@ -120,6 +120,12 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"--sw-confidence must be between 0 and 1 (0.95 for 95%), got {confidence}")
         _set_environ(config, "PYTEST_SPECWEAVE_CONFIDENCE", repr(confidence))
     config.pluginmanager.register(IncrementRuns(config), IncrementRuns.name)
+    from .pytestlayer.hook_calls import implemented  # pytest only
+
+    if implemented(config, "pytest_specweave_metrics"):
+        from .pytestlayer import metric_hook
+
+        config.stash[_METRICS] = metric_hook.register(config)
     if _mlflow_wanted(config):
         from .tracking import mlflow_mirror  # stdlib-only module: mlflow is imported at the first mirror
 
@@ -128,6 +134,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    if _METRICS in config.stash:  # forgotten so that another run in this process starts without them
+        from .pytestlayer import metric_hook
+
+        metric_hook.forget(config.stash[_METRICS])
+        del config.stash[_METRICS]
     if _MLFLOW_BEFORE in config.stash:
         from .tracking import mlflow_mirror
 
@@ -136,6 +147,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 _MLFLOW_BEFORE = pytest.StashKey[object]()
+_METRICS = pytest.StashKey[list]()  # the names pytest_specweave_metrics registered
 
 
 def _mlflow_wanted(config: pytest.Config) -> bool:

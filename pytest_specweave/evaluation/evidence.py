@@ -25,7 +25,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import intervals
+from ..model.metric_names import canonical
+from . import custom_metrics, intervals
 from .intervals import Estimate, NoInterval
 
 RANKED = ("roc_auc", "pr_auc")
@@ -122,6 +123,9 @@ def from_predictions(metric: str, y_true, y_pred=None, *, y_score=None, units=No
 
     from .metrics import _array, _pair, _positive_scores, row_decomposition, split_cut_off
 
+    custom = custom_metrics.registered(canonical(metric))
+    if custom is not None:
+        return _custom_evidence(custom, metric, y_true, y_pred, y_score, units, groups, block_length)
     base, k = split_cut_off(metric)
     if base in RANKED:
         scores = _array(y_score if y_score is not None else y_pred, "y_score")
@@ -147,6 +151,25 @@ def from_predictions(metric: str, y_true, y_pred=None, *, y_score=None, units=No
         if groups is not None:
             groups = np.asarray(groups)[evaluated]
     return _with_ids(evidence, units, groups, block_length)
+
+
+def _custom_evidence(custom, metric: str, y_true, y_pred, y_score, units, groups, block_length) -> Evidence | None:
+    """A registered metric's per-unit values; one resampled by a unit other than rows needs its `groups`."""
+    import warnings
+
+    import numpy as np
+
+    from .metrics import MetricWarning
+
+    given = y_score if custom.scores else y_pred
+    if given is None:
+        return None
+    if custom.grouped and groups is None:
+        warnings.warn(f"{custom.name} is logged without an interval: it is resampled by {custom.unit}, so its rows"
+                      f" need groups= (the {custom.unit} of each row)", MetricWarning, stacklevel=4)
+        return None
+    columns, combine = custom.columns(y_true, given)
+    return _with_ids(Evidence(metric, np.asarray(columns, dtype=float), combine), units, groups, block_length)
 
 
 def _with_ids(evidence: Evidence, units, groups, block_length) -> Evidence:

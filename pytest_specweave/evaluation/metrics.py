@@ -5,6 +5,7 @@ classification  accuracy, precision, recall, f1 (labels, or scores cut at a deci
 regression      rmse, mae, r2, mape
 forecasting     mape, smape, mase (against the training series), rmse, mae
 ranking         precision@k, recall@k, hit_rate@k, ndcg@k, map@k, mrr, coverage@k (see ranking.py)
+registered      a team's own metrics (custom_metrics.py), for the problem types each names
 
 Rates are fractions (mape 0.1 is 10%). scikit-learn computes what it has; numpy and scikit-learn
 are imported inside the functions. `row_decomposition` says how a metric is a function of means
@@ -16,6 +17,7 @@ from __future__ import annotations
 import warnings
 
 from ..model.metric_names import canonical
+from . import custom_metrics
 
 PROBLEMS = {
     "classification": "classification",
@@ -382,6 +384,15 @@ def compute_metrics(
             out["smape"] = smape(yt, yp)
             if y_train is not None:
                 out["mase"] = mase(yt, yp, y_train, season_length=season_length)
+    judged = labels if kind == "classification" else y_pred
+    for metric in custom_metrics.registered_for(kind):
+        if sample_weight is not None:
+            _omit(metric.name, "a registered metric is computed on unweighted rows; sample_weight was given")
+            continue
+        try:
+            out[metric.canonical_name] = _custom_value(metric, y_true, judged, y_score)
+        except Exception as error:  # noqa: BLE001 - a team's metric that fails on this data is left out, said
+            _omit(metric.name, f"{type(error).__name__}: {error}")
     out = {f"{prefix}{name}": value for name, value in out.items()}
     if experiment is not None:
         experiment.log_metrics(out)
@@ -394,11 +405,17 @@ def compute_metrics(
                                season_length=season_length),
                           units=units, groups=groups, block_length=block_length)
         if log_predictions and kind != "ranking":
-            judged = labels if kind == "classification" else y_pred
             joiner = "_" if prefix and not prefix.endswith(("_", "-", ".")) else ""
             save_predictions(experiment, y_true, judged, y_score=y_score, index=index,
                              name=f"{prefix}{joiner}predictions")
     return out
+
+
+def _custom_value(metric, y_true, y_pred, y_score) -> float:
+    given = y_score if metric.scores else y_pred
+    if given is None:
+        raise ValueError(f"metric {metric.name!r} needs {'y_score' if metric.scores else 'y_pred'}")
+    return metric.value(y_true, given)
 
 
 def _log_evidence(experiment, metrics, prefix, y_true, y_pred, y_score, options, **ids) -> None:
@@ -491,7 +508,10 @@ def split_cut_off(name: str) -> tuple[str, int | None]:
 
 
 def metric_value(name: str, y_true, y_pred=None, *, y_score=None, **options) -> float:
-    """One metric by its name ('accuracy', 'RMSE', 'precision@10', 'AUC' ...), computed on the given rows."""
+    """One metric by its name ('accuracy', 'RMSE', 'precision@10', 'AUC', a registered one ...), computed on the given rows."""
+    custom = custom_metrics.registered(canonical(name))
+    if custom is not None:
+        return _custom_value(custom, y_true, y_pred, y_score)
     base, k = split_cut_off(name)
     if k is not None or base == "mrr":
         from . import ranking
@@ -555,6 +575,10 @@ def row_decomposition(name: str, y_true, y_pred=None, *, y_score=None, **options
     """How `name` decomposes over rows (users, for ranking), or None when it does not (roc_auc, coverage, macro averages)."""
     import numpy as np
 
+    custom = custom_metrics.registered(canonical(name))
+    if custom is not None:
+        given = y_score if custom.scores else y_pred
+        return None if given is None else RowDecomposition(*custom.columns(y_true, given))
     base, k = split_cut_off(name)
     if k is not None or base == "mrr":
         if base not in ("precision", "recall", "ndcg", "map", "mrr", "hit_rate"):

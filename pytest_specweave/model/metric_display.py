@@ -6,6 +6,8 @@
 - **Scores** — ROC AUC, PR AUC (average precision), NDCG, MAP, MRR, R², F1 and F-beta, MCC, kappa,
   losses — never do: 0.9805 is `0.9805`. F1 is a score: the harmonic mean of two rates is no
   share of anything.
+- A **registered** metric (custom_metrics.py) shows as `%` when it is a proportion, else by the
+  rule for any other metric below.
 - A **ratio** to a reference shows as `×`: `1.961×`.
 - Any other metric shows in the unit its threshold is written in (`uplift ≥ 5%` shows `%`; `ms`,
   `$` as written), else as a plain number. Numbers keep 4 significant digits.
@@ -32,6 +34,9 @@ def kind(metric: str | None) -> str | None:
     """RATE, SCORE, or None for a metric that is neither (latency, rmse, a name the rule does not know)."""
     if not metric:
         return None
+    custom = metric_names.custom_metrics.registered(metric_names.canonical(metric))
+    if custom is not None:
+        return RATE if custom.proportion else None
     return metric_names.last_word_says(metric_names.canonical(metric).replace("@", "_"), _KIND_OF_WORD, f_beta=SCORE)
 
 

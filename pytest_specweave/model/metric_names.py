@@ -1,13 +1,17 @@
 """Metric names: canonical spelling, aliases, direction (higher or lower is better), percent-likeness.
 
 A canonical name is lower case, uses `_` as its only separator and writes ranking cut-offs as
-`@k` (`Precision-At-10` -> `precision@10`). Plain Python, no pytest import.
+`@k` (`Precision-At-10` -> `precision@10`). Metrics a team registers (evaluation/custom_metrics.py)
+are known here too: their aliases, direction and whether they are proportions. Plain Python, no
+pytest import.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+
+from ..evaluation import custom_metrics
 
 _WRAPPING = " \t\r\n*`'\"_.,;:!?"
 _SEPARATORS = re.compile(r"[\s_\-()\[\]{}/]+")
@@ -113,7 +117,28 @@ _PERCENT_OF_WORD = {
 
 @functools.lru_cache(maxsize=4096)  # reports ask for the same few names thousands of times
 def canonical(name: str) -> str:
-    """'Precision@10', 'precision_at_10', 'Precision-At-10' -> 'precision@10'; 'AUC' -> 'roc_auc'; 'R²' -> 'r2'."""
+    """'Precision@10', 'precision_at_10', 'Precision-At-10' -> 'precision@10'; 'AUC' -> 'roc_auc'; 'R²' -> 'r2'.
+
+    A registered metric's alias gives its name.
+    """
+    return custom_metrics.alias_target(builtin_canonical(name))
+
+
+def builtin_names() -> set[str]:
+    """The canonical names the built-in tables here know by name (not those known only by their words)."""
+    return {*_ALIASES, *_ALIASES.values(), *_DIRECTION_OF_NAME, *_EXACT_NAMES}
+
+
+def is_builtin(name: str) -> bool:
+    """Whether a canonical name is one of the built-in names above, or a latency or throughput name
+    canonical() spells by its own rule (`latency_p95_ms`, `throughput_rps`)."""
+    words = _CUT_OFF.sub("", name).split("_")
+    return name in builtin_names() or "latency" in words or "throughput" in words
+
+
+@functools.lru_cache(maxsize=4096)
+def builtin_canonical(name: str) -> str:
+    """canonical() by the built-in rules alone."""
     text = name.strip(_WRAPPING).lower().replace("²", "2").replace("^", "")
     text = _SEPARATORS.sub("_", text).strip("_")
     text = _AT_K.sub(r"@\1", text)
@@ -164,6 +189,9 @@ def direction(name: str, declared: dict[str, str] | None = None) -> str | None:
     for key, value in (declared or {}).items():
         if canonical(key) in (name, base) and value in ("higher", "lower"):
             return value
+    custom = custom_metrics.registered(name) or custom_metrics.registered(base)
+    if custom is not None:
+        return custom.direction
     if base in _DIRECTION_OF_NAME:
         return _DIRECTION_OF_NAME[base]
     return last_word_says(base, _DIRECTION_OF_WORD, f_beta="higher")
@@ -171,6 +199,9 @@ def direction(name: str, declared: dict[str, str] | None = None) -> str | None:
 
 def is_percent_like(name: str) -> bool:
     """Rates logged as fractions that reports print as percentages (accuracy, precision, mape ...)."""
+    custom = custom_metrics.registered(canonical(name))
+    if custom is not None:
+        return custom.proportion
     return bool(last_word_says(_CUT_OFF.sub("", canonical(name)), _PERCENT_OF_WORD, f_beta=True))
 
 
