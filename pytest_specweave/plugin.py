@@ -120,9 +120,9 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"--sw-confidence must be between 0 and 1 (0.95 for 95%), got {confidence}")
         _set_environ(config, "PYTEST_SPECWEAVE_CONFIDENCE", repr(confidence))
     config.pluginmanager.register(IncrementRuns(config), IncrementRuns.name)
-    from .pytestlayer import experiment_events  # pytest and stdlib only
+    from .pytestlayer.experiment_events import connect  # pytest and stdlib only
 
-    experiment_events.connect(config)
+    connect(config)
     if _mlflow_wanted(config):
         from .tracking import mlflow_mirror  # stdlib-only module: mlflow is imported at the first mirror
 
@@ -131,9 +131,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    from .pytestlayer import experiment_events
+    from .pytestlayer.experiment_events import disconnect
 
-    experiment_events.disconnect(config)
+    disconnect(config)
     if _MLFLOW_BEFORE in config.stash:
         from .tracking import mlflow_mirror
 

@@ -121,7 +121,7 @@ def write_reports(config, reports) -> None:
     from ..reports.comparison import write_comparison
     from ..reports.summary import targets_of, write_summary
     from ..tracking.targets import record_targets
-    from . import promotion_hooks
+    from .promotion_hooks import failed, outcome, promote_for_session
 
     by_increment: dict[Path, dict[str, ItemResult]] = {}
     for nodeid, result in _item_results(reports).items():
@@ -136,11 +136,11 @@ def write_reports(config, reports) -> None:
                 continue
             judgement = increment_judgement(config, folder)
             try:  # unless a team's veto hook stops it (promotion_hooks.py)
-                metadata = promotion_hooks.promote_for_session(config, folder, judgement)
+                metadata = promote_for_session(config, folder, judgement)
                 if metadata is not None:
                     promoted.append((folder / "models" / metadata["file"], metadata["source_experiment"]))
             except (SpecweaveError, OSError) as error:
-                promotion_hooks.failed(config, folder, judgement.judged.folder if judgement.judged else None, error)
+                failed(config, folder, judgement.judged.folder if judgement.judged else None, error)
                 config.stash[_PROMOTE_ERRORS] = config.stash.get(_PROMOTE_ERRORS, []) + [f"{folder.name}: {error}"]
             statuses = None
             if (folder / "experiments").is_dir():  # nothing tracked yet (a fixture failed first): nothing to compare
@@ -152,7 +152,7 @@ def write_reports(config, reports) -> None:
                     config.stash[_WRITE_ERRORS] = config.stash.get(_WRITE_ERRORS, []) + [
                         f"{folder.name}: targets not recorded: {error}"]
             written.append(write_summary(increment, session, judgement, targets=statuses,
-                                         promotion=promotion_hooks.outcome(config, folder)))
+                                         promotion=outcome(config, folder)))
         except (SpecweaveError, OSError) as error:
             config.stash[_WRITE_ERRORS] = config.stash.get(_WRITE_ERRORS, []) + [f"{folder.name}: {error}"]
     config.stash[_WRITTEN] = written
