@@ -87,7 +87,10 @@ def test_the_verdict_is_told_before_a_strict_gate_and_on_the_worker_with_xdist(p
     pytester.makeconftest("""
         import os
 
+        from pytest_specweave import Verdict
+
         def pytest_specweave_verdict(config, item, increment_path, item_id, verdict):
+            assert isinstance(verdict, Verdict)
             with open(config.rootpath / "told.txt", "a") as out:
                 out.write(f"{item_id} {verdict.outcome} {item.nodeid} {increment_path.name} "
                           f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}\\n")
@@ -220,3 +223,16 @@ def test_an_experiment_hook_that_raises_leaves_the_record_as_it_is(pytester, hoo
                                  "raised RuntimeError: the other tracker is down*"])
     meta = json.loads((hooked / "experiments" / "exp-002-t-002-train-model" / "meta.json").read_text())
     assert meta["status"] == "succeeded"
+
+
+def test_a_run_without_increments_loads_no_tracker_for_the_experiment_hook(pytester):
+    pytester.makepyfile(test_plain="""
+        import sys
+
+        def test_plain():
+            loaded = [name for name in ("pytest_specweave.tracking.experiment", "pytest_specweave.tracking.store",
+                                        "numpy") if name in sys.modules]
+            assert loaded == []
+            assert "pytest_specweave.tracking.events" in sys.modules  # the listener, stdlib only
+    """)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
