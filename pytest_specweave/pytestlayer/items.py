@@ -98,7 +98,6 @@ class IncrementFile(pytest.Module):
 
     def _rules(self, increment: Increment):
         from ..modes.validation import RULES
-        from .promotion_hooks import rule_problem
 
         for rule in RULES:
             yield ValidateItem.from_parent(self, name=rule, increment=increment)
