@@ -31,6 +31,7 @@ _API = {
     "paired_bootstrap": "pytest_specweave.evaluation.validation",
     "cross_validate": "pytest_specweave.evaluation.validation",
     "Interval": "pytest_specweave.evaluation.validation",
+    "Verdict": "pytest_specweave.evaluation.judge",
     "evaluate_sparse_ranking": "pytest_specweave.evaluation.sparse_ranking",
     "SparseRanking": "pytest_specweave.evaluation.sparse_ranking",
     "top_k_unseen": "pytest_specweave.evaluation.sparse_ranking",

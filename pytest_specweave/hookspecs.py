@@ -86,9 +86,12 @@ def pytest_specweave_promotion_veto(config, increment_path, record, judgement):
     `record` is the judged experiment's `ExperimentRecord`, `judgement` the increment's judgement
     (its verdicts, its primary metric). The first implementation to return a reason decides; None
     lets the promotion go on. A vetoed promotion writes no model version and is reported in the
-    terminal, the summary and the JSON report; `--sw-done` fails on it.
+    terminal, the summary and the JSON report; `--sw-done` fails on it. An implementation that
+    raises is a veto too (fails closed).
 
-    Called on the controller, once per increment per session, before the model is copied.
+    Called on the controller, once per increment per session, before the model is copied; under
+    `--sw-validate` also where the validate-best-model rule runs (it promotes the model too). The
+    controller loads no conftest.py inside an increment: put it in the rootdir conftest.py or a plugin.
     """
 
 
@@ -97,7 +100,8 @@ def pytest_specweave_promotion_notes(config, increment_path, record, judgement):
     """Notes to keep with a promoted model version: return text (or None). All are kept, in the
     model version's metadata ("notes") and its model card.
 
-    Called on the controller, once per increment per session, when a new version is about to be written.
+    Called on the controller, once per increment per session, when a new version is about to be written
+    (under `--sw-validate`, where the validate-best-model rule writes it).
     """
 
 

@@ -126,6 +126,10 @@ def pytest_configure(config: pytest.Config) -> None:
         from .pytestlayer import metric_hook
 
         config.stash[_METRICS] = metric_hook.register(config)
+
+    from .pytestlayer.experiment_events import connect  # pytest and stdlib only
+
+    connect(config)
     if _mlflow_wanted(config):
         from .tracking import mlflow_mirror  # stdlib-only module: mlflow is imported at the first mirror
 
@@ -139,6 +143,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
         metric_hook.forget(config.stash[_METRICS])
         del config.stash[_METRICS]
+    from .pytestlayer.experiment_events import disconnect
+
+    disconnect(config)
     if _MLFLOW_BEFORE in config.stash:
         from .tracking import mlflow_mirror
 

@@ -175,3 +175,58 @@ def test_without_wandb_the_error_names_the_extra(monkeypatch):
                                            r"pip install pytest-specweave\[wandb\]"):
         configure_wandb(mode="offline")
     assert not wandb_mirror.mirroring()
+
+
+def test_in_a_pytest_session_the_mirror_is_the_experiment_finished_hook(increment, offline, pytestconfig, monkeypatch):
+    configure_wandb(increment=increment)
+    plugin = pytestconfig.pluginmanager.get_plugin(wandb_mirror.WandbMirror.name)
+    assert isinstance(plugin, wandb_mirror.WandbMirror)
+    assert plugin in [impl.plugin for impl in pytestconfig.hook.pytest_specweave_experiment_finished.get_hookimpls()]
+    with track_experiment("hooked", increment=increment) as hooked:
+        hooked.log_metric("accuracy", 0.8)
+    assert offline_run(offline, hooked.meta["wandb"]["run_id"])["summary"]["accuracy"] == 0.8
+    pytestconfig.pluginmanager.unregister(plugin)  # without the hook implementation, nothing is mirrored
+    try:
+        with track_experiment("unhooked", increment=increment) as unhooked:
+            unhooked.log_metric("accuracy", 0.7)
+    finally:
+        pytestconfig.pluginmanager.register(plugin, wandb_mirror.WandbMirror.name)
+    assert "wandb" not in unhooked.meta
+
+
+def test_a_conftest_that_turns_mirroring_on_mirrors_each_task_experiment_on_its_worker(pytester, offline):
+    write_increment(pytester.path, "0035-mirrored", {
+        "tasks.md": "- [ ] T-001: Train — `pipeline.py::train`\n- [ ] T-002: Tune — `pipeline.py::tune`\n",
+        "pipeline.py": "def train(experiment):\n    experiment.log_metric('accuracy', 0.9)\n\n\n"
+                       "def tune(experiment):\n    experiment.log_metric('accuracy', 0.8)\n"})
+    pytester.makeconftest("""
+        from pytest_specweave import configure_wandb
+
+
+        def pytest_configure(config):
+            configure_wandb(project="team-sheet", mode="offline")
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2")
+    result.assert_outcomes(passed=2)
+    experiments = pytester.path / "increments" / "0035-mirrored" / "experiments"
+    runs = {}
+    for meta_file in sorted(experiments.glob("exp-*/meta.json")):
+        meta = json.loads(meta_file.read_text())
+        runs[meta_file.parent.name] = offline_run(offline, meta["wandb"]["run_id"])
+    assert sorted(folder.split("-", 2)[2] for folder in runs) == ["t-001-train", "t-002-tune"]  # numbered by worker order
+    assert sorted(run["summary"]["accuracy"] for run in runs.values()) == [0.8, 0.9]
+    assert {run["run"].project for run in runs.values()} == {"team-sheet"}
+
+
+def test_outside_pytest_the_tracker_s_finish_listener_mirrors(increment, offline):
+    import subprocess
+
+    script = ("from pytest_specweave import configure_wandb, track_experiment\n"
+              f"configure_wandb(mode='offline', increment={str(increment)!r})\n"
+              f"with track_experiment('scripted', increment={str(increment)!r}) as exp:\n"
+              "    exp.log_metric('accuracy', 0.6)\n"
+              "print(exp.meta['wandb']['run_id'])\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert done.returncode == 0, done.stderr
+    assert offline_run(offline, done.stdout.split()[-1])["summary"]["accuracy"] == 0.6

@@ -13,9 +13,13 @@ from ..tracking.models import promote_model
 from .judge import JudgeContext
 
 
-def promote_judged_model(judgement) -> dict | None:
-    """Promote the judged experiment of an IncrementJudgement (evaluation/judgement.py); see promote_best_model."""
-    return promote_model(judgement.increment_dir, judgement.judged, primary_metric=judgement.primary_metric)
+def promote_judged_model(judgement, *, notes=None) -> dict | None:
+    """Promote the judged experiment of an IncrementJudgement (evaluation/judgement.py); see promote_best_model.
+
+    `notes`: called for the notes to keep with a new version (tracking.models.promote_model).
+    """
+    return promote_model(judgement.increment_dir, judgement.judged, primary_metric=judgement.primary_metric,
+                         notes=notes)
 
 
 def promote_best_model(increment_dir, *, context: JudgeContext | None = None) -> dict | None:

@@ -23,12 +23,18 @@ leaves it to W&B (WANDB_MODE, then its settings). W&B writes its local files und
 without finishing it) is not mirrored. A failure never breaks tracking: it is a TrackingWarning,
 and after a run that W&B refuses to start, mirroring is off for the rest of the process.
 
+The mirror is an implementation of the `pytest_specweave_experiment_finished` hook (`WandbMirror`),
+registered with the pytest session of this process while mirroring is on: a team mirroring to
+another tracker writes the same hook in its conftest.py (docs/hooks.md). Outside pytest (a
+script), the tracker's finish listener (tracking/events.py) calls the same mirror.
+
 wandb is imported by configure_wandb (the `wandb` extra), never when this module is.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -68,7 +74,7 @@ def configure_wandb(project=None, *, entity=None, mode=None, increment=None, dir
         raise ValueError(f"configure_wandb: mode must be one of {', '.join(MODES)}, got {mode!r}")
     require("wandb", "wandb")
     from ..tracking.api import current_increment
-    from ..tracking.experiment import on_finish
+    from ..tracking.events import on_finish
 
     if increment is not None:
         folder = current_increment(increment)
@@ -78,8 +84,41 @@ def configure_wandb(project=None, *, entity=None, mode=None, increment=None, dir
         except SpecweaveError:
             folder = None
     _STATE = _State(str(project) if project else None, entity, mode, str(dir) if dir is not None else None)
-    on_finish(mirror_to_wandb)
+    on_finish(_outside_pytest)
+    config = _session_config()
+    if config is not None:
+        attach(config)
     return _project_for(_STATE, folder)
+
+
+class WandbMirror:
+    """The mirror as a pytest-specweave hook implementation: one W&B run per finished experiment."""
+
+    name = "pytest_specweave_wandb"
+
+    def pytest_specweave_experiment_finished(self, experiment) -> None:
+        mirror_to_wandb(experiment)
+
+
+_PLUGIN = WandbMirror()
+
+
+def attach(config) -> None:
+    """Register the mirror with a pytest session while mirroring is on (at its configure, or by configure_wandb)."""
+    if _STATE is not None and not config.pluginmanager.has_plugin(WandbMirror.name):
+        config.pluginmanager.register(_PLUGIN, WandbMirror.name)
+
+
+def _session_config():
+    """The pytest session of this process, None outside pytest (never imports pytest)."""
+    events = sys.modules.get("pytest_specweave.pytestlayer.experiment_events")
+    return events.active_config() if events is not None else None
+
+
+def _outside_pytest(exp) -> None:
+    """The tracker's finish listener: in a pytest session the hook mirrors instead."""
+    if _session_config() is None:
+        mirror_to_wandb(exp)
 
 
 def mirroring() -> bool:
@@ -143,7 +182,7 @@ def run_summary(journal: Path) -> dict[str, float]:
 
 
 def mirror_to_wandb(exp) -> None:
-    """The finish callback: one W&B run for `exp`, its id recorded in meta.json."""
+    """One W&B run for the finished experiment `exp`, its id recorded in meta.json."""
     state = _STATE
     if state is None or state.broken is not None:
         return

@@ -2,7 +2,8 @@
 
 Complete means, from the outcomes of this run (the controller's reports, so pytest-xdist changes
 nothing): every validate rule passed, every task passed (a canceled task is not owed), every success
-metric and criterion passed, and nothing of the increment failed. Every one of them must have run:
+metric and criterion passed, nothing of the increment failed, and no promotion veto hook stopped its
+model (pytestlayer/promotion_hooks.py). Every one of them must have run:
 an item deselected with -k or -m leaves the increment incomplete. An increment that tracks nothing
 (a non-ML SpecWeave increment) is complete when its tasks are done; its rules, metrics and criteria
 are skipped as "nothing tracked".
@@ -156,6 +157,7 @@ def finish_done(config, rows) -> list[str]:
     `rows`: session.ItemRow of this run. Returns one line per increment for the terminal.
     """
     from ..model.increment import Increment
+    from ..pytestlayer.promotion_hooks import done_problems
 
     by_increment: dict[Path, dict[str, Outcome]] = {}
     for row in rows:
@@ -169,7 +171,7 @@ def finish_done(config, rows) -> list[str]:
         except Exception as error:  # noqa: BLE001 - reported, the other increments go on
             lines.append(f"{folder.name}: not completed: {error}")
             continue
-        problems = completion_problems(increment, outcomes)
+        problems = completion_problems(increment, outcomes) + done_problems(config, folder)
         if problems:
             shown = "; ".join(problems[:8]) + (f"; and {len(problems) - 8} more" if len(problems) > 8 else "")
             lines.append(f"{folder.name}: not complete, metadata.json unchanged: {shown}")

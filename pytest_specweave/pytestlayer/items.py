@@ -6,6 +6,7 @@ read becomes a failing item that names the file and line.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import numbers
 import types
@@ -24,10 +25,12 @@ from ..model.increment import Increment
 from ..model.tasks import link_hint
 from ..project import outside, project_root
 from ..tracking.api import active_increment
+from .hook_calls import call_each, implemented
 from .skipped import record as record_skipped
 
 TASKS, METRICS, CRITERIA, VALIDATE = 0, 1, 2, 3
 MARKERS = ("sw_task", "sw_metric", "sw_criterion", "sw_validate")
+VERDICT_HOOK = "pytest_specweave_verdict"
 
 
 class VerdictFailure(Exception):
@@ -526,6 +529,9 @@ class JudgeItem(IncrementItemMixin, pytest.Item):
         stale = stale_because(verdict, context.records, _unfinished_tasks(self))
         self.user_properties.extend(verdict.properties())
         self.user_properties.append(("message", verdict.message))
+        if implemented(self.config, VERDICT_HOOK):  # told before a strict gate changes the outcome
+            call_each(self.config, VERDICT_HOOK, item=self, increment_path=self.sw_increment.path,
+                      item_id=element.id, verdict=copy.deepcopy(verdict))
         strict = "--sw-strict" if self.config.getoption("sw_strict") else "--sw-done" if done_mode(self.config) else None
         if stale:
             self.user_properties.append(("stale", stale))
@@ -570,10 +576,16 @@ class ValidateItem(IncrementItemMixin, pytest.Item):
 
     def runtest(self) -> None:
         from ..modes.validation import RULES
+        from .promotion_hooks import rule_problem
 
         if not self.sw_increment.tracks_experiments:
             skip_here("nothing tracked: this increment has no experiments/ and links no code")
-        result = RULES[self.name](self.sw_increment, increment_judgement(self.config, self.sw_increment))
+        judgement = increment_judgement(self.config, self.sw_increment)
+        vetoed = rule_problem(self.config, self.name, self.sw_increment, judgement)
+        if vetoed is not None:
+            self.user_properties.append(("message", vetoed))
+            raise VerdictFailure(vetoed)
+        result = RULES[self.name](self.sw_increment, judgement)
         self.user_properties.append(("message", result.message))
         if not result.passed:
             raise VerdictFailure(result.message)

@@ -117,11 +117,11 @@ def increment_judgement(config, folder: Path):
 def write_reports(config, reports) -> None:
     """Promote the best model, then rebuild COMPLETION-SUMMARY.md and experiments/comparison.md, of each increment the session ran."""
     from ..errors import SpecweaveError
-    from ..evaluation.promotion import promote_judged_model
     from ..model.increment import Increment
     from ..reports.comparison import write_comparison
     from ..reports.summary import targets_of, write_summary
     from ..tracking.targets import record_targets
+    from .promotion_hooks import failed, outcome, promote_for_session
 
     by_increment: dict[Path, dict[str, ItemResult]] = {}
     for nodeid, result in _item_results(reports).items():
@@ -135,11 +135,12 @@ def write_reports(config, reports) -> None:
             if not increment.tracks_experiments:
                 continue
             judgement = increment_judgement(config, folder)
-            try:
-                metadata = promote_judged_model(judgement)
+            try:  # unless a team's veto hook stops it (promotion_hooks.py)
+                metadata = promote_for_session(config, folder, judgement)
                 if metadata is not None:
                     promoted.append((folder / "models" / metadata["file"], metadata["source_experiment"]))
             except (SpecweaveError, OSError) as error:
+                failed(config, folder, judgement.judged.folder if judgement.judged else None, error)
                 config.stash[_PROMOTE_ERRORS] = config.stash.get(_PROMOTE_ERRORS, []) + [f"{folder.name}: {error}"]
             statuses = None
             if (folder / "experiments").is_dir():  # nothing tracked yet (a fixture failed first): nothing to compare
@@ -150,7 +151,8 @@ def write_reports(config, reports) -> None:
                 except (SpecweaveError, OSError) as error:
                     config.stash[_WRITE_ERRORS] = config.stash.get(_WRITE_ERRORS, []) + [
                         f"{folder.name}: targets not recorded: {error}"]
-            written.append(write_summary(increment, session, judgement, targets=statuses))
+            written.append(write_summary(increment, session, judgement, targets=statuses,
+                                         promotion=outcome(config, folder)))
         except (SpecweaveError, OSError) as error:
             config.stash[_WRITE_ERRORS] = config.stash.get(_WRITE_ERRORS, []) + [f"{folder.name}: {error}"]
     config.stash[_WRITTEN] = written
@@ -240,6 +242,10 @@ def terminal_summary(terminalreporter, reports) -> None:
             terminalreporter.write_line(f"INCONCLUSIVE {nodeid} - {result.message}", yellow=True)
     for path, source in config.stash.get(_PROMOTED, []):
         terminalreporter.write_line(f"specweave: promoted {_shown(config, path)} (the model of {source})")
+    from .promotion_hooks import vetoes
+
+    for folder, veto in vetoes(config):
+        terminalreporter.write_line(f"specweave: {folder.name}: {veto.describe()} (no model version written)", red=True)
     for path in config.stash.get(_WRITTEN, []):
         terminalreporter.write_line(f"specweave: wrote {_shown(config, path)}")
     for error in config.stash.get(_PROMOTE_ERRORS, []):
@@ -408,7 +414,7 @@ def json_report(config, reports) -> dict:
     for folder, rows in sorted(by_increment.items()):
         entry = {"name": folder.name, "path": _relative(config, folder), "status": _increment_status(rows),
                  "primary_metric": None, "judged_experiment": None, "items": [], "experiments": [],
-                 "targets": [], "test_data_evaluations": None}
+                 "targets": [], "test_data_evaluations": None, "promotion": None}
         for row in rows:
             props = row.properties
             interval = props.get("interval")
@@ -442,6 +448,10 @@ def json_report(config, reports) -> dict:
                 entry["targets"] = [s.as_json() for s in statuses]
                 use = judged_test_data(folder, judged, statuses)
                 entry["test_data_evaluations"] = use.as_json() if use is not None else None
+                from .promotion_hooks import outcome
+
+                promotion = outcome(config, folder)
+                entry["promotion"] = promotion.as_json() if promotion is not None else None
         except (SpecweaveError, OSError):
             pass
         increments.append(entry)

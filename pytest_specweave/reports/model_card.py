@@ -142,6 +142,11 @@ def render_model_card(data, version: int, meta: dict) -> str:
               f"{meta.get('task') or '—'}), promoted {str(meta.get('created') or '')[:19].replace('T', ' ')} UTC",
               f"- Chosen by: {data.context.selection()[1] or 'the best candidate by ' + str(meta.get('primary_metric'))}",
               f"- Increment: `{increment.name}` ([spec.md](../spec.md), [summary](../COMPLETION-SUMMARY.md))", ""]
+    notes = [str(note) for note in meta.get("notes") or []]
+    if notes:  # the promotion-notes hooks' texts, kept in the version's metadata
+        lines += ["## Release notes", ""]
+        for note in notes:
+            lines += [note, ""]
 
     lines += ["## Intended use", ""]
     problem = _section(sections, "ml problem definition", "problem")

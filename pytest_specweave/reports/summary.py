@@ -59,6 +59,7 @@ class SummaryData:
     charts: ChartSet | None = None  # None: charts not written in this rendering
     status: str | None = None  # shown instead of the computed status (e.g. "COMPLETE" under --sw-done)
     targets: list | None = None  # TargetStatus of every target (record_targets); None: read from targets.json
+    promotion: object | None = None  # what this session's promotion did (pytestlayer.promotion_hooks.Promotion)
 
     def __post_init__(self):
         if isinstance(self.judgement, JudgeContext):
@@ -567,6 +568,9 @@ def _best_model_section(data: SummaryData) -> list[str]:
     else:
         lines.append(f"- Version: not promoted yet — its model file is {best.folder}/{model['file']} "
                      "(a pytest run promotes it to models/model-vN.pkl)")
+    veto = getattr(data.promotion, "veto", None)
+    if veto is not None:
+        lines.append(f"- Promotion: **vetoed** by `{veto.by}`: {veto.reason} (no model version written)")
     shown_metrics = ", ".join(f"{k}={_with_unit(k, v)}" for k, v in best.metrics.items())
     lines.append(f"- Metrics: {shown_metrics or 'none logged'}")
     timed = _training_time(best)
@@ -1101,16 +1105,17 @@ def _escape(text: str) -> str:
 
 def write_summary(increment, session: dict[str, ItemResult] | None = None,
                   judgement: IncrementJudgement | JudgeContext | None = None, *, charts: bool = True,
-                  status: str | None = None, targets: list | None = None) -> Path:
+                  status: str | None = None, targets: list | None = None, promotion=None) -> Path:
     """Write COMPLETION-SUMMARY.md (and, with `charts`, the PNG charts it links) from the store.
 
     judgement: the increment judged (evaluation/judgement.py), or its JudgeContext; judged here when None.
     status: shown instead of the computed status (the modes pass "COMPLETE" when --sw-done passed).
     targets: the TargetStatus list record_targets returned; None: compared with experiments/targets.json.
+    promotion: what the session's promotion did (a veto is shown under Best Model).
     """
     if judgement is None:
         judgement = judge_increment(increment)
-    data = SummaryData(increment, judgement, session or {}, status=status, targets=targets)
+    data = SummaryData(increment, judgement, session or {}, status=status, targets=targets, promotion=promotion)
     if charts and increment.tracks_experiments:
         from .charts import write_charts
 

@@ -5,8 +5,8 @@ log_metric call appends one line to logs/metrics.jsonl through an O_APPEND descr
 buffering: a SIGKILL loses nothing already logged); params.json and meta.json are replaced
 atomically when they change; metrics.json and the final meta.json are written by finish().
 
-FINISH_CALLBACKS: functions called with the Experiment once its final record is written (the
-MLflow mirror registers one); the tracker itself knows nothing of what they do.
+Once its final record is written, a run tells the listeners of tracking/events.py (the MLflow
+mirror, the pytest layer's experiment-finished hook); the tracker knows nothing of what they do.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ..errors import StoreError
 from ..settings import confidence_level
-from . import _runinfo
+from . import _runinfo, events
 from ._files import (
     RESERVED,
     HashingWriter,
@@ -53,28 +53,13 @@ EVIDENCE_FOLDER = "evidence"  # the store's own: per-unit evidence, never listed
 EVIDENCE_COMBINES = ("mean", "ratio", "f1", "sqrt_mean", "r2", "roc_auc", "pr_auc")
 INPUT_EXAMPLE = "input_example.pkl"
 
-# Called as callback(experiment) after finish() (or the crash record written at exit); a callback
-# that raises is reported as a TrackingWarning and never changes the run's record.
-FINISH_CALLBACKS: list = []
+# Who is told when a run finishes (the MLflow mirror, the pytest layer's hook): tracking/events.py.
+FINISH_CALLBACKS = events.LISTENERS
 
 
 def on_finish(callback) -> None:
     """Register `callback(experiment)` to run after every experiment of this process finishes (once each)."""
-    if callback not in FINISH_CALLBACKS:
-        FINISH_CALLBACKS.append(callback)
-
-
-def _run_finish_callbacks(exp) -> None:
-    for callback in list(FINISH_CALLBACKS):
-        try:
-            callback(exp)
-        except Exception as err:  # noqa: BLE001 - a callback never breaks tracking
-            warnings.warn(
-                f"{exp.folder}: {getattr(callback, '__qualname__', callback)} failed after finish:"
-                f" {type(err).__name__}: {err}",
-                TrackingWarning,
-                stacklevel=3,
-            )
+    events.on_finish(callback)
 
 
 _now = time.time
@@ -360,8 +345,8 @@ class Experiment:
                 return
             final = status or (self._status if self._status != "running" else "succeeded")
             self._finalize(final)
-        if FINISH_CALLBACKS:
-            _run_finish_callbacks(self)
+        if events.LISTENERS:
+            events.finished(self)
 
     def _finalize(self, final: str, extra: dict | None = None) -> None:
         encoded = {key: encode_metric(*entry) for key, entry in self._final.items()}
@@ -428,8 +413,8 @@ class Experiment:
                 self._finalize("crashed", {"crash": {"detected": utc_now(), "reason": reason}})
             except StoreError:
                 return
-        if FINISH_CALLBACKS:
-            _run_finish_callbacks(self)
+        if events.LISTENERS:
+            events.finished(self)
 
     # -- metrics -----------------------------------------------------------------------------------
 

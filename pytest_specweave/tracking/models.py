@@ -19,6 +19,7 @@ METADATA ("pytest-specweave/model/1")::
      "framework": "xgboost", "framework_version": "2.1.0",
      "python": "3.11.9", "packages": {"numpy": "...", ...},   # as recorded when the model was trained
      "git_commit": "...", "git_dirty": false, "previous_version": 2,
+     "notes": ["..."],   # when a promotion-notes hook gave any (a team's release notes)
      "mlflow": [{"tracking_uri": ..., "registered_model": ..., "registry_version": 3, ...}]}  # when mirrored
 
 Stdlib only; imports nothing of the evaluation layer.
@@ -198,7 +199,7 @@ def _latest_metadata(models_dir: Path) -> dict | None:
 # Promotion
 
 
-def promote_model(increment_dir, record, *, primary_metric: str | None = None) -> dict | None:
+def promote_model(increment_dir, record, *, primary_metric: str | None = None, notes=None) -> dict | None:
     """Copy the model of `record` (an ExperimentRecord: the judged experiment) to the next `models/model-vN.pkl`,
     with its metadata.
 
@@ -207,6 +208,9 @@ def promote_model(increment_dir, record, *, primary_metric: str | None = None) -
     version's. The file is copied (never moved), checked against the sha256 recorded when it was
     saved, and written atomically: the .pkl first, then the metadata that makes the version exist.
     Returns the new version's metadata, or None when no new version was written.
+
+    `notes`: called (no arguments) only when a new version is about to be written; the texts it
+    returns are kept in the metadata ("notes") and the model card.
 
     Callbacks registered with `on_promotion` (the MLflow mirror) run afterwards; if one fails, the
     local version stays and a PromotionError says so.
@@ -251,6 +255,9 @@ def promote_model(increment_dir, record, *, primary_metric: str | None = None) -
             target = models_dir / f"model-v{number}.pkl"
             _copy_verified(source, target, digest)
             metadata = _metadata(number, target.name, digest, size, record, model, primary_metric, latest)
+            texts = [str(text) for text in notes()] if notes is not None else []
+            if texts:
+                metadata["notes"] = texts
             profile = _ship_profile(record, models_dir, number)
             if profile is not None:
                 metadata["monitoring_profile"] = profile
