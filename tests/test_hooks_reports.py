@@ -220,3 +220,20 @@ def test_with_xdist_the_items_verdicts_and_reports_are_the_same(pytester, monkey
     assert "TC-101" in {target["id"] for target in seen["xdist"][1]["increments"][0]["targets"]}
     assert seen["xdist"][2] == seen["one"][2]
     assert seen["xdist"][3] == seen["one"][3]
+
+
+# -- the model -------------------------------------------------------------------------------------
+
+
+def test_the_model_reads_criteria_files_after_tests_md_and_refuses_its_own_names(tmp_path):
+    from pytest_specweave.model.increment import Increment
+
+    folder = write_increment(tmp_path, INCREMENT, {"tests.md": "- TC-001: accuracy >= 0.8\n",
+                                                   "acceptance.md": "# A\n\n- TC-101: recall >= 0.5\n"})
+    assert [c.id for c in Increment.load(folder).criteria.criteria] == ["TC-001"]
+    increment = Increment.load(folder, criteria_files=["acceptance.md", "missing.md"])
+    assert [(c.id, Path(c.path).name, c.line) for c in increment.criteria.criteria] == [
+        ("TC-001", "tests.md", 1), ("TC-101", "acceptance.md", 3)]
+    assert list(increment.criteria_lists) == ["tests.md", "acceptance.md"]
+    with pytest.raises(ValueError, match="tests.md"):
+        Increment.load(folder, criteria_files=["tests.md"])
