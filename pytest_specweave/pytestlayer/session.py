@@ -118,10 +118,10 @@ def write_reports(config, reports) -> None:
     """Promote the best model, then rebuild COMPLETION-SUMMARY.md and experiments/comparison.md, of each increment the session ran."""
     from ..errors import SpecweaveError
     from ..evaluation.promotion import promote_judged_model
-    from .criteria_files import load_increment
     from ..reports.comparison import write_comparison
     from ..reports.summary import targets_of, write_summary
     from ..tracking.targets import record_targets
+    from .criteria_files import load_increment
     from .report_sections import added_summary_lines
 
     by_increment: dict[Path, dict[str, ItemResult]] = {}
@@ -399,9 +399,9 @@ def _increment_status(rows: list[ItemRow]) -> str:
 def json_report(config, reports) -> dict:
     """The machine-readable report (`--sw-json PATH`); its schema is documented in docs/reports.md."""
     from ..errors import SpecweaveError
-    from .criteria_files import load_increment
     from ..reports.summary import judged_test_data, targets_of
     from ..tracking.targets import target_statuses
+    from .criteria_files import load_increment
     from .report_sections import added_json
 
     by_increment: dict[Path, list[ItemRow]] = {}
