@@ -19,6 +19,7 @@ from ..errors import SourceError, SpecweaveError
 from ..evaluation.judge import FAILED, INCONCLUSIVE, PASSED, JudgeContext, judge
 from ..evaluation.judgement import IncrementJudgement, judge_increment
 from ..evaluation.staleness import stale_because, unfinished_tasks
+from ..layout import INCREMENT_FILES
 from ..linked_code import check_linked_source, import_linked_module, package_name, resolve_callable
 from ..model.increment import Increment
 from ..model.tasks import link_hint
@@ -609,7 +610,8 @@ class ProblemItem(pytest.Item):
 
 
 def order_items(items: list) -> list:
-    """Each increment's items together, at the place of its first item: tasks, then metrics, then criteria."""
+    """Each increment's items together, at the place of its first item: tasks, then metrics, then criteria
+    (tests.md's before the criteria files')."""
     groups: dict[Path, list] = {}
     for index, item in enumerate(items):
         folder = getattr(getattr(item, "sw_increment", None), "path", None)
@@ -627,7 +629,8 @@ def order_items(items: list) -> list:
         elif folder not in placed:
             placed.add(folder)
             group = groups[folder]
-            ordered.extend(i for _, i in sorted(group, key=lambda pair: (getattr(pair[1], "sw_kind", -1), pair[0])))
+            ordered.extend(i for _, i in sorted(group, key=lambda pair: (getattr(pair[1], "sw_kind", -1),
+                                                                         pair[1].path.name not in INCREMENT_FILES, pair[0])))
     return ordered
 
 
