@@ -13,6 +13,7 @@ _API = {
     "Experiment": "pytest_specweave.tracking.experiment",
     "ExperimentStore": "pytest_specweave.tracking.store",
     "compare_experiments": "pytest_specweave.reports.comparison",
+    "ReportSection": "pytest_specweave.reports.sections",
     "current_increment": "pytest_specweave.tracking.api",
     "ExperimentRecord": "pytest_specweave.tracking.store",
     "MetricValue": "pytest_specweave.tracking.store",

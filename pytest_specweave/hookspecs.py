@@ -116,7 +116,8 @@ def pytest_specweave_report_sections(config, increment, judgement, charts_dir):
     `charts_dir`) goes into COMPLETION-SUMMARY.md; its `json` value into the JSON report
     (`--sw-json`) under the increment's "sections"; its `step_summary` text into the CI step
     summary. An exception is reported in the summary in the section's place, and does not stop
-    the reports.
+    the reports. `judgement` is None for an increment that tracks no experiments (it has no
+    COMPLETION-SUMMARY.md; its JSON entry and step summary still get the sections).
 
     Called on the controller, once per increment per session, while the reports are written.
     """

@@ -216,7 +216,20 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector):
         from .pytestlayer.items import IncrementFile
 
         return IncrementFile.from_parent(parent, path=file_path)
+    if file_path.suffix == ".md" and is_increment_folder(file_path.parent) and _declares_criteria_files(parent.config):
+        from .pytestlayer.criteria_files import is_criteria_file
+
+        if is_criteria_file(parent.config, file_path):
+            from .pytestlayer.items import IncrementFile
+
+            return IncrementFile.from_parent(parent, path=file_path)
     return None
+
+
+def _declares_criteria_files(config: pytest.Config) -> bool:
+    from .pytestlayer.hook_calls import implemented  # pytest and the standard library only
+
+    return implemented(config, "pytest_specweave_criteria_files")
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -238,17 +251,25 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 
 def _is_increment_report(config: pytest.Config, nodeid: str, known: dict[str, bool]) -> bool:
-    """Whether a report is an increment item's: its file is spec/tasks/tests.md in an increment folder on disk.
+    """Whether a report is an increment item's: its file is spec/tasks/tests.md (or a declared criteria file)
+    in an increment folder on disk.
 
     Judged by the folder, not by the node id's shape, so that a run from inside `increments/` or
     an increment (where the rootdir, and so the node id, starts lower) is recognised too.
     """
     file = nodeid.split("::", 1)[0]
-    if file.rsplit("/", 1)[-1] not in INCREMENT_FILES:
+    name = file.rsplit("/", 1)[-1]
+    if name not in INCREMENT_FILES and not (name.endswith(".md") and _declares_criteria_files(config)):
         return False
     found = known.get(file)
     if found is None:
-        found = known[file] = is_increment_folder((config.rootpath / file).parent)
+        path = config.rootpath / file
+        found = is_increment_folder(path.parent)
+        if found and name not in INCREMENT_FILES:  # a criteria file the hook declares (pytestlayer/criteria_files.py)
+            from .pytestlayer.criteria_files import is_criteria_file
+
+            found = is_criteria_file(config, path)
+        known[file] = found
     return found
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 from ..model.thresholds import Threshold
 from .judge import FAILED, JudgeContext, Verdict, judge
@@ -88,7 +89,7 @@ class IncrementJudgement:
 
     @cached_property
     def criteria_rows(self) -> list[Judgement]:
-        """Every criterion of tests.md, judged."""
+        """Every criterion of tests.md (and of the increment's criteria files), judged."""
         return self.rows_of(self.increment.criteria.criteria if self.increment.criteria else [], "tests.md")
 
     def rows(self) -> list[Judgement]:
@@ -99,7 +100,7 @@ class IncrementJudgement:
         element that is no threshold, no verdict and a note (a linked check's verdict is the session's)."""
         rows = []
         for element in elements:
-            source = f"{file}:{element.line}"
+            source = f"{Path(element.path).name if getattr(element, 'path', None) else file}:{element.line}"
             if not self.increment.tracks_experiments:
                 rows.append(Judgement(element.id, element.text if hasattr(element, "text") else element.title,
                                       source, None, "nothing tracked"))

@@ -1,7 +1,8 @@
 """Increment folders: finding them, naming them, and loading what their markdown says.
 
 An increment is a folder named `NNNN-slug` (or `NNNNE-slug`, `NNNNG-slug`…: SpecWeave's imported work) under `increments/` (this project's layout) or
-`.specweave/increments/` (SpecWeave's), holding spec.md, tasks.md and/or tests.md.
+`.specweave/increments/` (SpecWeave's), holding spec.md, tasks.md and/or tests.md. More files may be
+read for criteria as tests.md is (`criteria_files`, e.g. acceptance.md): their criteria join tests.md's.
 """
 
 from __future__ import annotations
@@ -37,21 +38,30 @@ class Increment:
     name: str  # "0042-recommendation-model"
     metadata: dict = field(default_factory=dict)  # metadata.json, or {}
     problems: list[SourceError] = field(default_factory=list)  # e.g. a broken metadata.json
+    criteria_files: tuple[str, ...] = ()  # more files of the folder read for criteria as tests.md is
 
     @classmethod
-    def load(cls, path: str | Path) -> Increment:
-        """The increment in this folder; the same object while its files are unchanged."""
+    def load(cls, path: str | Path, criteria_files: tuple[str, ...] | list[str] = ()) -> Increment:
+        """The increment in this folder; the same object while its files are unchanged.
+
+        criteria_files: names of more markdown files in the folder (not spec.md, tasks.md or
+        tests.md) whose criteria are read as tests.md's are, after them.
+        """
         path = Path(os.path.abspath(path))
         match = INCREMENT_DIR.match(path.name)
         if match is None or not path.is_dir():
             raise IncrementNotFound(f"{path} is not an increment folder (expected a name like 0042-slug)")
-        signature = _signature(path)
-        cached = _CACHE.get(path)
+        criteria_files = tuple(dict.fromkeys(criteria_files))
+        own = [name for name in criteria_files if name in MARKDOWN_FILES or Path(name).name != name]
+        if own:
+            raise ValueError(f"criteria files must be other file names of the folder, not {', '.join(own)}")
+        signature = _signature(path, criteria_files)
+        cached = _CACHE.get((path, criteria_files))
         if cached is not None and cached[0] == signature:
             return cached[1]
-        increment = cls(path, match.group(1), path.name)
+        increment = cls(path, match.group(1), path.name, criteria_files=criteria_files)
         increment.metadata = increment._read_metadata()
-        _CACHE[path] = (signature, increment)
+        _CACHE[(path, criteria_files)] = (signature, increment)
         return increment
 
     @cached_property
@@ -76,15 +86,43 @@ class Increment:
             return TaskList(file, [], [error])
 
     @cached_property
-    def criteria(self) -> CriterionList | None:
-        file = self.path / "tests.md"
-        if not file.is_file():
-            return None
+    def criteria_lists(self) -> dict[str, CriterionList]:
+        """The criteria of tests.md and of each criteria file, by file name (files that exist, in that order).
+
+        A criterion id already given in an earlier file is a problem at its line, not a second criterion.
+        """
         directions = self.spec.directions if self.spec is not None else None
-        try:
-            return parse_criteria(file, directions)
-        except SourceError as error:
-            return CriterionList(file, [], [error])
+        found: dict[str, CriterionList] = {}
+        first: dict[str, str] = {}  # id -> "file:line" where it was given
+        for name in ("tests.md", *self.criteria_files):
+            file = self.path / name
+            if not file.is_file():
+                continue
+            try:
+                part = parse_criteria(file, directions)
+            except SourceError as error:
+                part = CriterionList(file, [], [error])
+            kept = []
+            for criterion in part.criteria:
+                if criterion.id in first:
+                    part.problems.append(SourceError(f"{criterion.id} is already a criterion of {first[criterion.id]}",
+                                                     file, criterion.line))
+                else:
+                    first[criterion.id] = f"{name}:{criterion.line}"
+                    kept.append(criterion)
+            part.criteria = kept
+            found[name] = part
+        return found
+
+    @cached_property
+    def criteria(self) -> CriterionList | None:
+        """Every criterion: tests.md's, then the criteria files' (each criterion keeps its own path)."""
+        parts = list(self.criteria_lists.values())
+        if len(parts) <= 1:
+            return parts[0] if parts else None
+        return CriterionList(parts[0].path, [c for part in parts for c in part.criteria],
+                             [p for part in parts for p in part.problems],
+                             [s for part in parts for s in part.skipped])
 
     @property
     def tracks_experiments(self) -> bool:
@@ -142,10 +180,10 @@ class Increment:
 _CACHE: dict[Path, tuple[tuple, Increment]] = {}
 
 
-def _signature(path: Path) -> tuple:
+def _signature(path: Path, criteria_files: tuple[str, ...] = ()) -> tuple:
     """What changes when any file the model reads changes."""
     signature = []
-    for name in (*MARKDOWN_FILES, "metadata.json"):
+    for name in (*MARKDOWN_FILES, *criteria_files, "metadata.json"):
         try:
             stat = (path / name).stat()
             signature.append((name, stat.st_mtime_ns, stat.st_size))

@@ -156,7 +156,7 @@ def finish_done(config, rows) -> list[str]:
 
     `rows`: session.ItemRow of this run. Returns one line per increment for the terminal.
     """
-    from ..model.increment import Increment
+    from ..pytestlayer.criteria_files import load_increment
     from ..pytestlayer.promotion_hooks import done_problems
 
     by_increment: dict[Path, dict[str, Outcome]] = {}
@@ -167,7 +167,7 @@ def finish_done(config, rows) -> list[str]:
     lines = []
     for folder, outcomes in sorted(by_increment.items()):
         try:
-            increment = Increment.load(folder)
+            increment = load_increment(config, folder)
         except Exception as error:  # noqa: BLE001 - reported, the other increments go on
             lines.append(f"{folder.name}: not completed: {error}")
             continue

@@ -20,11 +20,13 @@ from ..errors import SourceError, SpecweaveError
 from ..evaluation.judge import FAILED, INCONCLUSIVE, PASSED, JudgeContext, judge
 from ..evaluation.judgement import IncrementJudgement, judge_increment
 from ..evaluation.staleness import stale_because, unfinished_tasks
+from ..layout import INCREMENT_FILES
 from ..linked_code import check_linked_source, import_linked_module, package_name, resolve_callable
 from ..model.increment import Increment
 from ..model.tasks import link_hint
 from ..project import outside, project_root
 from ..tracking.api import active_increment
+from .criteria_files import load_increment
 from .hook_calls import call_each, implemented
 from .skipped import record as record_skipped
 
@@ -73,20 +75,25 @@ class IncrementFile(pytest.Module):
             warnings.warn_explicit(SpecweaveEncodingWarning(str(problem)), SpecweaveEncodingWarning,
                                    str(self.path), problem.line or 0)
         try:
-            increment = Increment.load(self.path.parent)  # parsed once while its files are unchanged
-            part = {"tasks.md": increment.tasks, "tests.md": increment.criteria}.get(self.path.name, increment.spec)
+            increment = load_increment(self.config, self.path.parent)  # parsed once while its files are unchanged
+            if self.path.name in ("tasks.md", "spec.md"):
+                part = increment.tasks if self.path.name == "tasks.md" else increment.spec
+            else:  # tests.md, or a criteria file the hook declares
+                part = increment.criteria_lists.get(self.path.name)
             if part is not None:
                 record_skipped(self.config, part.skipped)
             if self.path.name == "tasks.md":
                 yield from self._tasks(increment)
-            elif self.path.name == "tests.md":
-                yield from self._criteria(increment)
-            else:
+            elif self.path.name == "spec.md":
                 yield from self._metrics(increment)
+            else:
+                yield from self._criteria(increment)
             if validating(self.config) and self._anchors_validation(increment):
                 yield from self._rules(increment)
         except SourceError as error:
             yield ProblemItem.from_parent(self, name=f"problem-L{error.line or 0}", error=error)
+        except pytest.Collector.CollectError:
+            raise  # a criteria file the hook may not declare (criteria_files.py)
         except Exception as error:  # noqa: BLE001 - a parser bug must not hide the other increments
             problem = SourceError(f"cannot be read ({type(error).__name__}: {error})", self.path)
             yield ProblemItem.from_parent(self, name="problem", error=problem)
@@ -116,7 +123,7 @@ class IncrementFile(pytest.Module):
             yield self._created(TaskItem, increment, task)
 
     def _criteria(self, increment: Increment):
-        criteria = increment.criteria
+        criteria = increment.criteria_lists.get(self.path.name)
         if criteria is None:
             return
         yield from self._problems(criteria.problems)
@@ -615,7 +622,8 @@ class ProblemItem(pytest.Item):
 
 
 def order_items(items: list) -> list:
-    """Each increment's items together, at the place of its first item: tasks, then metrics, then criteria."""
+    """Each increment's items together, at the place of its first item: tasks, then metrics, then criteria
+    (tests.md's before the criteria files')."""
     groups: dict[Path, list] = {}
     for index, item in enumerate(items):
         folder = getattr(getattr(item, "sw_increment", None), "path", None)
@@ -633,7 +641,8 @@ def order_items(items: list) -> list:
         elif folder not in placed:
             placed.add(folder)
             group = groups[folder]
-            ordered.extend(i for _, i in sorted(group, key=lambda pair: (getattr(pair[1], "sw_kind", -1), pair[0])))
+            ordered.extend(i for _, i in sorted(group, key=lambda pair: (getattr(pair[1], "sw_kind", -1),
+                                                                         pair[1].path.name not in INCREMENT_FILES, pair[0])))
     return ordered
 
 

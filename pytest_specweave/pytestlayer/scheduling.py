@@ -1,4 +1,4 @@
-"""pytest-xdist scheduling: every increment's items go to one worker, in order.
+"""pytest-xdist scheduling: every increment's items (its criteria files' too) go to one worker, in order.
 
 xdist's scheduler classes are not a public API: the supported xdist range is pinned in
 pyproject.toml and the behaviour is tested under `-n 2`.
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from xdist.scheduler import LoadScopeScheduling
 
-_INCREMENT_ITEM = re.compile(r"^(?P<folder>(?:.*/)?\d{4}[A-Z]?-[^/]+)/(?:spec|tasks|tests)\.md::")
+_INCREMENT_ITEM = re.compile(r"^(?P<folder>(?:.*/)?\d{4}[A-Z]?-[^/]+)/[^/]+\.md::")  # its criteria files too
 _FOLDER = re.compile(r"^\d{4}[A-Z]?-")
 _REGROUPED = ("load", "loadscope", "loadfile", "worksteal")
 

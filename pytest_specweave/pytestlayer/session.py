@@ -54,7 +54,7 @@ VALIDATE_PREFIX = "validate-"  # the --sw-validate rules' items (no task, metric
 def _kind(file: str, item_id: str) -> str:
     if item_id.startswith(VALIDATE_PREFIX):
         return "validate"
-    return KINDS.get(Path(file).name, "item")
+    return KINDS.get(Path(file).name, "criterion")  # any other file is a declared criteria file
 
 
 @dataclass
@@ -106,22 +106,23 @@ def _increment_of(config, nodeid: str) -> Path:
 def increment_judgement(config, folder: Path):
     """The increment in `folder` judged on the controller (evaluation.judgement.IncrementJudgement), once a session."""
     from ..evaluation.judgement import judge_increment
-    from ..model.increment import Increment
+    from .criteria_files import load_increment
 
     judged = config.stash.setdefault(_JUDGEMENTS, {})
     if folder not in judged:
-        judged[folder] = judge_increment(Increment.load(folder))
+        judged[folder] = judge_increment(load_increment(config, folder))
     return judged[folder]
 
 
 def write_reports(config, reports) -> None:
     """Promote the best model, then rebuild COMPLETION-SUMMARY.md and experiments/comparison.md, of each increment the session ran."""
     from ..errors import SpecweaveError
-    from ..model.increment import Increment
     from ..reports.comparison import write_comparison
     from ..reports.summary import targets_of, write_summary
     from ..tracking.targets import record_targets
+    from .criteria_files import load_increment
     from .promotion_hooks import failed, outcome, promote_for_session
+    from .report_sections import added_summary_lines
 
     by_increment: dict[Path, dict[str, ItemResult]] = {}
     for nodeid, result in _item_results(reports).items():
@@ -131,7 +132,7 @@ def write_reports(config, reports) -> None:
     promoted = []
     for folder, session in sorted(by_increment.items()):
         try:
-            increment = Increment.load(folder)
+            increment = load_increment(config, folder)
             if not increment.tracks_experiments:
                 continue
             judgement = increment_judgement(config, folder)
@@ -152,7 +153,8 @@ def write_reports(config, reports) -> None:
                     config.stash[_WRITE_ERRORS] = config.stash.get(_WRITE_ERRORS, []) + [
                         f"{folder.name}: targets not recorded: {error}"]
             written.append(write_summary(increment, session, judgement, targets=statuses,
-                                         promotion=outcome(config, folder)))
+                                         promotion=outcome(config, folder),
+                                         sections=added_summary_lines(config, folder)))
         except (SpecweaveError, OSError) as error:
             config.stash[_WRITE_ERRORS] = config.stash.get(_WRITE_ERRORS, []) + [f"{folder.name}: {error}"]
     config.stash[_WRITTEN] = written
@@ -403,9 +405,10 @@ def _increment_status(rows: list[ItemRow]) -> str:
 def json_report(config, reports) -> dict:
     """The machine-readable report (`--sw-json PATH`); its schema is documented in docs/reports.md."""
     from ..errors import SpecweaveError
-    from ..model.increment import Increment
     from ..reports.summary import judged_test_data, targets_of
     from ..tracking.targets import target_statuses
+    from .criteria_files import load_increment
+    from .report_sections import added_json
 
     by_increment: dict[Path, list[ItemRow]] = {}
     for row in item_rows(config, reports):
@@ -414,7 +417,8 @@ def json_report(config, reports) -> dict:
     for folder, rows in sorted(by_increment.items()):
         entry = {"name": folder.name, "path": _relative(config, folder), "status": _increment_status(rows),
                  "primary_metric": None, "judged_experiment": None, "items": [], "experiments": [],
-                 "targets": [], "test_data_evaluations": None, "promotion": None}
+                 "targets": [], "test_data_evaluations": None, "promotion": None,
+                 "sections": added_json(config, folder)}
         for row in rows:
             props = row.properties
             interval = props.get("interval")
@@ -431,7 +435,7 @@ def json_report(config, reports) -> dict:
                 "data_factor": props.get("data_factor"), "stale": props.get("stale"),
             })
         try:
-            increment = Increment.load(folder)
+            increment = load_increment(config, folder)
             if increment.tracks_experiments:
                 judgement = increment_judgement(config, folder)
                 judged = judgement.judged
@@ -506,7 +510,9 @@ STEP_MARKS = {"passed": "✅", "failed": "❌", "inconclusive": "❔", "skipped"
 
 
 def step_summary(config, reports) -> str:
-    """Markdown for a CI job page ($GITHUB_STEP_SUMMARY): each increment's verdicts."""
+    """Markdown for a CI job page ($GITHUB_STEP_SUMMARY): each increment's verdicts (and a hook's sections)."""
+    from .report_sections import added_step_summary
+
     by_increment: dict[Path, list[ItemRow]] = {}
     for row in item_rows(config, reports):
         by_increment.setdefault(row.increment, []).append(row)
@@ -532,6 +538,7 @@ def step_summary(config, reports) -> str:
             for row in tasks:
                 counts[row.result.outcome] = counts.get(row.result.outcome, 0) + 1
             lines += ["Tasks: " + ", ".join(f"{n} {o}" for o, n in sorted(counts.items())), ""]
+        lines += added_step_summary(config, folder)
         summary = folder / "COMPLETION-SUMMARY.md"
         if summary.exists():
             lines += [f"Full report: `{_relative(config, summary)}`", ""]

@@ -60,6 +60,7 @@ class SummaryData:
     status: str | None = None  # shown instead of the computed status (e.g. "COMPLETE" under --sw-done)
     targets: list | None = None  # TargetStatus of every target (record_targets); None: read from targets.json
     promotion: object | None = None  # what this session's promotion did (pytestlayer.promotion_hooks.Promotion)
+    sections: list[str] = field(default_factory=list)  # markdown lines of the sections a hook added (sections.py)
 
     def __post_init__(self):
         if isinstance(self.judgement, JudgeContext):
@@ -342,13 +343,15 @@ def render_summary(data: SummaryData) -> str:
     lines += _experiments_section(data)
     lines += _best_model_section(data)
     lines += _judgement_section("Success Metrics (spec.md)", data.metric_rows)
-    lines += _judgement_section("Evaluation Criteria (tests.md)", data.criteria_rows)
+    lines += _judgement_section(f"Evaluation Criteria ({', '.join(increment.criteria_lists) or 'tests.md'})",
+                                data.criteria_rows)
     if increment.tracks_experiments:
         lines += _optional(_baselines_section, data, "Against the baselines")
         lines += _optional(_search_section, data, "Hyperparameter Search")
         lines += _targets_section(data)
         lines += _deployment_section(data)
     lines += _charts_section(data)
+    lines += data.sections
     lines += _tasks_section(data)
     lines.append("_Rebuilt from `experiments/` by pytest-specweave after every run; edit spec.md, tasks.md "
                  "and tests.md, not this file._")
@@ -1105,17 +1108,20 @@ def _escape(text: str) -> str:
 
 def write_summary(increment, session: dict[str, ItemResult] | None = None,
                   judgement: IncrementJudgement | JudgeContext | None = None, *, charts: bool = True,
-                  status: str | None = None, targets: list | None = None, promotion=None) -> Path:
+                  status: str | None = None, targets: list | None = None, promotion=None,
+                  sections: list[str] | None = None) -> Path:
     """Write COMPLETION-SUMMARY.md (and, with `charts`, the PNG charts it links) from the store.
 
     judgement: the increment judged (evaluation/judgement.py), or its JudgeContext; judged here when None.
     status: shown instead of the computed status (the modes pass "COMPLETE" when --sw-done passed).
     targets: the TargetStatus list record_targets returned; None: compared with experiments/targets.json.
     promotion: what the session's promotion did (a veto is shown under Best Model).
+    sections: markdown lines added after the charts (the report-sections hook's, reports/sections.py).
     """
     if judgement is None:
         judgement = judge_increment(increment)
-    data = SummaryData(increment, judgement, session or {}, status=status, targets=targets, promotion=promotion)
+    data = SummaryData(increment, judgement, session or {}, status=status, targets=targets, promotion=promotion,
+                       sections=sections or [])
     if charts and increment.tracks_experiments:
         from .charts import write_charts
 
