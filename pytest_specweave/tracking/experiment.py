@@ -638,6 +638,28 @@ class Experiment:
             atomic_write(self.path / "meta.json", dump_json(meta))
             self._meta = meta
 
+    def record_origin(self, origin: dict, *, mlflow: dict | None = None, started: str | None = None,
+                      ended: str | None = None) -> None:
+        """Record where a run brought in from elsewhere came from (meta.json "origin"; "mlflow" when it is an
+        MLflow run, as the mirror records one) and when it ran there (ISO-8601 UTC). Allowed after finish."""
+        changes: dict = {"origin": _jsonable(origin)}
+        if mlflow is not None:
+            changes["mlflow"] = _jsonable(mlflow)
+        if started is not None:
+            changes["started"] = started
+        if ended is not None:
+            changes["ended"] = ended
+        if started is not None and ended is not None:
+            from .store import parse_iso
+
+            t0, t1 = parse_iso(started), parse_iso(ended)
+            if t0 is not None and t1 is not None:
+                changes["duration_s"] = round(max(t1 - t0, 0.0), 3)
+        with self._lock:
+            if self.finished:
+                self._check_not_superseded()
+            self._update_meta(**changes)
+
     def set_seed(self, seed) -> None:
         """Record the random seed, and seed `random` (and numpy's and torch's global generators if imported)."""
         import random
