@@ -240,3 +240,58 @@ def test_an_unreachable_server_is_one_line(pytester, monkeypatch):
     result.stderr.fnmatch_lines([f"ERROR: --sw-from-mlflow: 0001-gate: the MLflow tracking server at"
                                  f" http://127.0.0.1:{port} does not answer (*)"])
     assert "Traceback" not in result.stderr.str() + result.stdout.str()
+
+
+def test_a_pushed_run_pulls_back_as_it_was(tmp_path, mlflow_server):
+    from pytest_specweave.tracking import mlflow_mirror
+    from pytest_specweave.tracking.api import track_experiment
+
+    here = write_increment(tmp_path / "laptop", "0007-round-trip", FILES)
+    before = mlflow_mirror.current_state()
+    try:
+        mlflow_mirror.configure_mlflow(here, tracking_uri=mlflow_server)
+        with track_experiment("baseline-random", increment=here, task="T-001") as exp:
+            exp.log_metric("precision@10", 0.1)
+        with track_experiment("xgboost", increment=here, task="T-002") as exp:
+            exp.log_params({"depth": 6, "objective": "rank:ndcg", "features": ["a", "b"], "early_stop": True})
+            exp.log_metrics({"precision@10": 0.4, "loss": 0.3}, step=5)
+    finally:
+        mlflow_mirror.restore_state(before)
+    assert [p.changed for p in pull_increment(here, tracking_uri=mlflow_server)] == [False, False]
+    there = write_increment(tmp_path / "ci", "0007-round-trip", FILES)
+    pull_increment(there, tracking_uri=mlflow_server)
+    pushed, pulled = ExperimentStore(here).records(), ExperimentStore(there).records()
+
+    def seen(r):
+        return (r.folder, r.name, r.baseline, r.task, r.params, {k: v.value for k, v in r.metrics.items()},
+                [(step, value) for step, value, _ in r.series("precision@10")], r.meta["mlflow"]["run_id"])
+
+    assert [seen(r) for r in pulled] == [seen(r) for r in pushed]
+    assert pulled[1].params["features"] == ["a", "b"] and "precision@10" in pulled[1].metrics
+
+
+def docs_example(name: str) -> dict[str, str]:
+    """{relative path: text} of the example `name` in docs/scaling.md (the markers of docs/hooks.md)."""
+    from hooks_docs import _BLOCK
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "scaling.md").read_text(encoding="utf-8")
+    files = {m["path"]: m["body"] + "\n" for m in _BLOCK.finditer(text) if m["name"] == name}
+    assert files, f"docs/scaling.md has no example named {name!r}"
+    return files
+
+
+@pytest.mark.examples
+def test_the_docs_job_is_gated_as_the_docs_say(pytester, mlflow_server, monkeypatch):
+    for rel, text in docs_example("mlflow-job").items():
+        (pytester.path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (pytester.path / rel).write_text(text, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["MLFLOW_TRACKING_URI"] = mlflow_server
+    done = subprocess.run([sys.executable, "train.py"], cwd=pytester.path, env=env, capture_output=True, text=True,
+                          timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
+    result = pytester.runpytest_subprocess("increments/0042", "--sw-from-mlflow", "-m", "not sw_task",
+                                           "-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(passed=2, deselected=2)
+    result.stdout.fnmatch_lines(["*spec.md::SM-1 PASSED*", "*spec.md::SM-2 PASSED*"])
