@@ -82,7 +82,7 @@ def tracking_uri_for(increment_dir, tracking_uri: str | None = None) -> str:
     if (Path(increment_dir) / "mlflow.db").is_file():
         return default_tracking_uri(increment_dir)
     raise PullError(f"{Path(increment_dir).name}: no MLflow tracking URI to pull from: set MLFLOW_TRACKING_URI"
-                    " or give --tracking-uri")
+                    " (or give `pytest-specweave pull --tracking-uri URI`)")
 
 
 def pull_increment(increment_dir, *, tracking_uri: str | None = None, run_id: str | None = None,
