@@ -163,6 +163,8 @@ def test_a_fresh_increment_is_gated_on_the_pulled_runs(pytester, job, mlflow_ser
     assert logreg.metric("loss").ci == (0.2, 0.3) and logreg.metric("loss").level == 0.9
     assert logreg.metric("precision@10").value == 0.5
     assert len(logreg.meta["evidence"]) == 1 and logreg.duration_s is not None
+    # the training environment is the job's, not the gate's: unknown here but for what MLflow recorded
+    assert (logreg.meta["python"], logreg.meta["packages"], logreg.meta["git_dirty"]) == (None, {}, None)
     assert "logreg-failed" not in [r.name for r in store.records()]
     summary = (inc / "COMPLETION-SUMMARY.md").read_text(encoding="utf-8")
     assert "logreg" in summary and "baseline-random" in summary

@@ -52,6 +52,7 @@ FINAL_STATUSES = ("succeeded", "failed")
 EVIDENCE_FOLDER = "evidence"  # the store's own: per-unit evidence, never listed as an artifact
 EVIDENCE_COMBINES = ("mean", "ratio", "f1", "sqrt_mean", "r2", "roc_auc", "pr_auc")
 INPUT_EXAMPLE = "input_example.pkl"
+RUN_ENVIRONMENT = ("python", "platform", "packages", "git_commit", "git_dirty")  # meta.json: where a run ran
 
 # Called as callback(experiment) after finish() (or the crash record written at exit); a callback
 # that raises is reported as a TrackingWarning and never changes the run's record.
@@ -639,10 +640,14 @@ class Experiment:
             self._meta = meta
 
     def record_origin(self, origin: dict, *, mlflow: dict | None = None, started: str | None = None,
-                      ended: str | None = None) -> None:
+                      ended: str | None = None, environment: dict | None = None) -> None:
         """Record where a run brought in from elsewhere came from (meta.json "origin"; "mlflow" when it is an
-        MLflow run, as the mirror records one) and when it ran there (ISO-8601 UTC). Allowed after finish."""
+        MLflow run, as the mirror records one), when it ran there (ISO-8601 UTC) and, in place of this
+        process's, its training environment (RUN_ENVIRONMENT keys; those not given become unknown). Allowed after finish."""
         changes: dict = {"origin": _jsonable(origin)}
+        if environment is not None:
+            changes.update({key: _jsonable(environment.get(key, {} if key == "packages" else None))
+                            for key in RUN_ENVIRONMENT})
         if mlflow is not None:
             changes["mlflow"] = _jsonable(mlflow)
         if started is not None:

@@ -246,7 +246,8 @@ def _pull_run(client, increment_dir: Path, label: str, run) -> PulledRun:
     if tags.get(TAG_PARENT):
         origin["parent_run_id"] = tags[TAG_PARENT]
     exp.record_origin(origin, mlflow={"tracking_uri": label, "experiment_id": run.info.experiment_id, "run_id": run_id},
-                      started=_iso(run.info.start_time), ended=_iso(run.info.end_time))
+                      started=_iso(run.info.start_time), ended=_iso(run.info.end_time),
+                      environment={"git_commit": tags.get("mlflow.source.git.commit")})
     return PulledRun(run_id, name, exp.folder, True)
 
 
