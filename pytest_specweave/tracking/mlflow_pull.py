@@ -95,7 +95,11 @@ def pull_increment(increment_dir, *, tracking_uri: str | None = None, run_id: st
     increment_dir = Path(increment_dir)
     uri = tracking_uri_for(increment_dir, tracking_uri)
     label = mlflow_mirror.uri_label(uri, increment_dir)
-    _probe(uri)
+    _probe(uri, label)
+    try:
+        import mlflow  # noqa: F401
+    except ImportError:
+        raise PullError("pulling from MLflow needs mlflow: pip install pytest-specweave[mlflow]") from None
     saved = mlflow_mirror.current_state()
     mlflow_mirror.restore_state(None)  # a pulled run is not pushed back
     try:
@@ -113,7 +117,7 @@ def pull_increment(increment_dir, *, tracking_uri: str | None = None, run_id: st
         mlflow_mirror.restore_state(saved)
 
 
-def _probe(uri: str) -> None:
+def _probe(uri: str, label: str) -> None:
     """An http(s) server must answer at once, not after MLflow's minutes of retries."""
     if not re.match(r"^https?://", uri):
         return
@@ -125,7 +129,7 @@ def _probe(uri: str) -> None:
     except urllib.error.HTTPError:
         return
     except (OSError, ValueError) as err:
-        raise PullError(f"the MLflow tracking server at {uri} does not answer ({getattr(err, 'reason', err)})") from None
+        raise PullError(f"the MLflow tracking server at {label} does not answer ({getattr(err, 'reason', err)})") from None
 
 
 # -- which runs ----------------------------------------------------------------------------------------
