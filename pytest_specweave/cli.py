@@ -274,6 +274,18 @@ def _cmd_prune(args, cwd: Path) -> int:
     return 0
 
 
+def _cmd_pull(args, cwd: Path) -> int:
+    from .tracking.mlflow_pull import pull_increment
+
+    folders = find_increments(args.increment, cwd)
+    if len(folders) != 1:
+        raise SpecweaveError(f"pull: {args.increment!r} names {len(folders)} increments; name one")
+    pulled = pull_increment(folders[0], tracking_uri=args.tracking_uri, run_id=args.run_id, parent=args.parent)
+    for run in pulled:
+        print(f"{_relative(folders[0], cwd)}: {run.describe()}")
+    return 0
+
+
 def _cmd_drift(args, cwd: Path) -> int:
     import json
 
@@ -352,6 +364,16 @@ def build_parser() -> argparse.ArgumentParser:
                             "promoted model came from is always kept)")
     prune.add_argument("--dry-run", action="store_true", help="say what would be removed, remove nothing")
     prune.set_defaults(run=_cmd_prune)
+    pull = commands.add_parser("pull", help="bring an increment's runs from an MLflow tracking server into its "
+                                            "experiments/ (docs/scaling.md)")
+    pull.add_argument("increment", help="the increment (folder or id prefix)")
+    which = pull.add_mutually_exclusive_group()
+    which.add_argument("--run-id", default=None, metavar="ID", help="pull this run only")
+    which.add_argument("--parent", default=None, metavar="ID",
+                       help="pull the child runs of this run (the latest finished one of each name)")
+    pull.add_argument("--tracking-uri", default=None, metavar="URI",
+                      help="the tracking server (default: MLFLOW_TRACKING_URI)")
+    pull.set_defaults(run=_cmd_pull)
     drift = commands.add_parser("drift", help="check new data against the promoted model's reference profile "
                                               "(PSI and a KS or chi-square test per feature; exit 1 on drift)")
     drift.add_argument("increment", help="the increment whose promoted model's profile is the reference")

@@ -76,8 +76,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--sw-sync-docs", action="store_true", default=False,
                     help="after the run, write the chosen model to docs/architecture/ml-models.md and its ADR "
                          "(docs/architecture/adr/)")
+    group.addoption("--sw-from-mlflow", action="store_true", default=False,
+                    help="before collection, pull the named increments' runs from the MLflow tracking server at "
+                         "MLFLOW_TRACKING_URI into their experiments/ (docs/scaling.md); also the ini key sw_from_mlflow")
     parser.addini("sw_mlflow", type="bool", default=False,
                   help="mirror experiments to MLflow, as --sw-mlflow")
+    parser.addini("sw_from_mlflow", type="bool", default=False,
+                  help="pull runs from MLflow before collection, as --sw-from-mlflow")
     parser.addini("sw_keep_runs", default="",
                   help="after each run, keep only the last N runs of each experiment in experiments/*/history/ "
                        "(as `pytest-specweave prune --keep N`); empty: keep every run")
@@ -168,6 +173,16 @@ def _set_environ(config: pytest.Config, name: str, value: str) -> None:
     previous = os.environ.get(name)
     os.environ[name] = value
     config.add_cleanup(lambda: os.environ.pop(name, None) if previous is None else os.environ.__setitem__(name, previous))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    config = session.config
+    if (config.getoption("sw_from_mlflow", False) or config.getini("sw_from_mlflow")) \
+            and not hasattr(config, "workerinput"):
+        from .pytestlayer.pull import pull_before_collection
+
+        pull_before_collection(session)
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:

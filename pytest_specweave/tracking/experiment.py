@@ -52,6 +52,7 @@ FINAL_STATUSES = ("succeeded", "failed")
 EVIDENCE_FOLDER = "evidence"  # the store's own: per-unit evidence, never listed as an artifact
 EVIDENCE_COMBINES = ("mean", "ratio", "f1", "sqrt_mean", "r2", "roc_auc", "pr_auc")
 INPUT_EXAMPLE = "input_example.pkl"
+RUN_ENVIRONMENT = ("python", "platform", "packages", "git_commit", "git_dirty")  # meta.json: where a run ran
 
 # Who is told when a run finishes (the MLflow mirror, the pytest layer's hook): tracking/events.py.
 FINISH_CALLBACKS = events.LISTENERS
@@ -622,6 +623,32 @@ class Experiment:
                 meta["status"] = "running"
             atomic_write(self.path / "meta.json", dump_json(meta))
             self._meta = meta
+
+    def record_origin(self, origin: dict, *, mlflow: dict | None = None, started: str | None = None,
+                      ended: str | None = None, environment: dict | None = None) -> None:
+        """Record where a run brought in from elsewhere came from (meta.json "origin"; "mlflow" when it is an
+        MLflow run, as the mirror records one), when it ran there (ISO-8601 UTC) and, in place of this
+        process's, its training environment (RUN_ENVIRONMENT keys; those not given become unknown). Allowed after finish."""
+        changes: dict = {"origin": _jsonable(origin)}
+        if environment is not None:
+            changes.update({key: _jsonable(environment.get(key, {} if key == "packages" else None))
+                            for key in RUN_ENVIRONMENT})
+        if mlflow is not None:
+            changes["mlflow"] = _jsonable(mlflow)
+        if started is not None:
+            changes["started"] = started
+        if ended is not None:
+            changes["ended"] = ended
+        if started is not None and ended is not None:
+            from .store import parse_iso
+
+            t0, t1 = parse_iso(started), parse_iso(ended)
+            if t0 is not None and t1 is not None:
+                changes["duration_s"] = round(max(t1 - t0, 0.0), 3)
+        with self._lock:
+            if self.finished:
+                self._check_not_superseded()
+            self._update_meta(**changes)
 
     def set_seed(self, seed) -> None:
         """Record the random seed, and seed `random` (and numpy's and torch's global generators if imported)."""
