@@ -76,6 +76,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--sw-sync-docs", action="store_true", default=False,
                     help="after the run, write the chosen model to docs/architecture/ml-models.md and its ADR "
                          "(docs/architecture/adr/)")
+    group.addoption("--sw-shard", default=None, metavar="i/N",
+                    help="run shard i of N: whole increments, dealt out in turn by their sorted paths; tests outside "
+                         "increments run in shard 1 (docs/scaling.md)")
     parser.addini("sw_mlflow", type="bool", default=False,
                   help="mirror experiments to MLflow, as --sw-mlflow")
     parser.addini("sw_keep_runs", default="",
@@ -119,6 +122,10 @@ def pytest_configure(config: pytest.Config) -> None:
         if not 0.0 < confidence < 1.0:
             raise pytest.UsageError(f"--sw-confidence must be between 0 and 1 (0.95 for 95%), got {confidence}")
         _set_environ(config, "PYTEST_SPECWEAVE_CONFIDENCE", repr(confidence))
+    if config.getoption("sw_shard", None) is not None:
+        from .pytestlayer.sharding import parse_shard
+
+        parse_shard(config.getoption("sw_shard"))  # a malformed value stops the run before collection
     config.pluginmanager.register(IncrementRuns(config), IncrementRuns.name)
     if _mlflow_wanted(config):
         from .tracking import mlflow_mirror  # stdlib-only module: mlflow is imported at the first mirror
@@ -212,6 +219,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
+    if config.getoption("sw_shard", None) is not None:
+        from .pytestlayer.sharding import select_shard
+
+        select_shard(config, items)
     if any(hasattr(item, "sw_increment") for item in items):
         from .pytestlayer.items import order_items
 
