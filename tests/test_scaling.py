@@ -62,3 +62,163 @@ def test_shards_under_xdist_run_the_same_increments(pytester):
                                            "-p", "no:cacheprovider", "--sw-no-report")
     result.assert_outcomes(passed=21, skipped=2)
     assert _ran(result) == {"0001-demo", "0003-third", "test_plain.py"}
+
+
+def _copies(pytester, *names):
+    """The project in pytester.path copied to each name (a CI job's checkout each)."""
+    import shutil
+
+    (pytester.path / "tox.ini").write_text("[pytest]\n")
+    base = pytester.path / "base"
+    base.mkdir()
+    for entry in ("increments", "test_plain.py", "tox.ini"):
+        shutil.move(str(pytester.path / entry), str(base / entry))
+    for name in names:
+        shutil.copytree(base, pytester.path / name)
+    return [pytester.path / name for name in names]
+
+
+def _run_in(pytester, monkeypatch, folder, *args):
+    monkeypatch.chdir(folder)
+    try:
+        return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
+    finally:
+        monkeypatch.chdir(pytester.path)
+
+
+_MOMENTS = [
+    (re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?"), "<time>"),
+    (re.compile(r"\d{4}-\d{2}-\d{2}"), "<date>"),
+    (re.compile(r"Run time: [\d.]+ s"), "Run time: <t> s"),
+]
+
+
+def _normalised(text: str) -> str:
+    for pattern, word in _MOMENTS:
+        text = pattern.sub(word, text)
+    return text
+
+
+def _outputs(root) -> dict[str, str]:
+    """Every report an increment's run writes, by path: the summaries and the comparison tables."""
+    found = {}
+    for pattern in ("increments/*/COMPLETION-SUMMARY.md", "increments/*/experiments/comparison.md"):
+        for path in sorted(root.glob(pattern)):
+            found[path.relative_to(root).as_posix()] = _normalised(path.read_text(encoding="utf-8"))
+    return found
+
+
+def test_two_shards_run_in_separate_copies_and_gathered_report_as_one_machine_running_everything(pytester, monkeypatch):
+    import json
+    import subprocess
+    import sys
+
+    _project(pytester.path)
+    single, shard1, shard2, final = _copies(pytester, "single", "shard-1", "shard-2", "final")
+    alone = _run_in(pytester, monkeypatch, single, "increments", "test_plain.py", "--sw-json", "report.json")
+    alone.assert_outcomes(passed=31, skipped=3)
+    for i, folder in ((1, shard1), (2, shard2)):
+        _run_in(pytester, monkeypatch, folder, "increments", "test_plain.py", f"--sw-shard={i}/2",
+                "--sw-json", "report.json")
+    assert not (final / "increments" / "0001-demo" / "COMPLETION-SUMMARY.md").exists()
+
+    gathered = subprocess.run([sys.executable, "-m", "pytest_specweave", "gather", "../shard-1", "../shard-2",
+                               "--report", "report.json", "--json", "report.json"],
+                              cwd=final, capture_output=True, text=True)
+    assert gathered.returncode == 0, gathered.stderr
+    assert re.search(r"increments/0002-second: \d+ files from \.\./shard-2", gathered.stdout), gathered.stdout
+    assert _outputs(final) == _outputs(single)
+    assert len(_outputs(final)) == 6
+    assert json.loads(_normalised((final / "report.json").read_text())) == \
+        json.loads(_normalised((single / "report.json").read_text()))
+
+    # `pytest-specweave summary` rebuilds from the gathered stores what it rebuilds from the single run's
+    for folder in (final, single):
+        summary = subprocess.run([sys.executable, "-m", "pytest_specweave", "summary"], cwd=folder,
+                                 capture_output=True, text=True)
+        assert summary.returncode == 0, summary.stderr
+    assert _outputs(final) == _outputs(single)
+
+
+def _report(*increments, skipped=()):
+    return {"schema": "pytest-specweave/report/1",
+            "increments": [{"name": name, "path": f"increments/{name}", "status": status} for name, status in increments],
+            "skipped": list(skipped)}
+
+
+def _shard(root, name, files: dict, report=None):
+    import json
+
+    for relative, text in files.items():
+        path = root / name / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    if report is not None:
+        (root / name / "report.json").write_text(json.dumps(report))
+    return root / name
+
+
+def _checkout(root):
+    for name in ("0001-a", "0002-b"):
+        write_increment(root / "final", name, {"spec.md": "# spec\n", "experiments/old.json": "{}\n"})
+    return root / "final"
+
+
+def test_gather_copies_new_and_changed_files_of_the_increments_a_shard_ran_and_nothing_else(tmp_path):
+    from pytest_specweave.shards import gather
+
+    final = _checkout(tmp_path)
+    untouched = {"increments/0001-a/spec.md": "# spec\n", "increments/0001-a/experiments/old.json": "{}\n"}
+    one = _shard(tmp_path, "one", {**untouched, "increments/0002-b/experiments/old.json": "{\"n\": 2}\n",
+                                   "increments/0002-b/experiments/exp-001/metrics.json": "{}\n"})
+    # an artifact of the increments folder itself (upload-artifact drops the common folder of its paths)
+    two = _shard(tmp_path, "two", {"0001-a/COMPLETION-SUMMARY.md": "# done\n"})
+    result = gather([one, two], sorted((final / "increments").iterdir()))
+    b, a = final / "increments" / "0002-b", final / "increments" / "0001-a"
+    assert (b / "experiments" / "old.json").read_text() == "{\"n\": 2}\n"
+    assert (b / "experiments" / "exp-001" / "metrics.json").is_file()
+    assert (a / "COMPLETION-SUMMARY.md").read_text() == "# done\n"
+    assert result.sources == {a: two, b: one}
+    assert [p.as_posix() for p in result.copied[b]] == ["experiments/exp-001/metrics.json", "experiments/old.json"]
+    assert result.not_run == []
+
+
+def test_gather_refuses_two_shards_that_ran_one_increment_and_a_name_the_checkout_lacks(tmp_path):
+    from pytest_specweave.errors import SpecweaveError
+    from pytest_specweave.shards import gather
+
+    final = _checkout(tmp_path)
+    one = _shard(tmp_path, "one", {"increments/0001-a/experiments/new.json": "1\n"})
+    two = _shard(tmp_path, "two", {"increments/0001-a/experiments/new.json": "2\n"})
+    with pytest.raises(SpecweaveError, match="0001-a was run by more than one shard"):
+        gather([one, two], sorted((final / "increments").iterdir()))
+    assert not (final / "increments" / "0001-a" / "experiments" / "new.json").exists()
+    three = _shard(tmp_path, "three", {"increments/0009-z/spec.md": "# z\n"})
+    with pytest.raises(SpecweaveError, match="0009-z: the checkout has no increment of that name"):
+        gather([three], sorted((final / "increments").iterdir()))
+
+
+def test_gather_merges_the_reports_sorted_and_gates_on_a_failed_increment(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    final = _checkout(tmp_path)
+    said = {"kind": "folder", "file": "increments/0003 notes", "line": None, "reason": "has no spec.md", "text": ""}
+    _shard(tmp_path, "one", {"increments/0002-b/experiments/x.json": "1\n"}, _report(("0002-b", "failed"), skipped=[said]))
+    _shard(tmp_path, "two", {"increments/0001-a/experiments/x.json": "1\n"}, _report(("0001-a", "passed"), skipped=[said]))
+    _shard(tmp_path, "crashed", {"increments/0001-a/experiments/x.json": "1\n"})
+    for shard, message in (("../crashed", "crashed/report.json: no JSON report"), ("../nowhere", "nowhere: no such folder")):
+        missing = subprocess.run([sys.executable, "-m", "pytest_specweave", "gather", "../one", shard, "--report",
+                                  "report.json"], cwd=final, capture_output=True, text=True)
+        assert missing.returncode == 2
+        assert missing.stderr.startswith("pytest-specweave: ") and message in missing.stderr, missing.stderr
+        assert "Traceback" not in missing.stderr
+    assert not list(final.glob("increments/*/experiments/x.json"))
+
+    run = subprocess.run([sys.executable, "-m", "pytest_specweave", "gather", "../one", "../two", "--report",
+                          "report.json", "--json", "out/all.json"], cwd=final, capture_output=True, text=True)
+    assert run.returncode == 1, run.stderr
+    assert "failed: 0002-b" in run.stdout
+    merged = json.loads((final / "out" / "all.json").read_text())
+    assert merged == _report(("0001-a", "passed"), ("0002-b", "failed"), skipped=[said])
