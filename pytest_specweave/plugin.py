@@ -22,6 +22,10 @@ INCREMENT_FOLDER = INCREMENT_NAME  # the folder rule (layout.py)
 # the list an xdist worker sends back in its workeroutput.
 SKIPPED = pytest.StashKey[dict]()
 SKIPPED_FROM_WORKER = "pytest_specweave_skipped"
+# An xdist worker in another folder or on another host: where the controller is (workerinput), and the
+# stores the worker sends back (workeroutput); pytestlayer/remote_stores.py.
+CONTROLLER_OF_WORKER = "pytest_specweave_controller"
+STORES_FROM_WORKER = "pytest_specweave_stores"
 OUTPUT_FOLDERS = frozenset({"data", "models", "experiments", "notebooks", "mlruns", "mlartifacts"})
 MARKERS = {
     "sw_task": "a task of an increment's tasks.md",
@@ -126,6 +130,10 @@ def pytest_configure(config: pytest.Config) -> None:
         from .pytestlayer.sharding import parse_shard
 
         parse_shard(config.getoption("sw_shard"))  # a malformed value stops the run before collection
+    if config.getoption("tx", None) and not hasattr(config, "workerinput"):
+        from .pytestlayer.remote_stores import check_worker_args
+
+        check_worker_args(config)
     config.pluginmanager.register(IncrementRuns(config), IncrementRuns.name)
     if _mlflow_wanted(config):
         from .tracking import mlflow_mirror  # stdlib-only module: mlflow is imported at the first mirror
@@ -253,6 +261,7 @@ class IncrementRuns:
         self.config = config
         self.reports: list[pytest.TestReport] = []
         self._known: dict[str, bool] = {}
+        self._elsewhere = False  # an xdist worker whose rootdir or host is not the controller's
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if _is_increment_report(self.config, report.nodeid, self._known):
@@ -267,12 +276,35 @@ class IncrementRuns:
         return report
 
     @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node) -> None:
+        """An xdist worker starts: it is told where the controller is, to send back its stores if elsewhere."""
+        from .pytestlayer.remote_stores import configure_node
+
+        configure_node(self.config, node)
+
+    @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node, error) -> None:
-        """An xdist worker finished: keep what its collection skipped (the controller collects nothing)."""
-        if SKIPPED_FROM_WORKER in (getattr(node, "workeroutput", None) or {}):
+        """An xdist worker finished: keep what its collection skipped (the controller collects nothing), and
+        write the stores a worker in another folder or on another host sent."""
+        output = getattr(node, "workeroutput", None) or {}
+        if SKIPPED_FROM_WORKER in output:
             from .pytestlayer.skipped import receive_from_worker
 
             receive_from_worker(self.config, node)
+        if STORES_FROM_WORKER in output:
+            from .pytestlayer.remote_stores import receive_from_worker as receive_stores
+
+            receive_stores(self.config, node)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if CONTROLLER_OF_WORKER in getattr(self.config, "workerinput", {}):
+            from .pytestlayer.remote_stores import elsewhere, note_before_run
+            from .pytestlayer.sharding import increment_of
+
+            self._elsewhere = elsewhere(self.config)
+            if self._elsewhere:
+                note_before_run(self.config, {f for f in map(increment_of, session.items) if f is not None})
 
     def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config):
         if report.skipped and isinstance(report.longrepr, tuple) and _is_increment_report(config, report.nodeid,
@@ -293,6 +325,11 @@ class IncrementRuns:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self._elsewhere:
+            from .pytestlayer.remote_stores import send_to_controller
+
+            send_to_controller(self.config, {(self.config.rootpath / r.nodeid.split("::", 1)[0]).parent
+                                             for r in self.reports})
         if self.reports and not hasattr(self.config, "workerinput"):
             from .pytestlayer.session import finish_session
 

@@ -222,3 +222,38 @@ def test_gather_merges_the_reports_sorted_and_gates_on_a_failed_increment(tmp_pa
     assert "failed: 0002-b" in run.stdout
     merged = json.loads((final / "out" / "all.json").read_text())
     assert merged == _report(("0001-a", "passed"), ("0002-b", "failed"), skipped=[said])
+
+
+def test_xdist_workers_in_other_folders_send_their_stores_back_and_the_reports_match_a_local_run(pytester,
+                                                                                                 monkeypatch):
+    import json
+
+    pytest.importorskip("xdist")
+    _project(pytester.path)
+    here, remote, single = _copies(pytester, "here", "remote", "single")
+    alone = _run_in(pytester, monkeypatch, single, "--sw-json", "report.json")
+    alone.assert_outcomes(passed=31, skipped=3)
+    # the workers collect and run in their own copy (as on another host): the controller's copy never trains
+    result = _run_in(pytester, monkeypatch, here, "--dist=load", "--tx", f"2*popen//chdir={remote}", "--sw-json",
+                     "report.json")
+    result.assert_outcomes(passed=31, skipped=3)
+    assert sorted(p.parents[2].name for p in remote.glob("increments/*/experiments/exp-002-*/meta.json")) == list(NAMES)
+    assert not list(remote.glob("increments/*/COMPLETION-SUMMARY.md"))
+    assert _outputs(here) == _outputs(single)
+    assert len(_outputs(here)) == 6
+    stores = sorted(p.relative_to(here).as_posix() for p in here.glob("increments/*/experiments/**/*") if p.is_file())
+    assert stores == sorted(p.relative_to(single).as_posix() for p in single.glob("increments/*/experiments/**/*")
+                            if p.is_file())
+    assert not list(here.glob("increments/*/__pycache__"))
+    assert json.loads(_normalised((here / "report.json").read_text())) == \
+        json.loads(_normalised((single / "report.json").read_text()))
+
+
+def test_a_relative_path_for_workers_in_another_folder_is_a_usage_error_not_an_internal_one(pytester):
+    pytest.importorskip("xdist")
+    _project(pytester.path, NAMES[:1])
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--dist=load", "--tx",
+                                           f"popen//chdir={pytester.path / 'elsewhere'}", "increments")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*increments: xdist workers in another folder*--rsyncdir=$PWD $PWD/increments*"])
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
