@@ -291,6 +291,10 @@ class IncrementRuns:
             from .pytestlayer.skipped import receive_from_worker
 
             receive_from_worker(self.config, node)
+        if self.config.getoption("sw_shard", None) is not None:
+            from .pytestlayer.sharding import receive_from_worker as receive_shard
+
+            receive_shard(self.config, node)
         if STORES_FROM_WORKER in output:
             from .pytestlayer.remote_stores import receive_from_worker as receive_stores
 
@@ -330,6 +334,10 @@ class IncrementRuns:
 
             send_to_controller(self.config, {(self.config.rootpath / r.nodeid.split("::", 1)[0]).parent
                                              for r in self.reports})
+        if self.config.getoption("sw_shard", None) is not None and not hasattr(self.config, "workerinput"):
+            from .pytestlayer.sharding import finish
+
+            finish(session)
         if self.reports and not hasattr(self.config, "workerinput"):
             from .pytestlayer.session import finish_session
 

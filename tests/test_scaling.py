@@ -40,10 +40,14 @@ def test_shards_are_whole_increments_dealt_out_by_sorted_path_and_plain_tests_ru
     assert _ran(second) == {"0002-second"}
 
 
-def test_a_shard_with_no_increment_left_runs_nothing_of_them(pytester):
+def test_a_shard_with_no_increment_left_runs_nothing_and_passes(pytester):
     _project(pytester.path, NAMES[:1])
     result = pytester.runpytest("increments", "--sw-shard=2/2", "-p", "no:cacheprovider", "--sw-no-report")
     result.assert_outcomes(deselected=11)
+    assert result.ret == pytest.ExitCode.OK
+    assert not list(pytester.path.glob("increments/*/experiments"))
+    nothing = pytester.runpytest("increments", "-k", "nothing-matches", "-p", "no:cacheprovider")
+    assert nothing.ret == pytest.ExitCode.NO_TESTS_COLLECTED  # without --sw-shard, pytest's own exit code stays
 
 
 @pytest.mark.parametrize("value", ["3/2", "0/2", "1/0", "2", "a/b", "1/2/3", ""])
@@ -62,6 +66,8 @@ def test_shards_under_xdist_run_the_same_increments(pytester):
                                            "-p", "no:cacheprovider", "--sw-no-report")
     result.assert_outcomes(passed=21, skipped=2)
     assert _ran(result) == {"0001-demo", "0003-third", "test_plain.py"}
+    empty = pytester.runpytest_subprocess("increments/0001-demo", "--sw-shard=2/2", "-n", "2", "-p", "no:cacheprovider")
+    assert empty.ret == pytest.ExitCode.OK
 
 
 def _copies(pytester, *names):

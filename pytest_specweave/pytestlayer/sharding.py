@@ -4,7 +4,9 @@ Shards are whole increments (each increment's store is written by one job). The 
 collected are sorted by their path from the rootdir and dealt out in turn: the first to shard 1,
 the second to shard 2, …, the (N+1)-th to shard 1 again. Every job collects the same increments,
 so the N jobs share them out without talking to each other; tests that belong to no increment run
-in shard 1 only. Items of the other shards are deselected (pytest counts them as such).
+in shard 1 only. Items of the other shards are deselected (pytest counts them as such). A shard
+left with nothing to run (more shards than increments) passes: pytest's "no tests ran" (exit code 5)
+becomes 0 there, so that a CI matrix larger than the project does not fail.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from pathlib import Path
 import pytest
 
 _SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
+EMPTY = pytest.StashKey[bool]()  # every item collected belongs to another shard
+EMPTY_ON_WORKER = "pytest_specweave_empty_shard"  # the same, in an xdist worker's workeroutput
 
 
 def parse_shard(value: str) -> tuple[int, int]:
@@ -63,3 +67,17 @@ def select_shard(config: pytest.Config, items: list) -> None:
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+        config.stash[EMPTY] = not kept
+        output = getattr(config, "workeroutput", None)
+        if output is not None:
+            output[EMPTY_ON_WORKER] = not kept
+
+
+def receive_from_worker(config: pytest.Config, node) -> None:
+    config.stash[EMPTY] = config.stash.get(EMPTY, True) and bool(node.workeroutput.get(EMPTY_ON_WORKER))
+
+
+def finish(session: pytest.Session) -> None:
+    """On the controller: a shard with nothing of its own to run passes."""
+    if session.config.stash.get(EMPTY, False) and session.exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+        session.exitstatus = pytest.ExitCode.OK
