@@ -78,6 +78,14 @@ def receive_from_worker(config: pytest.Config, node) -> None:
 
 
 def finish(session: pytest.Session) -> None:
-    """On the controller: a shard with nothing of its own to run passes."""
-    if session.config.stash.get(EMPTY, False) and session.exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+    """On the controller: a shard with nothing of its own to run passes, and writes its (empty) JSON
+    report, which `pytest-specweave gather --report` expects of every shard."""
+    config = session.config
+    if not config.stash.get(EMPTY, False):
+        return
+    if session.exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
         session.exitstatus = pytest.ExitCode.OK
+    if config.getoption("sw_json"):
+        from .session import write_json_report
+
+        write_json_report(config, [], config.getoption("sw_json"))
