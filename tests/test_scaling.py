@@ -123,9 +123,9 @@ def test_two_shards_run_in_separate_copies_and_gathered_report_as_one_machine_ru
     single, shard1, shard2, final = _copies(pytester, "single", "shard-1", "shard-2", "final")
     alone = _run_in(pytester, monkeypatch, single, "increments", "test_plain.py", "--sw-json", "report.json")
     alone.assert_outcomes(passed=31, skipped=3)
-    for i, folder in ((1, shard1), (2, shard2)):
+    for i, folder, more in ((1, shard1, ("-n", "2")), (2, shard2, ())):  # a shard job may use xdist or not
         _run_in(pytester, monkeypatch, folder, "increments", "test_plain.py", f"--sw-shard={i}/2",
-                "--sw-json", "report.json")
+                "--sw-json", "report.json", *more).assert_outcomes(passed=21 if i == 1 else 10, skipped=2 if i == 1 else 1)
     assert not (final / "increments" / "0001-demo" / "COMPLETION-SUMMARY.md").exists()
 
     gathered = subprocess.run([sys.executable, "-m", "pytest_specweave", "gather", "../shard-1", "../shard-2",
@@ -230,8 +230,9 @@ def test_gather_merges_the_reports_sorted_and_gates_on_a_failed_increment(tmp_pa
     assert merged == _report(("0001-a", "passed"), ("0002-b", "failed"), skipped=[said])
 
 
+@pytest.mark.parametrize("code", ["checkout", "rsync"])
 def test_xdist_workers_in_other_folders_send_their_stores_back_and_the_reports_match_a_local_run(pytester,
-                                                                                                 monkeypatch):
+                                                                                                 monkeypatch, code):
     import json
 
     pytest.importorskip("xdist")
@@ -240,9 +241,20 @@ def test_xdist_workers_in_other_folders_send_their_stores_back_and_the_reports_m
     alone = _run_in(pytester, monkeypatch, single, "--sw-json", "report.json")
     alone.assert_outcomes(passed=31, skipped=3)
     # the workers collect and run in their own copy (as on another host): the controller's copy never trains
+    if code == "checkout":  # a copy of the project where the workers start; no path named
+        args = ()
+    else:  # xdist copies the project there; a path is named as xdist needs it, absolute, in the --rsyncdir
+        import shutil
+
+        shutil.rmtree(remote)
+        remote.mkdir()
+        args = (f"--rsyncdir={here}", str(here / "increments"), str(here / "test_plain.py"), "-W",
+                "ignore::DeprecationWarning")
     result = _run_in(pytester, monkeypatch, here, "--dist=load", "--tx", f"2*popen//chdir={remote}", "--sw-json",
-                     "report.json")
+                     "report.json", *args)
     result.assert_outcomes(passed=31, skipped=3)
+    if code == "rsync":
+        remote = remote / "here"
     assert sorted(p.parents[2].name for p in remote.glob("increments/*/experiments/exp-002-*/meta.json")) == list(NAMES)
     assert not list(remote.glob("increments/*/COMPLETION-SUMMARY.md"))
     assert _outputs(here) == _outputs(single)

@@ -70,7 +70,7 @@ def send_to_controller(config: pytest.Config, folders) -> None:
                 files[name] = (folder / name).read_bytes()
             except OSError:  # removed since it was listed
                 continue
-        sent[folder.relative_to(config.rootpath).as_posix()] = {
+        sent[Path(os.path.relpath(folder, config.rootpath)).as_posix()] = {
             "files": files, "removed": sorted(name for name in then if name not in now)}
     config.workeroutput[STORES_KEY] = sent
 
