@@ -232,6 +232,26 @@ def project_metrics(folders: list[Path]):
         forget(names)
 
 
+def _cmd_gather(args, cwd: Path) -> int:
+    from .shards import gather, write_report
+
+    increments = find_increments(args.into, cwd)
+    result = gather([cwd / shard for shard in args.shards], increments, args.report)
+    for folder, files in result.copied.items():
+        noun = "file" if len(files) == 1 else "files"
+        print(f"{_relative(folder, cwd)}: {len(files)} {noun} from {_relative(cwd / result.sources[folder], cwd)}")
+    if result.not_run:
+        print("not run by any shard: " + ", ".join(folder.name for folder in result.not_run))
+    if args.json:
+        if result.report is None:
+            raise SpecweaveError("--json needs --report, the path of each shard's JSON report (its --sw-json)")
+        print(_relative(write_report(result.report, cwd / args.json), cwd))
+    if result.failed:
+        print(f"failed: {', '.join(result.failed)}")
+        return 1
+    return 0
+
+
 def _cmd_compare(args, cwd: Path) -> int:
     from .evaluation.judgement import judge_increment
     from .model.increment import Increment
@@ -344,6 +364,15 @@ def build_parser() -> argparse.ArgumentParser:
     summary = commands.add_parser("summary", help="rewrite COMPLETION-SUMMARY.md from the store, no training")
     summary.add_argument("path", nargs="?", default=None, help=_PATH_HELP)
     summary.set_defaults(run=_cmd_summary)
+    gather = commands.add_parser("gather", help="bring the stores and reports of shard jobs (--sw-shard=i/N) into "
+                                                "this checkout; exit 1 when a shard's report has a failed increment")
+    gather.add_argument("shards", nargs="+", metavar="SHARD_DIR",
+                        help="a shard job's copy of the project, or of its increments/ folder (a downloaded artifact)")
+    gather.add_argument("--into", default=None, metavar="PATH", help=_PATH_HELP)
+    gather.add_argument("--report", default=None, metavar="PATH",
+                        help="each shard's JSON report (its --sw-json), relative to its SHARD_DIR: merged, and gated on")
+    gather.add_argument("--json", default=None, metavar="OUT", help="write the merged JSON report there")
+    gather.set_defaults(run=_cmd_gather)
     compare = commands.add_parser("compare", help="print the comparison table of the experiments")
     compare.add_argument("path", nargs="?", default=None, help=_PATH_HELP)
     compare.set_defaults(run=_cmd_compare)

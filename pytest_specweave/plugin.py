@@ -22,6 +22,10 @@ INCREMENT_FOLDER = INCREMENT_NAME  # the folder rule (layout.py)
 # the list an xdist worker sends back in its workeroutput.
 SKIPPED = pytest.StashKey[dict]()
 SKIPPED_FROM_WORKER = "pytest_specweave_skipped"
+# An xdist worker in another folder or on another host: where the controller is (workerinput), and the
+# stores the worker sends back (workeroutput); pytestlayer/remote_stores.py.
+CONTROLLER_OF_WORKER = "pytest_specweave_controller"
+STORES_FROM_WORKER = "pytest_specweave_stores"
 OUTPUT_FOLDERS = frozenset({"data", "models", "experiments", "notebooks", "mlruns", "mlartifacts"})
 MARKERS = {
     "sw_task": "a task of an increment's tasks.md",
@@ -79,6 +83,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--sw-from-mlflow", action="store_true", default=False,
                     help="before collection, pull the named increments' runs from the MLflow tracking server at "
                          "MLFLOW_TRACKING_URI into their experiments/ (docs/scaling.md); also the ini key sw_from_mlflow")
+    group.addoption("--sw-shard", default=None, metavar="i/N",
+                    help="run shard i of N: whole increments, dealt out in turn by their sorted paths; tests outside "
+                         "increments run in shard 1 (docs/scaling.md)")
     parser.addini("sw_mlflow", type="bool", default=False,
                   help="mirror experiments to MLflow, as --sw-mlflow")
     parser.addini("sw_from_mlflow", type="bool", default=False,
@@ -124,6 +131,14 @@ def pytest_configure(config: pytest.Config) -> None:
         if not 0.0 < confidence < 1.0:
             raise pytest.UsageError(f"--sw-confidence must be between 0 and 1 (0.95 for 95%), got {confidence}")
         _set_environ(config, "PYTEST_SPECWEAVE_CONFIDENCE", repr(confidence))
+    if config.getoption("sw_shard", None) is not None:
+        from .pytestlayer.sharding import parse_shard
+
+        parse_shard(config.getoption("sw_shard"))  # a malformed value stops the run before collection
+    if config.getoption("tx", None) and not hasattr(config, "workerinput"):
+        from .pytestlayer.remote_stores import check_worker_args
+
+        check_worker_args(config)
     config.pluginmanager.register(IncrementRuns(config), IncrementRuns.name)
     from .pytestlayer.hook_calls import implemented  # pytest only
 
@@ -259,6 +274,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
+    if config.getoption("sw_shard", None) is not None:
+        from .pytestlayer.sharding import select_shard
+
+        select_shard(config, items)
     if any(hasattr(item, "sw_increment") for item in items):
         from .pytestlayer.items import order_items
 
@@ -297,6 +316,7 @@ class IncrementRuns:
         self.config = config
         self.reports: list[pytest.TestReport] = []
         self._known: dict[str, bool] = {}
+        self._elsewhere = False  # an xdist worker whose rootdir or host is not the controller's
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if _is_increment_report(self.config, report.nodeid, self._known):
@@ -311,12 +331,39 @@ class IncrementRuns:
         return report
 
     @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node) -> None:
+        """An xdist worker starts: it is told where the controller is, to send back its stores if elsewhere."""
+        from .pytestlayer.remote_stores import configure_node
+
+        configure_node(self.config, node)
+
+    @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node, error) -> None:
-        """An xdist worker finished: keep what its collection skipped (the controller collects nothing)."""
-        if SKIPPED_FROM_WORKER in (getattr(node, "workeroutput", None) or {}):
+        """An xdist worker finished: keep what its collection skipped (the controller collects nothing), and
+        write the stores a worker in another folder or on another host sent."""
+        output = getattr(node, "workeroutput", None) or {}
+        if SKIPPED_FROM_WORKER in output:
             from .pytestlayer.skipped import receive_from_worker
 
             receive_from_worker(self.config, node)
+        if self.config.getoption("sw_shard", None) is not None:
+            from .pytestlayer.sharding import receive_from_worker as receive_shard
+
+            receive_shard(self.config, node)
+        if STORES_FROM_WORKER in output:
+            from .pytestlayer.remote_stores import receive_from_worker as receive_stores
+
+            receive_stores(self.config, node)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if CONTROLLER_OF_WORKER in getattr(self.config, "workerinput", {}):
+            from .pytestlayer.remote_stores import elsewhere, note_before_run
+            from .pytestlayer.sharding import increment_of
+
+            self._elsewhere = elsewhere(self.config)
+            if self._elsewhere:
+                note_before_run(self.config, {f for f in map(increment_of, session.items) if f is not None})
 
     def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config):
         if report.skipped and isinstance(report.longrepr, tuple) and _is_increment_report(config, report.nodeid,
@@ -337,6 +384,15 @@ class IncrementRuns:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self._elsewhere:
+            from .pytestlayer.remote_stores import send_to_controller
+
+            send_to_controller(self.config, {(self.config.rootpath / r.nodeid.split("::", 1)[0]).parent
+                                             for r in self.reports})
+        if self.config.getoption("sw_shard", None) is not None and not hasattr(self.config, "workerinput"):
+            from .pytestlayer.sharding import finish
+
+            finish(session)
         if self.reports and not hasattr(self.config, "workerinput"):
             from .pytestlayer.session import finish_session
 

@@ -125,3 +125,84 @@ def test_the_notebook_records_its_experiments_and_the_increment_passes_its_gate(
     assert (increment / "models" / "model-v1.metadata.json").exists()
     summary = (increment / "COMPLETION-SUMMARY.md").read_text(encoding="utf-8")
     assert "✅ BEST" in summary and experiments[-1] in summary
+
+
+SHARDS = ROOT / "examples" / "ci" / "specweave-shards.yml"
+
+
+def _shards_workflow() -> tuple[dict, dict]:
+    workflow = yaml.safe_load(SHARDS.read_text(encoding="utf-8"))
+    return workflow["jobs"]["shard"], workflow["jobs"]["gather"]
+
+
+def _run_step(job: dict, command: str) -> str:
+    (run,) = [step["run"] for step in job["steps"] if command in step.get("run", "")]
+    return run
+
+
+def _uploaded(job: dict) -> dict:
+    return next(step for step in job["steps"] if "upload-artifact" in step.get("uses", ""))
+
+
+def test_the_shards_workflow_runs_each_shard_uploads_its_stores_and_gathers_them_in_a_final_gate():
+    from pytest_specweave.cli import build_parser
+
+    shard, gather = _shards_workflow()
+    shards = shard["strategy"]["matrix"]["shard"]
+    argv = shlex.split(_run_step(shard, "pytest increments/").replace("${{ matrix.shard }}", "I"))
+    assert f"--sw-shard=I/{len(shards)}" in argv and shards == list(range(1, len(shards) + 1))
+    assert shard["strategy"]["fail-fast"] is False  # a failing shard does not cancel the others' runs
+    report = argv[argv.index("--sw-json") + 1]
+    upload = _uploaded(shard)
+    assert upload["if"] == "always()" and upload["with"]["name"] == "specweave-shard-${{ matrix.shard }}"
+    for path in (report.split("/")[0] + "/", "increments/*/experiments/", "increments/*/models/",
+                 "increments/*/COMPLETION-SUMMARY.md"):
+        assert path in upload["with"]["path"].split()
+    assert gather["needs"] == "shard" and gather["if"] == "always()"
+    download = next(step for step in gather["steps"] if "download-artifact" in step.get("uses", ""))
+    assert download["with"]["pattern"] == "specweave-shard-*"
+    command = shlex.split(_run_step(gather, "pytest-specweave gather"))
+    args = build_parser().parse_args(command[1:])  # the gather command's options are the CLI's
+    assert args.shards == [download["with"]["path"] + "/*"] and args.report == report and args.json
+
+
+def test_the_shards_workflow_commands_run_for_real_and_gather_every_increment(tmp_path):
+    """The shard jobs' command in a checkout each, their uploads copied into shards/, then the gather command."""
+    import glob
+    import shutil
+
+    shard, gather = _shards_workflow()
+    project = tmp_path / "project"
+    for name in ("0001-demo", "0002-other"):  # three shards, two increments: the third has nothing to run
+        write_increment(project, name, demo_files(intervals=True))
+    env = {**os.environ}
+    env.pop("PYTEST_ADDOPTS", None)
+    env.pop("GITHUB_STEP_SUMMARY", None)
+    for i in shard["strategy"]["matrix"]["shard"]:
+        checkout = tmp_path / f"job-{i}"
+        shutil.copytree(project, checkout)
+        argv = shlex.split(_run_step(shard, "pytest increments/").replace("${{ matrix.shard }}", str(i)))
+        run = subprocess.run([sys.executable, *argv[1:]], cwd=checkout, env=env, capture_output=True, text=True,
+                             timeout=600)
+        assert run.returncode == 0, run.stdout + run.stderr
+        artifact = tmp_path / "final" / "shards" / f"specweave-shard-{i}"
+        for pattern in _uploaded(shard)["with"]["path"].split():
+            for found in glob.glob(str(checkout / pattern)):
+                target = artifact / Path(found).relative_to(checkout)
+                if Path(found).is_dir():
+                    shutil.copytree(found, target, dirs_exist_ok=True)
+                else:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(found, target)
+    shutil.copytree(project, tmp_path / "final", dirs_exist_ok=True)
+    command = shlex.split(_run_step(gather, "pytest-specweave gather"))
+    expanded = [m for arg in command[1:] for m in (sorted(glob.glob(str(tmp_path / "final" / arg))) or [arg])]
+    run = subprocess.run([sys.executable, "-m", "pytest_specweave", *expanded], cwd=tmp_path / "final", env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    merged = json.loads((tmp_path / "final" / "reports" / "specweave.json").read_text())
+    assert [(entry["name"], entry["status"]) for entry in merged["increments"]] == [("0001-demo", "passed"),
+                                                                                   ("0002-other", "passed")]
+    for name in ("0001-demo", "0002-other"):
+        assert (tmp_path / "final" / "increments" / name / "COMPLETION-SUMMARY.md").is_file()
+        assert list((tmp_path / "final" / "increments" / name / "experiments").glob("exp-*/metrics.json"))
