@@ -434,27 +434,32 @@ def _experiment_id(state: _Mirror, client, uri: str, increment_dir: Path) -> str
 PROBE_TIMEOUT_S = 3.0
 
 
-def _probe(uri: str) -> None:
-    """An http(s) tracking server must answer at once: MLflow's own retries would hold a run for minutes.
+def no_answer(uri: str) -> str | None:
+    """Why an http(s) tracking server does not answer within PROBE_TIMEOUT_S, or None when it does.
 
-    Any HTTP answer (even an error status) means a server is there; no answer within PROBE_TIMEOUT_S
-    raises MirrorError. Other URIs (SQLite, Databricks) are not probed.
+    MLflow's own retries would hold a run for minutes. Any HTTP answer (even an error status) means a
+    server is there; other URIs (SQLite, Databricks) are not probed.
     """
     if not re.match(r"^https?://", uri):
-        return
+        return None
     import urllib.error
     import urllib.request
 
     try:
         urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=PROBE_TIMEOUT_S).close()
     except urllib.error.HTTPError:
-        return
+        return None
     except (OSError, ValueError) as err:
-        reason = getattr(err, "reason", err)
+        return str(getattr(err, "reason", err))
+    return None
+
+
+def _probe(uri: str) -> None:
+    reason = no_answer(uri)
+    if reason is not None:
         raise MirrorError(
             f"the MLflow tracking server at {uri} does not answer ({reason}); experiments are kept in"
-            " experiments/ only, and mirroring to it is off for the rest of this run"
-        ) from None
+            " experiments/ only, and mirroring to it is off for the rest of this run")
 
 
 def _connect(state: _Mirror, uri: str, increment_dir: Path):

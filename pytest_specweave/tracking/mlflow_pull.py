@@ -33,7 +33,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +53,6 @@ INTERVALS_ARTIFACT = "specweave/intervals.json"
 EVIDENCE_ARTIFACTS = "specweave/evidence"
 TRUE = ("true", "1", "yes")
 STATUS = {"FINISHED": "succeeded", "FAILED": "failed", "KILLED": "failed"}
-PROBE_TIMEOUT_S = 3.0
 
 
 class PullError(SpecweaveError):
@@ -95,7 +93,9 @@ def pull_increment(increment_dir, *, tracking_uri: str | None = None, run_id: st
     increment_dir = Path(increment_dir)
     uri = tracking_uri_for(increment_dir, tracking_uri)
     label = mlflow_mirror.uri_label(uri, increment_dir)
-    _probe(uri, label)
+    reason = mlflow_mirror.no_answer(uri)
+    if reason is not None:
+        raise PullError(f"the MLflow tracking server at {label} does not answer ({reason})")
     try:
         import mlflow  # noqa: F401
     except ImportError:
@@ -115,21 +115,6 @@ def pull_increment(increment_dir, *, tracking_uri: str | None = None, run_id: st
         raise PullError(f"MLflow at {label}: {type(err).__name__}: {mlflow_mirror.plain_text(str(err))}") from None
     finally:
         mlflow_mirror.restore_state(saved)
-
-
-def _probe(uri: str, label: str) -> None:
-    """An http(s) server must answer at once, not after MLflow's minutes of retries."""
-    if not re.match(r"^https?://", uri):
-        return
-    import urllib.error
-    import urllib.request
-
-    try:
-        urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=PROBE_TIMEOUT_S).close()
-    except urllib.error.HTTPError:
-        return
-    except (OSError, ValueError) as err:
-        raise PullError(f"the MLflow tracking server at {label} does not answer ({getattr(err, 'reason', err)})") from None
 
 
 # -- which runs ----------------------------------------------------------------------------------------
