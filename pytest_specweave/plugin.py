@@ -321,6 +321,12 @@ class IncrementRuns:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if _is_increment_report(self.config, report.nodeid, self._known):
             self.reports.append(report)
+            asked = getattr(report, "sw_asked_veto", None)
+            if asked:  # a worker's validate rule asked the promotion veto: not asked again here
+                from .pytestlayer.promotion_hooks import remember_veto
+                from .pytestlayer.session import increment_of_nodeid
+
+                remember_veto(self.config, increment_of_nodeid(self.config, report.nodeid), asked)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call):
@@ -328,6 +334,8 @@ class IncrementRuns:
         report = yield
         if report.failed and report.when != "teardown" and hasattr(item, "sw_increment"):
             item._sw_failed = True
+        if report.when == "call" and getattr(item, "sw_asked_veto", None):
+            report.sw_asked_veto = item.sw_asked_veto  # kept by xdist's report serialisation
         return report
 
     @pytest.hookimpl(optionalhook=True)

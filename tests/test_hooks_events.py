@@ -154,6 +154,27 @@ def test_a_veto_fails_sw_done_and_its_validate_rules(pytester, hooked):
     assert not (hooked / "metadata.json").exists()
 
 
+@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["one process", "xdist"])
+def test_the_veto_is_asked_once_per_promotion_even_when_validate_asks_it_on_a_worker(pytester, hooked, workers):
+    pytester.makeconftest("""
+        import os
+
+        def pytest_specweave_promotion_veto(config, record):
+            with open(config.rootpath / "asked.txt", "a") as out:
+                out.write(f"{record.folder} {os.environ.get('PYTEST_XDIST_WORKER', 'main')}\\n")
+            return "frozen for the release"
+    """)
+    result = run(pytester, "--sw-done", *workers)
+    assert result.ret != 0
+    asked = (pytester.path / "asked.txt").read_text().splitlines()
+    assert len(asked) == 1 and asked[0].startswith("exp-002-t-002-train-model ")
+    output = result.stdout.str()
+    assert "validate-best-model: the promotion of the model of exp-002-t-002-train-model was vetoed by conftest.py: " \
+           "frozen for the release" in output
+    assert "promotion vetoed by conftest.py: frozen for the release" in output  # the --sw-done line, on the controller
+    assert not (hooked / "models").exists()
+
+
 def test_a_veto_hook_that_raises_fails_closed(pytester, hooked):
     pytester.makeconftest("""
         def pytest_specweave_promotion_veto(record):

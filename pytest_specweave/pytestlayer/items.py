@@ -583,12 +583,13 @@ class ValidateItem(IncrementItemMixin, pytest.Item):
 
     def runtest(self) -> None:
         from ..modes.validation import RULES
-        from .promotion_hooks import rule_problem
+        from .promotion_hooks import asked_veto, rule_problem
 
         if not self.sw_increment.tracks_experiments:
             skip_here("nothing tracked: this increment has no experiments/ and links no code")
         judgement = increment_judgement(self.config, self.sw_increment)
         vetoed = rule_problem(self.config, self.name, self.sw_increment, judgement)
+        self.sw_asked_veto = asked_veto(self.config, self.sw_increment.path, judgement)  # sent on the report
         if vetoed is not None:
             self.user_properties.append(("message", vetoed))
             raise VerdictFailure(vetoed)

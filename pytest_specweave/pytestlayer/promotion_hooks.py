@@ -1,8 +1,9 @@
 """A team's release rule around the promotion: the veto and notes hooks, and what became of each increment's promotion.
 
-The veto is asked once per increment and judged experiment in a process, before anything is
-copied: at the end of the session on the controller (and, under `--sw-validate`, where the
-validate-best-model rule runs, since that rule promotes too). A veto, or a veto hook that raises
+The veto is asked once per increment and judged experiment, before anything is copied: where the
+validate-best-model rule runs under `--sw-validate` (that rule promotes too), else at the end of
+the session on the controller. An xdist worker's answer travels to the controller on the rule's
+report (`asked_veto`, `remember_veto`), so the controller does not ask again. A veto, or a veto hook that raises
 (the release rule could not say yes: it fails closed), writes no model version; it is reported in
 the terminal, COMPLETION-SUMMARY.md, the JSON report ("promotion") and fails `--sw-done`. Notes
 are asked only when a new version is about to be written, and kept in its metadata ("notes").
@@ -62,6 +63,26 @@ def promotion_veto(config: pytest.Config, folder: Path, judgement) -> Veto | Non
     if key not in asked:
         asked[key] = _ask_veto(config, Path(folder), record, judgement)
     return asked[key]
+
+
+def asked_veto(config: pytest.Config, folder: Path, judgement) -> dict | None:
+    """The veto this process asked for the judged experiment, as plain data for a report; None if not asked."""
+    record = judgement.judged
+    if record is None:
+        return None
+    asked = config.stash.get(_VETOES, {})
+    key = (Path(folder), record.folder, record.run)
+    if key not in asked:
+        return None
+    veto = asked[key]
+    return {"experiment": record.folder, "run": record.run,
+            "reason": veto.reason if veto else None, "by": veto.by if veto else None}
+
+
+def remember_veto(config: pytest.Config, folder: Path, asked: dict) -> None:
+    """The answer a worker was given (asked_veto's), kept so that this process does not ask again."""
+    veto = Veto(asked["experiment"], asked["reason"], asked["by"]) if asked.get("reason") is not None else None
+    config.stash.setdefault(_VETOES, {}).setdefault((Path(folder), asked["experiment"], asked["run"]), veto)
 
 
 def _ask_veto(config: pytest.Config, folder: Path, record, judgement) -> Veto | None:

@@ -85,7 +85,7 @@ def item_rows(config, reports) -> list[ItemRow]:
         location = locations.get(nodeid)
         line = location[1] + 1 if location and location[1] is not None else None
         item_id = nodeid.rsplit("::", 1)[-1]
-        rows.append(ItemRow(nodeid, _increment_of(config, nodeid), item_id, _kind(file, item_id), result,
+        rows.append(ItemRow(nodeid, increment_of_nodeid(config, nodeid), item_id, _kind(file, item_id), result,
                             properties.get(nodeid, {}), file, line))
     return rows
 
@@ -99,7 +99,8 @@ def _first_line(text: str) -> str:
     return lines[-1].strip() if lines else ""
 
 
-def _increment_of(config, nodeid: str) -> Path:
+def increment_of_nodeid(config, nodeid: str) -> Path:
+    """The folder of the increment an item of `nodeid` belongs to, in this process's checkout."""
     return (config.rootpath / nodeid.split("::", 1)[0]).parent
 
 
@@ -126,7 +127,7 @@ def write_reports(config, reports) -> None:
 
     by_increment: dict[Path, dict[str, ItemResult]] = {}
     for nodeid, result in _item_results(reports).items():
-        folder = _increment_of(config, nodeid)
+        folder = increment_of_nodeid(config, nodeid)
         by_increment.setdefault(folder, {})[nodeid.rsplit("::", 1)[-1]] = result
     written = []
     promoted = []
@@ -574,7 +575,7 @@ def finish_session(config, reports) -> None:
     _run_modes(config, reports)
     if not config.getoption("sw_no_report"):
         write_reports(config, reports)
-    _prune(config, sorted({_increment_of(config, report.nodeid) for report in reports}))
+    _prune(config, sorted({increment_of_nodeid(config, report.nodeid) for report in reports}))
     json_path = config.getoption("sw_json")
     if json_path:
         config.stash[_WRITTEN] = config.stash.get(_WRITTEN, []) + [write_json_report(config, reports, json_path)]
