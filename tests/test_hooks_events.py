@@ -118,8 +118,9 @@ def test_a_verdict_hook_that_raises_is_a_warning_and_changes_no_outcome(pytester
 # -- promotion ---------------------------------------------------------------------------------------
 
 
-def test_a_veto_writes_no_model_version_and_is_reported_everywhere(pytester, hooked):
+def test_a_veto_writes_no_model_version_and_is_reported_everywhere(pytester, hooked, monkeypatch):
     write_example(pytester.path, "veto")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(pytester.path / "step-summary.md"))
     result = run(pytester, "--sw-json", "report.json")
     result.assert_outcomes(passed=3, failed=1)
     assert not (hooked / "models").exists()
@@ -128,6 +129,8 @@ def test_a_veto_writes_no_model_version_and_is_reported_everywhere(pytester, hoo
                                  f"was vetoed by conftest.py: {reason} (no model version written)"])
     summary = (hooked / "COMPLETION-SUMMARY.md").read_text(encoding="utf-8")
     assert f"- Promotion: **vetoed** by `conftest.py`: {reason} (no model version written)" in summary
+    step = (pytester.path / "step-summary.md").read_text(encoding="utf-8")
+    assert f"Promotion: **vetoed** by `conftest.py`: {reason} (no model version written)" in step
     [entry] = json.loads((pytester.path / "report.json").read_text())["increments"]
     assert entry["promotion"] == {"status": "vetoed", "experiment": "exp-002-t-002-train-model", "version": None,
                                   "notes": [], "vetoed_by": "conftest.py", "reason": reason, "error": None}

@@ -511,7 +511,8 @@ STEP_MARKS = {"passed": "✅", "failed": "❌", "inconclusive": "❔", "skipped"
 
 
 def step_summary(config, reports) -> str:
-    """Markdown for a CI job page ($GITHUB_STEP_SUMMARY): each increment's verdicts (and a hook's sections)."""
+    """Markdown for a CI job page ($GITHUB_STEP_SUMMARY): each increment's verdicts, a vetoed promotion, a hook's sections."""
+    from .promotion_hooks import outcome
     from .report_sections import added_step_summary
 
     by_increment: dict[Path, list[ItemRow]] = {}
@@ -539,6 +540,10 @@ def step_summary(config, reports) -> str:
             for row in tasks:
                 counts[row.result.outcome] = counts.get(row.result.outcome, 0) + 1
             lines += ["Tasks: " + ", ".join(f"{n} {o}" for o, n in sorted(counts.items())), ""]
+        promotion = outcome(config, folder)
+        if promotion is not None and promotion.veto is not None:
+            veto = promotion.veto
+            lines += [f"Promotion: **vetoed** by `{veto.by}`: {veto.reason} (no model version written)", ""]
         lines += added_step_summary(config, folder)
         summary = folder / "COMPLETION-SUMMARY.md"
         if summary.exists():
