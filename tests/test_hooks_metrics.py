@@ -207,7 +207,7 @@ def test_a_metric_resampled_by_customer_resamples_whole_customers(registry):
     y = rng.normal(size=300) + rng.normal(size=30)[customer]
     pred = y + rng.normal(size=300)
     estimate = evidence.estimate(evidence.from_predictions("abs_gap", y, pred, groups=customer), 0.95)
-    assert estimate.n_units == 30 and estimate.unit == "clusters of rows"
+    assert estimate.n_units == 30 and estimate.unit == "customers"
     with pytest.warns(MetricWarning, match="resampled by customer, so its rows need groups="):
         assert evidence.from_predictions("abs_gap", y, pred) is None
 
@@ -230,3 +230,27 @@ def test_a_metric_says_what_is_wrong_with_it():
         Metric("x_rate", len, problems=["clustering"])
     with pytest.raises(ValueError, match=r"compute returned shape \(2, 3\)"):
         Metric("x_rate", lambda y_true, y_pred: np.zeros((2, 3))).value([0, 1], [0, 1])
+
+
+def test_a_baseline_given_the_customers_pairs_a_customer_resampled_metric(registry, tmp_path):
+    from pytest_specweave import mean_baseline, track_experiment
+    from pytest_specweave.evaluation.judge import JudgeContext, judge
+    from pytest_specweave.model.increment import Increment
+
+    registry(Metric("abs_gap", lambda y_true, y_pred: np.abs(np.asarray(y_true) - y_pred), direction="lower",
+                    unit="customer", problems="regression"))
+    folder = tmp_path / "increments" / "0001-spend"
+    folder.mkdir(parents=True)
+    (folder / "spec.md").write_text("---\nprimary_metric: abs_gap\n---\n# spend\n")
+    rng = np.random.default_rng(5)
+    customer = np.repeat(np.arange(40), 25)  # 40 customers, 25 rows each, alike within a customer
+    spend = rng.lognormal(3.0, 0.5, 40)[customer] + rng.normal(0, 2, 1000)
+    baseline = mean_baseline(spend[:500], spend, increment=folder, groups=customer)
+    with track_experiment("candidate", increment=folder) as exp:
+        candidate = spend + 0.5 * (baseline.predictions - spend) * (1 + rng.normal(0, 0.05, 1000))
+        compute_metrics("regression", spend, candidate, experiment=exp, groups=customer)
+    verdict = judge(parse_threshold("abs_gap 30% better than mean baseline"), JudgeContext.for_increment(
+        Increment.load(folder)))
+    assert verdict.outcome == "passed", verdict.message
+    assert "paired" in verdict.method and verdict.ratio[0] == pytest.approx(0.5, abs=0.01)
+    assert "40 customers" in verdict.message

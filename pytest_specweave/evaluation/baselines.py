@@ -12,7 +12,9 @@ with "baseline-"; the random ones contain "random", which is what "Better than r
 by 3x" looks for (`uniform_baseline` is classification's random one).
 
 A baseline keeps the per-unit evidence of its metrics, so that "better than the baseline by 3x"
-is judged on the same rows or users pair by pair — except the forecasting baselines, whose rows
+is judged on the same rows or users pair by pair (the classification and regression baselines take
+`units=` and `groups=` as compute_metrics does: give them what the candidate is given, so that a
+metric resampled by customer is paired customer by customer) — except the forecasting baselines, whose rows
 are a time series (no block length is known to resample them by). The random ranking baseline logs the exact
 expectation of precision@k, recall@k, hit_rate@k and ndcg@k (what a uniform draw gives on
 average, not one draw's luck); its other metrics come from the draw.
@@ -91,44 +93,48 @@ def _dummy_classifier(strategy, y_train, y_test, seed, pos_label):
 
 
 def _classification_baseline(strategy, label, y_train, y_test, *, name, track, increment, eval_data, seed,
-                             pos_label):
+                             pos_label, units=None, groups=None):
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=UserWarning)  # sklearn: ill-defined precision of a constant guess
         labels, scores, metrics = _dummy_classifier(strategy, y_train, y_test, seed, pos_label)
     params = {"baseline": label, "strategy": strategy, "seed": seed}
-    evidence = _evidence_of(metrics, y_test, labels, y_score=scores, pos_label=pos_label) if track else ()
+    evidence = _evidence_of(metrics, y_test, labels, y_score=scores, pos_label=pos_label, units=units,
+                            groups=groups) if track else ()
     folder = _record(name, params, metrics, y_test, track=track, increment=increment, eval_data=eval_data,
                      evidence=evidence)
     return BaselineResult(name, labels, metrics, scores, folder)
 
 
 def majority_baseline(y_train, y_test, *, name="baseline-majority", track=True, increment=None, eval_data=None,
-                      pos_label=1) -> BaselineResult:
+                      pos_label=1, units=None, groups=None) -> BaselineResult:
     """Always the most frequent training class; scores are the training class frequencies (roc_auc 0.5)."""
     return _classification_baseline("prior", "majority", y_train, y_test, name=name, track=track, increment=increment,
-                                    eval_data=eval_data, seed=0, pos_label=pos_label)
+                                    eval_data=eval_data, seed=0, pos_label=pos_label, units=units, groups=groups)
 
 
 def stratified_baseline(y_train, y_test, *, name="baseline-stratified", track=True, increment=None, eval_data=None,
-                        seed=0, pos_label=1) -> BaselineResult:
+                        seed=0, pos_label=1, units=None, groups=None) -> BaselineResult:
     """Random labels drawn with the training class frequencies."""
     return _classification_baseline("stratified", "stratified", y_train, y_test, name=name, track=track,
-                                    increment=increment, eval_data=eval_data, seed=seed, pos_label=pos_label)
+                                    increment=increment, eval_data=eval_data, seed=seed, pos_label=pos_label, units=units,
+                                    groups=groups)
 
 
 def uniform_baseline(y_train, y_test, *, name="baseline-random", track=True, increment=None, eval_data=None,
-                     seed=0, pos_label=1) -> BaselineResult:
+                     seed=0, pos_label=1, units=None, groups=None) -> BaselineResult:
     """Random labels, every class equally likely: classification's random baseline."""
     return _classification_baseline("uniform", "uniform", y_train, y_test, name=name, track=track,
-                                    increment=increment, eval_data=eval_data, seed=seed, pos_label=pos_label)
+                                    increment=increment, eval_data=eval_data, seed=seed, pos_label=pos_label, units=units,
+                                    groups=groups)
 
 
 # -- regression --------------------------------------------------------------------------------------
 
 
-def _regression_baseline(strategy, y_train, y_test, *, name, track, increment, eval_data) -> BaselineResult:
+def _regression_baseline(strategy, y_train, y_test, *, name, track, increment, eval_data, units=None,
+                         groups=None) -> BaselineResult:
     import numpy as np
     from sklearn.dummy import DummyRegressor
 
@@ -137,22 +143,24 @@ def _regression_baseline(strategy, y_train, y_test, *, name, track, increment, e
     predictions = model.predict(np.zeros((len(y_test), 1)))
     metrics = compute_metrics("regression", y_test, predictions)
     params = {"baseline": strategy, "strategy": strategy, "constant": float(np.ravel(model.constant_)[0])}
-    evidence = _evidence_of(metrics, y_test, predictions) if track else ()
+    evidence = _evidence_of(metrics, y_test, predictions, units=units, groups=groups) if track else ()
     folder = _record(name, params, metrics, y_test, track=track, increment=increment, eval_data=eval_data,
                      evidence=evidence)
     return BaselineResult(name, predictions, metrics, None, folder)
 
 
-def mean_baseline(y_train, y_test, *, name="baseline-mean", track=True, increment=None, eval_data=None) -> BaselineResult:
+def mean_baseline(y_train, y_test, *, name="baseline-mean", track=True, increment=None, eval_data=None, units=None,
+                  groups=None) -> BaselineResult:
     """Always the training mean."""
-    return _regression_baseline("mean", y_train, y_test, name=name, track=track, increment=increment, eval_data=eval_data)
+    return _regression_baseline("mean", y_train, y_test, name=name, track=track, increment=increment, eval_data=eval_data,
+                                units=units, groups=groups)
 
 
 def median_baseline(y_train, y_test, *, name="baseline-median", track=True, increment=None,
-                    eval_data=None) -> BaselineResult:
+                    eval_data=None, units=None, groups=None) -> BaselineResult:
     """Always the training median."""
     return _regression_baseline("median", y_train, y_test, name=name, track=track, increment=increment,
-                                eval_data=eval_data)
+                                eval_data=eval_data, units=units, groups=groups)
 
 
 # -- forecasting -------------------------------------------------------------------------------------

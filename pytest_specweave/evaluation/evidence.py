@@ -277,9 +277,13 @@ def _estimate(evidence: Evidence, level: float, seed: int, target, min_resamples
 
 
 def _unit_name(evidence: Evidence) -> str:
-    if evidence.groups is not None:
-        return f"clusters of {evidence.unit}"
-    return evidence.unit
+    """What is resampled: the rows (users), or clusters of them, named by a registered metric's unit ("customers")."""
+    if evidence.groups is None:
+        return evidence.unit
+    custom = custom_metrics.registered(canonical(evidence.metric))
+    if custom is not None and custom.grouped:
+        return custom.unit if custom.unit.endswith("s") else f"{custom.unit}s"
+    return f"clusters of {evidence.unit}"
 
 
 def _check_width(metric: str, low: float, high: float) -> None:
@@ -392,7 +396,7 @@ def _clustered_ranked_estimate(evidence: Evidence, value: float, level: float, s
         statistic(full[None, :] - (dense[:, start:start + chunk] if dense is not None
                                    else counts[:, start:start + chunk].toarray()).T)
         for start in range(0, m, chunk)])
-    return _bca_or_exact(evidence, value, level, replicates, jack, n_units, f"clusters of {evidence.unit}", n_units,
+    return _bca_or_exact(evidence, value, level, replicates, jack, n_units, _unit_name(evidence), n_units,
                          "exact (Clopper-Pearson, one trial per cluster)")
 
 
