@@ -49,8 +49,6 @@ def criteria_files(config: pytest.Config, folder: Path) -> tuple[str, ...]:
     return declared[folder]
 
 
-
-
 def is_criteria_file(config: pytest.Config, path: Path) -> bool:
     """Whether `path` is a file declared for the increment it lies in (the caller knows the folder is one)."""
     return path.name not in INCREMENT_FILES and path.name in criteria_files(config, path.parent)
