@@ -139,8 +139,10 @@ def pytest_configure(config: pytest.Config) -> None:
         from .pytestlayer.remote_stores import check_worker_args
 
         check_worker_args(config)
+    from .pytestlayer.hook_calls import implemented, remember_startup_conftests  # pytest only
+
+    remember_startup_conftests(config)
     config.pluginmanager.register(IncrementRuns(config), IncrementRuns.name)
-    from .pytestlayer.hook_calls import implemented  # pytest only
 
     if implemented(config, "pytest_specweave_metrics"):
         from .pytestlayer import metric_hook
@@ -317,6 +319,12 @@ class IncrementRuns:
         self.reports: list[pytest.TestReport] = []
         self._known: dict[str, bool] = {}
         self._elsewhere = False  # an xdist worker whose rootdir or host is not the controller's
+
+    def pytest_plugin_registered(self, plugin) -> None:
+        """A conftest.py loaded while collecting: its controller hooks are left out, and said (hook_calls.py)."""
+        from .pytestlayer.hook_calls import late_controller_hooks
+
+        late_controller_hooks(self.config, plugin)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if _is_increment_report(self.config, report.nodeid, self._known):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import textwrap
 
 import pytest
 
@@ -175,6 +176,34 @@ def test_the_veto_is_asked_once_per_promotion_even_when_validate_asks_it_on_a_wo
     assert "validate-best-model: the promotion of the model of exp-002-t-002-train-model was vetoed by conftest.py: " \
            "frozen for the release" in output
     assert "promotion vetoed by conftest.py: frozen for the release" in output  # the --sw-done line, on the controller
+    assert not (hooked / "models").exists()
+
+
+@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["one process", "xdist"])
+def test_a_veto_in_a_conftest_loaded_only_while_collecting_is_said_and_left_out_alike_with_xdist(pytester, hooked,
+                                                                                                  workers):
+    (hooked / "conftest.py").write_text(textwrap.dedent("""
+        def pytest_specweave_promotion_veto(record):
+            return "frozen for the release"
+    """), encoding="utf-8")
+    result = run(pytester, "--sw-json", "report.json", *workers)
+    result.assert_outcomes(passed=3, failed=1)
+    result.stdout.fnmatch_lines([
+        "*SpecweaveHookWarning: pytest_specweave_promotion_veto in increments/0001-hooked/conftest.py is not asked:*"
+        "rootdir's conftest.py*"])
+    [entry] = json.loads((pytester.path / "report.json").read_text())["increments"]
+    assert entry["promotion"]["status"] == "promoted"  # with and without xdist: the controller never loads it
+    assert (hooked / "models" / "model-v1.pkl").is_file()
+
+
+def test_a_veto_in_the_conftest_of_the_increment_named_on_the_command_line_is_asked(pytester, hooked):
+    (hooked / "conftest.py").write_text(textwrap.dedent("""
+        def pytest_specweave_promotion_veto(record):
+            return "frozen for the release"
+    """), encoding="utf-8")
+    result = run(pytester, "increments/0001-hooked", "-n", "2")
+    result.stdout.fnmatch_lines(["*vetoed by increments/0001-hooked/conftest.py: frozen for the release*"])
+    assert "is not asked" not in result.stdout.str()
     assert not (hooked / "models").exists()
 
 

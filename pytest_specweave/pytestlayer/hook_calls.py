@@ -3,10 +3,17 @@
 Each implementation is called on its own, so that one that raises is reported as a
 `SpecweaveHookWarning` naming it (its plugin or conftest.py, and the exception) while the others'
 answers are still kept, and nothing the plugin was doing stops.
+
+The hooks the controller asks for the session (CONTROLLER_HOOKS) are taken only from plugins and
+the conftest.py files pytest loads at start-up: an xdist controller collects nothing, so it never
+loads a conftest.py that pytest finds only while collecting (`increments/0001-x/conftest.py` under
+`pytest increments/`). Such an implementation is left out in every process, with a warning when
+its conftest.py is loaded, so that a run gives the same reports with `-n 2` as without.
 """
 
 from __future__ import annotations
 
+import os
 import warnings
 from typing import Any
 
@@ -14,11 +21,58 @@ import pytest
 
 from ..errors import SpecweaveHookWarning
 
+CONTROLLER_HOOKS = ("pytest_specweave_criteria_files", "pytest_specweave_promotion_veto",
+                    "pytest_specweave_promotion_notes", "pytest_specweave_report_sections")
+_STARTUP_CONFTESTS = pytest.StashKey[frozenset]()  # the conftest.py files loaded before configure
+
+
+def remember_startup_conftests(config: pytest.Config) -> None:
+    config.stash[_STARTUP_CONFTESTS] = frozenset(
+        filter(None, (_conftest_file(plugin) for plugin in config.pluginmanager.get_plugins())))
+
+
+def late_controller_hooks(config: pytest.Config, plugin) -> None:
+    """Warn about the controller hooks of a conftest.py registered after start-up (they are left out)."""
+    file = _conftest_file(plugin)
+    startup = config.stash.get(_STARTUP_CONFTESTS, None)
+    if file is None or startup is None or file in startup:
+        return
+    for name in CONTROLLER_HOOKS:
+        if callable(getattr(plugin, name, None)):
+            warnings.warn(SpecweaveHookWarning(
+                f"{name} in {_shown(config, file)} is not asked: pytest loads that conftest.py only while collecting,"
+                " and an xdist controller never does. Move it to the rootdir's conftest.py (the hook is given the"
+                " increment's path) or a plugin, or name that increment's folder on the command line"),
+                stacklevel=2)
+
+
+def hookimpls(config: pytest.Config, name: str) -> list:
+    """The hook's implementations, in pluggy's order; a controller hook's without those of late conftest.py files."""
+    caller = getattr(config.hook, name, None)
+    if caller is None:
+        return []
+    impls = caller.get_hookimpls()
+    startup = config.stash.get(_STARTUP_CONFTESTS, None)
+    if name in CONTROLLER_HOOKS and startup is not None:
+        impls = [impl for impl in impls if _conftest_file(impl.plugin) in (None, *startup)]
+    return impls
+
 
 def implemented(config: pytest.Config, name: str) -> bool:
     """Whether any plugin or conftest.py implements the hook (cheap: nothing is built when none does)."""
-    caller = getattr(config.hook, name, None)
-    return caller is not None and bool(caller.get_hookimpls())
+    return bool(hookimpls(config, name))
+
+
+def _conftest_file(plugin) -> str | None:
+    file = getattr(plugin, "__file__", None)
+    return os.path.abspath(file) if isinstance(file, str) and os.path.basename(file) == "conftest.py" else None
+
+
+def _shown(config: pytest.Config, file: str) -> str:
+    try:
+        return os.path.relpath(file, config.rootpath).replace(os.sep, "/")
+    except ValueError:
+        return file
 
 
 def call_each(config: pytest.Config, name: str, **kwargs: Any) -> list[Any]:
@@ -27,10 +81,9 @@ def call_each(config: pytest.Config, name: str, **kwargs: Any) -> list[Any]:
     `config` is passed to the hook too; `kwargs` are its other arguments. An implementation that
     raises is reported as a warning and left out.
     """
-    caller = getattr(config.hook, name)
     kwargs["config"] = config
     answers = []
-    for impl in reversed(caller.get_hookimpls()):  # pluggy calls the last registered first
+    for impl in reversed(hookimpls(config, name)):  # pluggy calls the last registered first
         args = {arg: kwargs[arg] for arg in impl.argnames}
         try:
             answer = impl.function(**args)
@@ -48,9 +101,8 @@ def call_first(config: pytest.Config, name: str, **kwargs: Any) -> tuple[Any, st
     An implementation that raises is reported and skipped: a caller for whom a silent skip is unsafe
     (a veto) checks `implemented` and decides itself.
     """
-    caller = getattr(config.hook, name)
     kwargs["config"] = config
-    for impl in reversed(caller.get_hookimpls()):
+    for impl in reversed(hookimpls(config, name)):
         args = {arg: kwargs[arg] for arg in impl.argnames}
         try:
             answer = impl.function(**args)

@@ -15,7 +15,7 @@ import pytest
 
 from ..errors import SpecweaveError
 from ..reports.sections import ReportSection, SectionFailure, json_entries, step_summary_lines, summary_lines
-from .hook_calls import describe, implemented, warn
+from .hook_calls import describe, hookimpls, implemented, warn
 
 HOOK = "pytest_specweave_report_sections"
 _SECTIONS = pytest.StashKey[dict]()  # increment folder -> [ReportSection | SectionFailure]
@@ -44,7 +44,7 @@ def _ask(config: pytest.Config, folder: Path) -> list[ReportSection | SectionFai
         return []
     kwargs = {"config": config, "increment": increment, "judgement": judgement, "charts_dir": charts_dir}
     sections: list[ReportSection | SectionFailure] = []
-    for impl in reversed(getattr(config.hook, HOOK).get_hookimpls()):  # pluggy's order
+    for impl in reversed(hookimpls(config, HOOK)):  # pluggy's order
         try:
             answer = impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
             sections += _checked(answer)
