@@ -186,33 +186,54 @@ def _cmd_summary(args, cwd: Path) -> int:
     folders = find_increments(args.path, cwd)
     with project_metrics(folders):
         for folder in folders:
-            status = _summarise(folder, cwd) or status
+            status = _summarise(folder, cwd, project_hooks(folder)) or status
     return status
 
 
-def _summarise(folder: Path, cwd: Path) -> int:
-    from .evaluation.judgement import judge_increment
-    from .evaluation.promotion import promote_judged_model
-    from .model.increment import Increment
+def project_hooks(folder: Path):
+    """The hooks of the conftest.py of the project holding the increment in `folder` (pytestlayer/project_hooks.py)."""
+    from .project import increments_holder
+    from .pytestlayer.project_hooks import ProjectHooks
+
+    holder = increments_holder(folder)
+    if holder not in _PROJECT_HOOKS:
+        _PROJECT_HOOKS[holder] = ProjectHooks(holder)
+    return _PROJECT_HOOKS[holder]
+
+
+_PROJECT_HOOKS: dict = {}
+
+
+def _summarise(folder: Path, cwd: Path, hooks) -> int:
+    """Promote (unless the project's veto says no), then rewrite the increment's comparison and summary."""
+    from .pytestlayer.criteria_files import load_increment
+    from .pytestlayer.promotion_hooks import failed, outcome, promote_for_session
+    from .pytestlayer.report_sections import added_summary_lines
+    from .pytestlayer.session import increment_judgement
     from .reports.comparison import write_comparison
     from .reports.summary import write_summary
 
-    increment = Increment.load(folder)
+    increment = load_increment(hooks, folder)
     if not increment.tracks_experiments:
         print(f"{folder.name}: tracks no experiments; nothing to summarise")
         return 0
     status = 0
-    judgement = judge_increment(increment)  # once: the promotion, the comparison and the summary share it
+    judgement = increment_judgement(hooks, folder)  # once: the promotion, the comparison and the summary share it
     try:
-        metadata = promote_judged_model(judgement)
+        metadata = promote_for_session(hooks, folder, judgement)
         if metadata is not None:
             shown = _relative(folder / "models" / metadata["file"], cwd)
             print(f"{shown} (promoted: the model of {metadata['source_experiment']})")
     except (SpecweaveError, OSError) as error:
+        failed(hooks, folder, judgement.judged.folder if judgement.judged else None, error)
         print(f"pytest-specweave: could not promote the best model of {folder.name}: {error}", file=sys.stderr)
         status = 1
+    promotion = outcome(hooks, folder)
+    if promotion is not None and promotion.veto is not None:
+        print(f"{folder.name}: {promotion.veto.describe()} (no model version written)")
     write_comparison(increment, judgement)
-    print(_relative(write_summary(increment, None, judgement), cwd))
+    print(_relative(write_summary(increment, None, judgement, promotion=promotion,
+                                  sections=added_summary_lines(hooks, folder)), cwd))
     return status
 
 
@@ -254,14 +275,14 @@ def _cmd_gather(args, cwd: Path) -> int:
 
 def _cmd_compare(args, cwd: Path) -> int:
     from .evaluation.judgement import judge_increment
-    from .model.increment import Increment
+    from .pytestlayer.criteria_files import load_increment
     from .reports.comparison import comparison_table
 
     folders = find_increments(args.path, cwd)
     with project_metrics(folders):
         for folder in folders:
             print(f"## {folder.name}\n")
-            print(comparison_table(judge_increment(Increment.load(folder))))
+            print(comparison_table(judge_increment(load_increment(project_hooks(folder), folder))))
     return 0
 
 

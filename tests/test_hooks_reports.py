@@ -238,3 +238,38 @@ def test_the_model_reads_criteria_files_after_tests_md_and_refuses_its_own_names
     assert list(increment.criteria_lists) == ["tests.md", "acceptance.md"]
     with pytest.raises(ValueError, match="tests.md"):
         Increment.load(folder, criteria_files=["tests.md"])
+
+
+# -- the command -----------------------------------------------------------------------------------
+
+VETO = '''
+
+def pytest_specweave_promotion_veto(record):
+    return "the release board meets on Thursdays"
+'''
+
+
+def test_the_command_rewrites_the_summary_with_the_projects_hooks_as_pytest_wrote_it(pytester, monkeypatch, capsys):
+    from pytest_specweave.cli import main
+
+    _project(pytester.path)
+    with open(pytester.path / "conftest.py", "a", encoding="utf-8") as conftest:
+        conftest.write(VETO)
+    pipeline = pytester.path / "increments" / INCREMENT / "pipeline.py"
+    pipeline.write_text(pipeline.read_text(encoding="utf-8").replace(
+        'experiment.log_param("C", 1.0)',
+        'experiment.log_param("C", 1.0)\n    experiment.save_artifact({"weights": [1, 2]}, "model.pkl")'), encoding="utf-8")
+    assert run(pytester).ret == 0
+    summary = pytester.path / SUMMARY
+    written = summary.read_text(encoding="utf-8")
+    assert "acceptance.md" in written and "## Review" in written and "**vetoed**" in written
+    summary.unlink()
+    monkeypatch.chdir(pytester.path)
+    assert main(["summary"]) == 0
+    again = summary.read_text(encoding="utf-8")
+    assert not (pytester.path / "increments" / INCREMENT / "models").exists()  # the veto holds for the command too
+    assert "vetoed by conftest.py: the release board meets on Thursdays" in capsys.readouterr().out
+    hooked = [line for line in written.splitlines()  # what the hooks put there (a linked check's row needs a session)
+              if line.startswith(("| TC-10", "## Review", "Review of", "- Promotion:", "## Evaluation Criteria", "| SM-"))]
+    assert len(hooked) >= 6
+    assert hooked == [line for line in again.splitlines() if line in hooked]

@@ -58,6 +58,11 @@ def hookimpls(config: pytest.Config, name: str) -> list:
     return impls
 
 
+def given_config(config) -> pytest.Config | None:
+    """What an implementation's `config` argument is given: the config, or None for the command (project_hooks.py)."""
+    return getattr(config, "passed_to_hooks", config)
+
+
 def implemented(config: pytest.Config, name: str) -> bool:
     """Whether any plugin or conftest.py implements the hook (cheap: nothing is built when none does)."""
     return bool(hookimpls(config, name))
@@ -81,7 +86,7 @@ def call_each(config: pytest.Config, name: str, **kwargs: Any) -> list[Any]:
     `config` is passed to the hook too; `kwargs` are its other arguments. An implementation that
     raises is reported as a warning and left out.
     """
-    kwargs["config"] = config
+    kwargs["config"] = given_config(config)
     answers = []
     for impl in reversed(hookimpls(config, name)):  # pluggy calls the last registered first
         args = {arg: kwargs[arg] for arg in impl.argnames}
@@ -101,7 +106,7 @@ def call_first(config: pytest.Config, name: str, **kwargs: Any) -> tuple[Any, st
     An implementation that raises is reported and skipped: a caller for whom a silent skip is unsafe
     (a veto) checks `implemented` and decides itself.
     """
-    kwargs["config"] = config
+    kwargs["config"] = given_config(config)
     for impl in reversed(hookimpls(config, name)):
         args = {arg: kwargs[arg] for arg in impl.argnames}
         try:

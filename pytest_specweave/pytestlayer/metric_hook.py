@@ -11,9 +11,7 @@ project's own conftest.py (next to `increments/`) declares, the same way.
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
-import sys
 from pathlib import Path
 
 import pytest
@@ -43,24 +41,16 @@ def register(config: pytest.Config) -> list[str]:
 
 def load_project_metrics(project: Path) -> list[str]:
     """Register what `project`/conftest.py's pytest_specweave_metrics answers (config is None there)."""
+    from .project_hooks import ProjectConftestError, import_project_conftest
+
     path = project / "conftest.py"
     names: list[str] = []
     if not path.is_file() or HOOK not in path.read_text(encoding="utf-8", errors="replace"):
         return names
-    module_name = f"pytest_specweave_project_conftest_{abs(hash(str(path.resolve())))}"
-    module = sys.modules.get(module_name)
-    if module is None:
-        spec = importlib.util.spec_from_file_location(module_name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.path.insert(0, str(project))
-        try:
-            spec.loader.exec_module(module)
-        except Exception as error:  # noqa: BLE001 - said in one line naming the file
-            raise MetricsHookError(f"conftest.py could not be imported to read its metrics:"
-                                   f" {type(error).__name__}: {error}") from None
-        finally:
-            sys.path.remove(str(project))
-        sys.modules[module_name] = module
+    try:
+        module = import_project_conftest(project)
+    except ProjectConftestError as error:
+        raise MetricsHookError(str(error)) from None
     function = getattr(module, HOOK, None)
     if callable(function):
         argnames = tuple(inspect.signature(function).parameters)

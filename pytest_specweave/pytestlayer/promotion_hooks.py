@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from .hook_calls import call_each, describe, hookimpls, implemented, warn
+from .hook_calls import call_each, describe, given_config, hookimpls, implemented, warn
 
 VETO = "pytest_specweave_promotion_veto"
 NOTES = "pytest_specweave_promotion_notes"
@@ -88,7 +88,7 @@ def remember_veto(config: pytest.Config, folder: Path, asked: dict) -> None:
 def _ask_veto(config: pytest.Config, folder: Path, record, judgement) -> Veto | None:
     """The first reason given; an implementation that raises is a veto too (warned about)."""
     for impl in reversed(hookimpls(config, VETO)):
-        kwargs = {"config": config, "increment_path": folder, "record": record, "judgement": judgement}
+        kwargs = {"config": given_config(config), "increment_path": folder, "record": record, "judgement": judgement}
         try:
             answer = impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
         except Exception as error:  # noqa: BLE001 - fails closed: no promotion without the rule's yes

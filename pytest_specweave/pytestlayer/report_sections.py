@@ -15,7 +15,7 @@ import pytest
 
 from ..errors import SpecweaveError
 from ..reports.sections import ReportSection, SectionFailure, json_entries, step_summary_lines, summary_lines
-from .hook_calls import describe, hookimpls, implemented, warn
+from .hook_calls import describe, given_config, hookimpls, implemented, warn
 
 HOOK = "pytest_specweave_report_sections"
 _SECTIONS = pytest.StashKey[dict]()  # increment folder -> [ReportSection | SectionFailure]
@@ -42,7 +42,7 @@ def _ask(config: pytest.Config, folder: Path) -> list[ReportSection | SectionFai
         charts_dir.mkdir(parents=True, exist_ok=True)
     except (SpecweaveError, OSError):  # the reports say what is wrong with the increment
         return []
-    kwargs = {"config": config, "increment": increment, "judgement": judgement, "charts_dir": charts_dir}
+    kwargs = {"config": given_config(config), "increment": increment, "judgement": judgement, "charts_dir": charts_dir}
     sections: list[ReportSection | SectionFailure] = []
     for impl in reversed(hookimpls(config, HOOK)):  # pluggy's order
         try:
