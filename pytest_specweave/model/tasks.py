@@ -425,7 +425,7 @@ def not_a_link(content: str) -> str | None:
             "or a notebook (.ipynb)")
 
 
-_CODE_SPAN = re.compile(r"(`+).*?\1")
+_BACKTICKS = re.compile(r"`+")
 _CODE_NAMED = re.compile(r"(?<![\w`/.\\-])(?P<file>[\w./\\-]*\w\.(?:py|ipynb))(?::{1,2}(?P<callable>[A-Za-z_][\w.]*))?(?![\w`])")
 
 
@@ -433,11 +433,32 @@ def link_hint(text: str) -> str | None:
     """How to link the code that text names outside backticks (`pipeline.py::train`, `pipeline.py:train`,
     `pipeline.py`), as a sentence; None when it names none. A task's text is read, never run: the
     hint goes with its "not implemented" skip."""
-    named = _CODE_NAMED.search(_CODE_SPAN.sub(lambda m: " " * len(m.group(0)), text))
+    named = _CODE_NAMED.search(_without_code_spans(text))
     if named is None:
         return None
     target = named.group("file") + (f"::{named.group('callable')}" if named.group("callable") else "")
     return f"write it as `{target}` (in backticks) to link it"
+
+
+def _without_code_spans(text: str) -> str:
+    """`text` with each code span blanked out: a run of backticks up to the next run of as many (linear time)."""
+    runs = [(m.start(), m.end()) for m in _BACKTICKS.finditer(text)]
+    later: dict[int, list[int]] = {}  # run length -> indices of the runs of that length, last first
+    for index in range(len(runs) - 1, -1, -1):
+        later.setdefault(runs[index][1] - runs[index][0], []).append(index)
+    pieces, kept_from, index = [], 0, 0
+    while index < len(runs):
+        start, end = runs[index]
+        same = later[end - start]
+        while same and same[-1] <= index:
+            same.pop()
+        if not same:
+            index += 1
+            continue
+        closing = same.pop()
+        pieces += [text[kept_from:start], " " * (runs[closing][1] - start)]
+        kept_from, index = runs[closing][1], closing + 1
+    return "".join(pieces) + text[kept_from:]
 
 
 def broken_link(text: str, spans: list[tuple[int, int, str]]) -> tuple[int, str] | None:
