@@ -84,7 +84,7 @@ def test_scikit_learns_searches_keep_every_candidate_with_its_folds(inc, kind):
 
 def test_something_that_is_not_a_search_is_refused(inc):
     with track_experiment("tuning", increment=inc) as exp:
-        with pytest.raises(TypeError, match="expected an optuna Study, a fitted scikit-learn \*SearchCV or a list"):
+        with pytest.raises(TypeError, match=r"expected an optuna Study, a fitted scikit-learn \*SearchCV or a list"):
             log_search(exp, object())
 
 
