@@ -433,6 +433,8 @@ def link_hint(text: str) -> str | None:
     """How to link the code that text names outside backticks (`pipeline.py::train`, `pipeline.py:train`,
     `pipeline.py`), as a sentence; None when it names none. A task's text is read, never run: the
     hint goes with its "not implemented" skip."""
+    if ".py" not in text and ".ipynb" not in text:  # most lines: nothing to search
+        return None
     named = _CODE_NAMED.search(_without_code_spans(text))
     if named is None:
         return None
@@ -442,6 +444,8 @@ def link_hint(text: str) -> str | None:
 
 def _without_code_spans(text: str) -> str:
     """`text` with each code span blanked out: a run of backticks up to the next run of as many (linear time)."""
+    if "`" not in text:
+        return text
     runs = [(m.start(), m.end()) for m in _BACKTICKS.finditer(text)]
     later: dict[int, list[int]] = {}  # run length -> indices of the runs of that length, last first
     for index in range(len(runs) - 1, -1, -1):
