@@ -7,6 +7,7 @@ import json
 import os
 import struct
 import sys
+import time
 import warnings
 
 import pytest
@@ -78,8 +79,21 @@ def _key(item) -> str:
     return item.key or "/".join(item.nested_key)
 
 
-def offline_run(wandb_dir, run_id):
-    """{run, config, history, summary, exit_code} of the offline run `run_id` under WANDB_DIR."""
+def offline_run(wandb_dir, run_id, wait_s=20.0):
+    """{run, config, history, summary, exit_code} of the offline run `run_id` under WANDB_DIR.
+
+    wandb-core writes the file from another process: it is read again until it holds the run and
+    its exit (`run.finish()` can return a moment before the file is complete on a busy machine).
+    """
+    deadline = time.monotonic() + wait_s
+    while True:
+        found = _read_offline_run(wandb_dir, run_id)
+        if (found["run"] is not None and found["exit_code"] is not None) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+def _read_offline_run(wandb_dir, run_id):
     [run_file] = (wandb_dir / "wandb").glob(f"offline-run-*-{run_id}/run-{run_id}.wandb")
     out = {"history": [], "summary": {}, "config": {}, "run": None, "exit_code": None}
     for record in offline_records(run_file):
