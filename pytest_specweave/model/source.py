@@ -244,7 +244,7 @@ def hidden_lines(lines: Sequence[str], start: int = 0, code: list | None = None)
 def _has_comment(lines: Sequence[str], start: int) -> bool:
     """Whether an HTML comment opens anywhere from index `start` (most files: none, and then every
     line outside fences is shown as it is)."""
-    return any("<!--" in lines[index] for index in range(start, len(lines)))
+    return "<!--" in "\n".join(lines[start:] if start else lines)
 
 
 def _fenced(lines: Sequence[str], start: int) -> list[bool]:
@@ -396,6 +396,8 @@ def list_item(text: str) -> tuple[int, str] | None:
 
 def checkbox(text: str) -> tuple[str, str] | None:
     """(mark, rest) when the text starts with a task-list checkbox (`[ ]`, `[x]`, `[~]`, `[-]`, `[/]`)."""
+    if text[:1] != "[":
+        return None
     match = _CHECKBOX.match(text)
     if not match:
         return None

@@ -803,6 +803,8 @@ class _TaskParser:
         if box is not None:
             task.boxes += 1
             task.boxes_done += box[0] in "xX"
+        if ":" not in content:  # most lines: no field
+            return
         for part in _FIELD_SEPARATOR.split(content):  # `**Effort**: 4h | **AC**: AC-US9-01`
             pair = source.key_value(part)
             if pair is not None:
