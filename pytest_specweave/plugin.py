@@ -375,11 +375,12 @@ class IncrementRuns:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if CONTROLLER_OF_WORKER in getattr(self.config, "workerinput", {}):
             from .pytestlayer.remote_stores import elsewhere, note_before_run
-            from .pytestlayer.sharding import increment_of
 
             self._elsewhere = elsewhere(self.config)
             if self._elsewhere:
-                note_before_run(self.config, {f for f in map(increment_of, session.items) if f is not None})
+                from .pytestlayer.items import increment_folder
+
+                note_before_run(self.config, {f for f in map(increment_folder, session.items) if f is not None})
 
     def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config):
         if report.skipped and isinstance(report.longrepr, tuple) and _is_increment_report(config, report.nodeid,
@@ -402,9 +403,9 @@ class IncrementRuns:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self._elsewhere:
             from .pytestlayer.remote_stores import send_to_controller
+            from .pytestlayer.session import increment_of_nodeid
 
-            send_to_controller(self.config, {(self.config.rootpath / r.nodeid.split("::", 1)[0]).parent
-                                             for r in self.reports})
+            send_to_controller(self.config, {increment_of_nodeid(self.config, r.nodeid) for r in self.reports})
         if self.config.getoption("sw_shard", None) is not None and not hasattr(self.config, "workerinput"):
             from .pytestlayer.sharding import finish
 

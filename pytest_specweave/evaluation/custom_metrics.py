@@ -59,6 +59,10 @@ class Metric:
         object.__setattr__(self, "unit", str(self.unit or "rows"))
         object.__setattr__(self, "canonical_name", builtin_canonical(self.name))
 
+    def given(self, y_pred, y_score):
+        """What `compute` takes of a call's predictions: the scores when `scores`, else the labels (None if absent)."""
+        return y_score if self.scores else y_pred
+
     @property
     def grouped(self) -> bool:
         return self.unit != "rows"

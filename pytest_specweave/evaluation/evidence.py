@@ -161,7 +161,7 @@ def _custom_evidence(custom, metric: str, y_true, y_pred, y_score, units, groups
 
     from .metrics import MetricWarning
 
-    given = y_score if custom.scores else y_pred
+    given = custom.given(y_pred, y_score)
     if given is None:
         return None
     if custom.grouped and groups is None:

@@ -412,7 +412,7 @@ def compute_metrics(
 
 
 def _custom_value(metric, y_true, y_pred, y_score) -> float:
-    given = y_score if metric.scores else y_pred
+    given = metric.given(y_pred, y_score)
     if given is None:
         raise ValueError(f"metric {metric.name!r} needs {'y_score' if metric.scores else 'y_pred'}")
     return metric.value(y_true, given)
@@ -577,7 +577,7 @@ def row_decomposition(name: str, y_true, y_pred=None, *, y_score=None, **options
 
     custom = custom_metrics.registered(canonical(name))
     if custom is not None:
-        given = y_score if custom.scores else y_pred
+        given = custom.given(y_pred, y_score)
         return None if given is None else RowDecomposition(*custom.columns(y_true, given))
     base, k = split_cut_off(name)
     if k is not None or base == "mrr":

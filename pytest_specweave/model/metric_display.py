@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 
+from ..evaluation import custom_metrics
 from . import metric_names
 
 RATE, SCORE = "rate", "score"
@@ -34,7 +35,7 @@ def kind(metric: str | None) -> str | None:
     """RATE, SCORE, or None for a metric that is neither (latency, rmse, a name the rule does not know)."""
     if not metric:
         return None
-    custom = metric_names.custom_metrics.registered(metric_names.canonical(metric))
+    custom = custom_metrics.registered(metric_names.canonical(metric))
     if custom is not None:
         return RATE if custom.proportion else None
     return metric_names.last_word_says(metric_names.canonical(metric).replace("@", "_"), _KIND_OF_WORD, f_beta=SCORE)

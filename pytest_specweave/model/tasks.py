@@ -425,7 +425,6 @@ def not_a_link(content: str) -> str | None:
             "or a notebook (.ipynb)")
 
 
-_BACKTICKS = re.compile(r"`+")
 _CODE_NAMED = re.compile(r"(?<![\w`/.\\-])(?P<file>[\w./\\-]*\w\.(?:py|ipynb))(?::{1,2}(?P<callable>[A-Za-z_][\w.]*))?(?![\w`])")
 
 
@@ -443,25 +442,13 @@ def link_hint(text: str) -> str | None:
 
 
 def _without_code_spans(text: str) -> str:
-    """`text` with each code span blanked out: a run of backticks up to the next run of as many (linear time)."""
+    """`text` with each inline code span blanked out (source.code_spans: linear in the text)."""
     if "`" not in text:
         return text
-    runs = [(m.start(), m.end()) for m in _BACKTICKS.finditer(text)]
-    later: dict[int, list[int]] = {}  # run length -> indices of the runs of that length, last first
-    for index in range(len(runs) - 1, -1, -1):
-        later.setdefault(runs[index][1] - runs[index][0], []).append(index)
-    pieces, kept_from, index = [], 0, 0
-    while index < len(runs):
-        start, end = runs[index]
-        same = later[end - start]
-        while same and same[-1] <= index:
-            same.pop()
-        if not same:
-            index += 1
-            continue
-        closing = same.pop()
-        pieces += [text[kept_from:start], " " * (runs[closing][1] - start)]
-        kept_from, index = runs[closing][1], closing + 1
+    pieces, kept_from = [], 0
+    for start, end, _ in source.code_spans(text):
+        pieces += [text[kept_from:start], " " * (end - start)]
+        kept_from = end
     return "".join(pieces) + text[kept_from:]
 
 

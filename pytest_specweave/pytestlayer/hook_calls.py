@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,7 +41,7 @@ def late_controller_hooks(config: pytest.Config, plugin) -> None:
     for name in CONTROLLER_HOOKS:
         if callable(getattr(plugin, name, None)):
             warnings.warn(SpecweaveHookWarning(
-                f"{name} in {_shown(config, file)} is not asked: pytest loads that conftest.py only while collecting,"
+                f"{name} in {shown(config, file)} is not asked: pytest loads that conftest.py only while collecting,"
                 " and an xdist controller never does. Move it to the rootdir's conftest.py (the hook is given the"
                 " increment's path) or a plugin, or name that increment's folder on the command line"),
                 stacklevel=2)
@@ -54,7 +55,7 @@ def hookimpls(config: pytest.Config, name: str) -> list:
     impls = caller.get_hookimpls()
     startup = config.stash.get(_STARTUP_CONFTESTS, None)
     if name in CONTROLLER_HOOKS and startup is not None:
-        impls = [impl for impl in impls if _conftest_file(impl.plugin) in (None, *startup)]
+        impls = [impl for impl in impls if (file := _conftest_file(impl.plugin)) is None or file in startup]
     return impls
 
 
@@ -73,11 +74,13 @@ def _conftest_file(plugin) -> str | None:
     return os.path.abspath(file) if isinstance(file, str) and os.path.basename(file) == "conftest.py" else None
 
 
-def _shown(config: pytest.Config, file: str) -> str:
+def shown(config, where: str) -> str:
+    """A conftest.py as the reports name it, relative to the rootdir (the same text wherever the run is);
+    anything else (a plugin's name) as it is."""
     try:
-        return os.path.relpath(file, config.rootpath).replace(os.sep, "/")
+        return Path(where).relative_to(config.rootpath).as_posix()
     except ValueError:
-        return file
+        return where
 
 
 def call_each(config: pytest.Config, name: str, **kwargs: Any) -> list[Any]:

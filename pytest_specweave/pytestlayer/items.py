@@ -625,18 +625,13 @@ class ProblemItem(pytest.Item):
 def order_items(items: list) -> list:
     """Each increment's items together, at the place of its first item: tasks, then metrics, then criteria
     (tests.md's before the criteria files')."""
+    folders = [increment_folder(item) for item in items]
     groups: dict[Path, list] = {}
-    for index, item in enumerate(items):
-        folder = getattr(getattr(item, "sw_increment", None), "path", None)
-        if folder is None:
-            folder = item.path.parent if isinstance(item, ProblemItem) and _in_increment(item) else None
+    for index, (item, folder) in enumerate(zip(items, folders)):
         if folder is not None:
             groups.setdefault(folder, []).append((index, item))
     ordered, placed = [], set()
-    for item in items:
-        folder = getattr(getattr(item, "sw_increment", None), "path", None)
-        if folder is None and isinstance(item, ProblemItem) and _in_increment(item):
-            folder = item.path.parent
+    for item, folder in zip(items, folders):
         if folder is None:
             ordered.append(item)
         elif folder not in placed:
@@ -647,5 +642,9 @@ def order_items(items: list) -> list:
     return ordered
 
 
-def _in_increment(item) -> bool:
-    return isinstance(item.parent, IncrementFile)
+def increment_folder(item) -> Path | None:
+    """The folder of the increment an item belongs to (a problem item of a broken file too); None for others."""
+    folder = getattr(getattr(item, "sw_increment", None), "path", None)
+    if folder is None and isinstance(item, ProblemItem) and isinstance(item.parent, IncrementFile):
+        folder = item.path.parent
+    return folder

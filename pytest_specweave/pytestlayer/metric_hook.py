@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from ..errors import SpecweaveError
-from .hook_calls import describe
+from .hook_calls import describe, shown
 
 HOOK = "pytest_specweave_metrics"
 
@@ -31,7 +31,7 @@ def register(config: pytest.Config) -> list[str]:
     names: list[str] = []
     try:
         for impl in reversed(getattr(config.hook, HOOK).get_hookimpls()):  # pluggy's order
-            source = _source(config.rootpath, describe(impl))
+            source = shown(config, describe(impl))
             _register_answer(_call(impl.function, impl.argnames, config, source), source, names)
     except MetricsHookError as error:
         forget(names)
@@ -94,10 +94,3 @@ def _as_list(answer) -> list:
     if answer is None:
         return []
     return list(answer) if isinstance(answer, (list, tuple)) else [answer]
-
-
-def _source(rootpath: Path, where: str) -> str:
-    try:
-        return Path(where).relative_to(rootpath).as_posix()
-    except ValueError:
-        return where

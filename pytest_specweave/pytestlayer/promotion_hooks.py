@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from .hook_calls import call_each, describe, given_config, hookimpls, implemented, warn
+from .hook_calls import call_each, describe, given_config, hookimpls, implemented, shown, warn
 
 VETO = "pytest_specweave_promotion_veto"
 NOTES = "pytest_specweave_promotion_notes"
@@ -32,6 +32,10 @@ class Veto:
 
     def describe(self) -> str:
         return f"the promotion of the model of {self.experiment} was vetoed by {self.by}: {self.reason}"
+
+    def markdown(self) -> str:
+        """The reports' line for it: COMPLETION-SUMMARY.md and the CI step summary."""
+        return f"**vetoed** by `{self.by}`: {self.reason} (no model version written)"
 
 
 @dataclass
@@ -94,9 +98,9 @@ def _ask_veto(config: pytest.Config, folder: Path, record, judgement) -> Veto | 
         except Exception as error:  # noqa: BLE001 - fails closed: no promotion without the rule's yes
             warn(impl, VETO, error)
             return Veto(record.folder, f"the veto hook raised {type(error).__name__}: {error}",
-                        _shown(config, describe(impl)))
+                        shown(config, describe(impl)))
         if answer is not None and answer is not False:
-            return Veto(record.folder, str(answer).strip() or "(no reason given)", _shown(config, describe(impl)))
+            return Veto(record.folder, str(answer).strip() or "(no reason given)", shown(config, describe(impl)))
     return None
 
 
@@ -165,14 +169,6 @@ def outcome(config: pytest.Config, folder: Path) -> Promotion | None:
 def vetoes(config: pytest.Config) -> list[tuple[Path, Veto]]:
     return [(folder, found.veto) for folder, found in sorted(config.stash.get(_OUTCOMES, {}).items())
             if found.veto is not None]
-
-
-def _shown(config: pytest.Config, where: str) -> str:
-    """A conftest.py relative to the rootdir (the same text wherever the run is); a plugin by its name."""
-    try:
-        return Path(where).relative_to(config.rootpath).as_posix()
-    except ValueError:
-        return where
 
 
 _VETOES = pytest.StashKey[dict]()  # (increment folder, experiment folder, run) -> Veto | None, asked in this process

@@ -21,6 +21,7 @@ import pytest
 
 from ..plugin import CONTROLLER_OF_WORKER as CONTROLLER_KEY  # workerinput: [rootdir, host]
 from ..plugin import STORES_FROM_WORKER as STORES_KEY  # workeroutput: {increment path: {"files": …, "removed": …}}
+
 NOT_SENT = frozenset({"mlflow.db", "mlruns", "mlartifacts", "__pycache__", ".pytest_cache"})
 _BEFORE = pytest.StashKey[dict]()  # increment folder -> {relative path: (size, mtime_ns)}
 

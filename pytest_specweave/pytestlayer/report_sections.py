@@ -15,7 +15,7 @@ import pytest
 
 from ..errors import SpecweaveError
 from ..reports.sections import ReportSection, SectionFailure, json_entries, step_summary_lines, summary_lines
-from .hook_calls import describe, given_config, hookimpls, implemented, warn
+from .hook_calls import describe, given_config, hookimpls, implemented, shown, warn
 
 HOOK = "pytest_specweave_report_sections"
 _SECTIONS = pytest.StashKey[dict]()  # increment folder -> [ReportSection | SectionFailure]
@@ -50,7 +50,7 @@ def _ask(config: pytest.Config, folder: Path) -> list[ReportSection | SectionFai
             sections += _checked(answer)
         except Exception as error:  # noqa: BLE001 - a team's section never costs the reports
             warn(impl, HOOK, error)
-            sections.append(SectionFailure(_shown(config, describe(impl)), f"{type(error).__name__}: {error}"))
+            sections.append(SectionFailure(shown(config, describe(impl)), f"{type(error).__name__}: {error}"))
     return sections
 
 
@@ -63,14 +63,6 @@ def _checked(answer) -> list[ReportSection]:
     for section in answers:
         json.dumps(section.json)  # a TypeError here, not a JSON report that cannot be written
     return list(answers)
-
-
-def _shown(config: pytest.Config, who: str) -> str:
-    """A conftest.py relative to the rootdir (the summary names no machine path)."""
-    try:
-        return Path(who).relative_to(config.rootpath).as_posix()
-    except ValueError:
-        return who
 
 
 def added_summary_lines(config: pytest.Config, folder: Path) -> list[str]:

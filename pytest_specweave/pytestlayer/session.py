@@ -542,8 +542,7 @@ def step_summary(config, reports) -> str:
             lines += ["Tasks: " + ", ".join(f"{n} {o}" for o, n in sorted(counts.items())), ""]
         promotion = outcome(config, folder)
         if promotion is not None and promotion.veto is not None:
-            veto = promotion.veto
-            lines += [f"Promotion: **vetoed** by `{veto.by}`: {veto.reason} (no model version written)", ""]
+            lines += [f"Promotion: {promotion.veto.markdown()}", ""]
         lines += added_step_summary(config, folder)
         summary = folder / "COMPLETION-SUMMARY.md"
         if summary.exists():

@@ -32,17 +32,6 @@ def parse_shard(value: str) -> tuple[int, int]:
     return index, count
 
 
-def increment_of(item) -> Path | None:
-    """The folder of the increment an item belongs to (a problem item of a broken file too); None for others."""
-    folder = getattr(getattr(item, "sw_increment", None), "path", None)
-    if folder is None:
-        from .items import IncrementFile
-
-        if isinstance(getattr(item, "parent", None), IncrementFile):
-            folder = item.path.parent
-    return folder
-
-
 def shard_of(folders, rootpath: Path, count: int) -> dict[Path, int]:
     """Each increment folder's shard (1-based): sorted by path from the rootdir, dealt out in turn."""
     def key(folder: Path) -> str:
@@ -56,8 +45,10 @@ def shard_of(folders, rootpath: Path, count: int) -> dict[Path, int]:
 
 def select_shard(config: pytest.Config, items: list) -> None:
     """Deselect, in place, the items outside this shard (pytest_deselected reports them)."""
+    from .items import increment_folder
+
     index, count = parse_shard(config.getoption("sw_shard"))
-    folders = {item: increment_of(item) for item in items}
+    folders = {item: increment_folder(item) for item in items}
     shards = shard_of([f for f in folders.values() if f is not None], config.rootpath, count)
     kept, dropped = [], []
     for item in items:

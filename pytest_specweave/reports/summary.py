@@ -573,7 +573,7 @@ def _best_model_section(data: SummaryData) -> list[str]:
                      "(a pytest run promotes it to models/model-vN.pkl)")
     veto = getattr(data.promotion, "veto", None)
     if veto is not None:
-        lines.append(f"- Promotion: **vetoed** by `{veto.by}`: {veto.reason} (no model version written)")
+        lines.append(f"- Promotion: {veto.markdown()}")
     shown_metrics = ", ".join(f"{k}={_with_unit(k, v)}" for k, v in best.metrics.items())
     lines.append(f"- Metrics: {shown_metrics or 'none logged'}")
     timed = _training_time(best)
