@@ -184,24 +184,29 @@ def _cmd_list(args, cwd: Path) -> int:
 def _cmd_summary(args, cwd: Path) -> int:
     status = 0
     folders = find_increments(args.path, cwd)
-    with project_metrics(folders):
+    with project_hooks(folders) as hooks:
         for folder in folders:
-            status = _summarise(folder, cwd, project_hooks(folder)) or status
+            status = _summarise(folder, cwd, hooks[folder]) or status
     return status
 
 
-def project_hooks(folder: Path):
-    """The hooks of the conftest.py of the project holding the increment in `folder` (pytestlayer/project_hooks.py)."""
+@contextlib.contextmanager
+def project_hooks(folders: list[Path]):
+    """Each increment folder's hooks: those of its project's conftest.py (pytestlayer/project_hooks.py), whose
+    metrics stay registered while the command judges, and are forgotten after."""
     from .project import increments_holder
+    from .pytestlayer.metric_hook import forget, register_all
     from .pytestlayer.project_hooks import ProjectHooks
 
-    holder = increments_holder(folder)
-    if holder not in _PROJECT_HOOKS:
-        _PROJECT_HOOKS[holder] = ProjectHooks(holder)
-    return _PROJECT_HOOKS[holder]
-
-
-_PROJECT_HOOKS: dict = {}
+    holders = {folder: increments_holder(folder) for folder in folders}
+    by_holder = {holder: ProjectHooks(holder) for holder in dict.fromkeys(holders.values())}
+    names: list[str] = []
+    try:
+        for hooks in by_holder.values():
+            names += register_all(hooks)
+        yield {folder: by_holder[holder] for folder, holder in holders.items()}
+    finally:
+        forget(names)
 
 
 def _summarise(folder: Path, cwd: Path, hooks) -> int:
@@ -237,22 +242,6 @@ def _summarise(folder: Path, cwd: Path, hooks) -> int:
     return status
 
 
-@contextlib.contextmanager
-def project_metrics(folders: list[Path]):
-    """The metrics the increments' projects register in their conftest.py (pytest_specweave_metrics), while
-    the command judges them; forgotten after."""
-    from .project import increments_holder
-    from .pytestlayer.metric_hook import forget, load_project_metrics
-
-    names: list[str] = []
-    try:
-        for holder in dict.fromkeys(increments_holder(folder) for folder in folders):
-            names += load_project_metrics(holder)
-        yield
-    finally:
-        forget(names)
-
-
 def _cmd_gather(args, cwd: Path) -> int:
     from .shards import gather, write_report
 
@@ -279,10 +268,10 @@ def _cmd_compare(args, cwd: Path) -> int:
     from .reports.comparison import comparison_table
 
     folders = find_increments(args.path, cwd)
-    with project_metrics(folders):
+    with project_hooks(folders) as hooks:
         for folder in folders:
             print(f"## {folder.name}\n")
-            print(comparison_table(judge_increment(load_increment(project_hooks(folder), folder))))
+            print(comparison_table(judge_increment(load_increment(hooks[folder], folder))))
     return 0
 
 

@@ -5,19 +5,16 @@ answer (a `Metric` or a list of them) is registered under its source (the confte
 the rootdir, or the plugin's name), so that a clash names both sides. A declaration that cannot be
 used stops the run with a usage error: a metric silently missing would make its thresholds unreadable.
 
-The `pytest-specweave` command runs no pytest configure: `load_project_metrics` registers what the
-project's own conftest.py (next to `increments/`) declares, the same way.
+The `pytest-specweave` command runs no pytest configure: it calls `register_all` with the hooks of the
+project's own conftest.py (project_hooks.py), the same way.
 """
 
 from __future__ import annotations
 
-import inspect
-from pathlib import Path
-
 import pytest
 
 from ..errors import SpecweaveError
-from .hook_calls import describe, shown
+from .hook_calls import describe, given_config, hookimpls, shown
 
 HOOK = "pytest_specweave_metrics"
 
@@ -27,38 +24,27 @@ class MetricsHookError(SpecweaveError):
 
 
 def register(config: pytest.Config) -> list[str]:
-    """Register every implementation's metrics; the names registered (to forget at unconfigure)."""
-    names: list[str] = []
+    """At configure: every implementation's metrics registered; the names (to forget at unconfigure)."""
     try:
-        for impl in reversed(getattr(config.hook, HOOK).get_hookimpls()):  # pluggy's order
-            source = shown(config, describe(impl))
-            _register_answer(_call(impl.function, impl.argnames, config, source), source, names)
+        return register_all(config)
     except MetricsHookError as error:
-        forget(names)
         raise pytest.UsageError(str(error)) from None
-    return names
 
 
-def load_project_metrics(project: Path) -> list[str]:
-    """Register what `project`/conftest.py's pytest_specweave_metrics answers (config is None there)."""
-    from .project_hooks import ProjectConftestError, import_project_conftest
+def register_all(config) -> list[str]:
+    """Register the metrics of every implementation (config: a pytest.Config, or the command's ProjectHooks).
 
-    path = project / "conftest.py"
+    Returns the names registered; raises MetricsHookError when a declaration cannot be used, leaving
+    none of its registrations behind.
+    """
     names: list[str] = []
-    if not path.is_file() or HOOK not in path.read_text(encoding="utf-8", errors="replace"):
-        return names
     try:
-        module = import_project_conftest(project)
-    except ProjectConftestError as error:
-        raise MetricsHookError(str(error)) from None
-    function = getattr(module, HOOK, None)
-    if callable(function):
-        argnames = tuple(inspect.signature(function).parameters)
-        try:
-            _register_answer(_call(function, argnames, None, "conftest.py"), "conftest.py", names)
-        except MetricsHookError:
-            forget(names)
-            raise
+        for impl in reversed(hookimpls(config, HOOK)):  # pluggy's order
+            source = shown(config, describe(impl))
+            _register_answer(_call(impl, config, source), source, names)
+    except MetricsHookError:
+        forget(names)
+        raise
     return names
 
 
@@ -69,9 +55,9 @@ def forget(names: list[str]) -> None:
         unregister_metric(name)
 
 
-def _call(function, argnames, config, source: str):
+def _call(impl, config, source: str):
     try:
-        return function(**{arg: config for arg in argnames if arg == "config"})
+        return impl.function(**{arg: given_config(config) for arg in impl.argnames if arg == "config"})
     except Exception as error:  # noqa: BLE001 - said as a usage error naming the conftest.py
         raise MetricsHookError(f"{HOOK} in {source} raised {type(error).__name__}: {error}") from None
 

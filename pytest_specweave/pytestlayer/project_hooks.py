@@ -69,7 +69,15 @@ class ProjectHooks:
         self.stash = pytest.Stash()
         self.pluginmanager = _Hooks("pytest")
         self.pluginmanager.add_hookspecs(hookspecs)
-        module = import_project_conftest(self.rootpath)
+        module = import_project_conftest(self.rootpath) if _names_hooks(self.rootpath / "conftest.py") else None
         if module is not None:
             self.pluginmanager.register(module, str(self.rootpath / "conftest.py"))
         self.hook = self.pluginmanager.hook
+
+
+def _names_hooks(conftest: Path) -> bool:
+    """Whether a conftest.py mentions any of the plugin's hooks (one that does not is not imported)."""
+    try:
+        return PREFIX in conftest.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
