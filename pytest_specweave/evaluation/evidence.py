@@ -19,8 +19,6 @@ every metric they compute.
 
 from __future__ import annotations
 
-import io
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -194,17 +192,11 @@ def save(experiment, evidence: Evidence) -> None:
 
 
 def decode(data: bytes) -> Evidence:
-    import numpy as np
+    from ..tracking.experiment import read_evidence
 
-    with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-        header = json.loads(str(archive["header"]))
-        columns = np.asarray(archive["columns"], dtype=float)
-        if columns.ndim == 1:
-            columns = columns[:, None]
-        units = archive["units"] if "units" in archive.files else None
-        groups = archive["groups"] if "groups" in archive.files else None
-    return Evidence(str(header["metric"]), columns, str(header.get("combine", "mean")), units, groups,
-                    header.get("block_length"), str(header.get("unit", "rows")))
+    found = read_evidence(data)
+    return Evidence(found["metric"], found["values"], found["combine"], found["units"], found["groups"],
+                    found["block_length"], found["unit"])
 
 
 _LOADED: dict = {}

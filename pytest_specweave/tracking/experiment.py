@@ -240,6 +240,43 @@ def _jsonable(value, depth: int = 0):
     raise _NotJSON
 
 
+def evidence_columns(what: str, values, combine: str):
+    """Per-unit values as the (n, c) float array an evidence file holds; ValueError/TypeError naming `what`."""
+    import numpy as np
+
+    if combine not in EVIDENCE_COMBINES:
+        raise ValueError(f"{what}: combine must be one of {', '.join(EVIDENCE_COMBINES)}, got {combine!r}")
+    try:
+        columns = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{what}: values must be numbers, one per unit") from None
+    if columns.ndim == 1:
+        columns = columns[:, None]
+    if columns.ndim != 2 or columns.shape[0] == 0:
+        raise ValueError(f"{what}: values must be (n,) or (n, columns) with n > 0, got shape {columns.shape}")
+    if not np.all(np.isfinite(columns)):
+        raise ValueError(f"{what}: values must be finite (found NaN or infinity)")
+    return columns
+
+
+def read_evidence(data: bytes) -> dict:
+    """An evidence file (`log_evidence` writes it) as log_evidence's arguments: metric, values (n, c), combine,
+    units, groups, block_length, unit. ValueError, TypeError or KeyError when it is not one."""
+    import io
+
+    import numpy as np
+
+    with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+        header = json.loads(str(archive["header"]))
+        if not isinstance(header, dict) or not isinstance(header.get("metric"), str):
+            raise ValueError('its header must be a JSON object naming the "metric"')
+        combine = str(header.get("combine", "mean"))
+        return {"metric": header["metric"], "values": evidence_columns("evidence", archive["columns"], combine),
+                "combine": combine, "units": archive["units"] if "units" in archive.files else None,
+                "groups": archive["groups"] if "groups" in archive.files else None,
+                "block_length": header.get("block_length"), "unit": str(header.get("unit", "rows"))}
+
+
 class Experiment:
     """A running (or finished) experiment. See ExperimentStore.open_run and track_experiment."""
 
@@ -962,18 +999,7 @@ class Experiment:
 
         self._key(metric)
         key = metric
-        if combine not in EVIDENCE_COMBINES:
-            raise ValueError(f"log_evidence {key!r}: combine must be one of {', '.join(EVIDENCE_COMBINES)}, got {combine!r}")
-        try:
-            columns = np.asarray(values, dtype=float)
-        except (TypeError, ValueError):
-            raise TypeError(f"log_evidence {key!r}: values must be numbers, one per unit") from None
-        if columns.ndim == 1:
-            columns = columns[:, None]
-        if columns.ndim != 2 or columns.shape[0] == 0:
-            raise ValueError(f"log_evidence {key!r}: values must be (n,) or (n, columns) with n > 0, got shape {columns.shape}")
-        if not np.all(np.isfinite(columns)):
-            raise ValueError(f"log_evidence {key!r}: values must be finite (found NaN or infinity)")
+        columns = evidence_columns(f"log_evidence {key!r}", values, combine)
         arrays = {"columns": columns}
         if np.all((columns == 0) | (columns == 1)):
             arrays["columns"] = columns.astype(np.bool_)

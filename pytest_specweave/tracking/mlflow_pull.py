@@ -39,7 +39,7 @@ from pathlib import Path
 
 from ..errors import SpecweaveError
 from ..layout import increment_id
-from .experiment import EVIDENCE_COMBINES
+from .experiment import read_evidence
 
 TAG_INCREMENT = "specweave.increment"
 TAG_TASK = "specweave.task"
@@ -222,8 +222,8 @@ def _pull_run(client, increment_dir: Path, label: str, run) -> PulledRun:
             if "folds" in interval:
                 exp.log_cv(key, interval["folds"])
         for found in evidence:
-            exp.log_evidence(found.metric, found.columns, combine=found.combine, units=found.units,
-                             groups=found.groups, block_length=found.block_length, unit=found.unit)
+            exp.log_evidence(found["metric"], found["values"], combine=found["combine"], units=found["units"],
+                             groups=found["groups"], block_length=found["block_length"], unit=found["unit"])
         exp.set_status(STATUS[run.info.status])
     origin = {"source": "mlflow", "tracking_uri": label, "run_id": run_id, "run_uri": f"runs:/{run_id}",
               "experiment_id": run.info.experiment_id, "status": run.info.status}
@@ -316,40 +316,8 @@ def _intervals(client, run_id, tmp: Path, where: str, metric_names: dict, histor
     return out
 
 
-@dataclass
-class _Evidence:
-    metric: str
-    columns: object
-    combine: str
-    units: object
-    groups: object
-    block_length: int | None
-    unit: str
-
-
-def read_evidence(data: bytes) -> _Evidence:
-    """An evidence .npz as the store writes it (Experiment.log_evidence): ValueError/KeyError when it is not one."""
-    import io
-
-    import numpy as np
-
-    with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-        header = json.loads(str(archive["header"]))
-        if not isinstance(header, dict) or not isinstance(header.get("metric"), str):
-            raise ValueError('its header must be a JSON object naming the "metric"')
-        columns = np.asarray(archive["columns"], dtype=float)
-        if columns.ndim not in (1, 2) or columns.shape[0] == 0 or not np.all(np.isfinite(columns)):
-            raise ValueError(f"its columns must be (n,) or (n, c) finite numbers with n > 0, got shape {columns.shape}")
-        combine = str(header.get("combine", "mean"))
-        if combine not in EVIDENCE_COMBINES:
-            raise ValueError(f"its combine must be one of {', '.join(EVIDENCE_COMBINES)}, got {combine!r}")
-        units = archive["units"] if "units" in archive.files else None
-        groups = archive["groups"] if "groups" in archive.files else None
-    return _Evidence(header["metric"], columns, combine, units, groups,
-                     header.get("block_length"), str(header.get("unit", "rows")))
-
-
-def _evidence(client, run_id, tmp: Path, where: str) -> list[_Evidence]:
+def _evidence(client, run_id, tmp: Path, where: str) -> list[dict]:
+    """The run's per-unit evidence artifacts, read and checked before anything is written (log_evidence's arguments)."""
     found = []
     for path in _artifact_paths(client, run_id, EVIDENCE_ARTIFACTS):
         if not path.endswith(".npz"):
