@@ -254,3 +254,36 @@ def test_a_baseline_given_the_customers_pairs_a_customer_resampled_metric(regist
     assert verdict.outcome == "passed", verdict.message
     assert "paired" in verdict.method and verdict.ratio[0] == pytest.approx(0.5, abs=0.01)
     assert "40 customers" in verdict.message
+
+
+def test_a_customer_resampled_ratio_is_not_passed_on_what_resampling_rows_would_claim(registry, tmp_path):
+    """The candidate's gain differs from customer to customer: resampled by customer (40 of them) the ratio's
+    interval straddles the 0.7 target; resampled by rows (1,000), as if rows were independent, it would pass."""
+    import dataclasses
+
+    from pytest_specweave import ExperimentStore, mean_baseline, track_experiment
+    from pytest_specweave.evaluation.judge import JudgeContext, judge
+    from pytest_specweave.model.increment import Increment
+
+    registry(Metric("abs_gap", lambda y_true, y_pred: np.abs(np.asarray(y_true) - y_pred), direction="lower",
+                    unit="customer", problems="regression"))
+    folder = tmp_path / "increments" / "0001-spend"
+    folder.mkdir(parents=True)
+    (folder / "spec.md").write_text("---\nprimary_metric: abs_gap\n---\n# spend\n")
+    rng = np.random.default_rng(1)
+    customer = np.repeat(np.arange(40), 25)
+    spend = rng.lognormal(3.0, 0.5, 40)[customer] + rng.normal(0, 2, 1000)
+    baseline = mean_baseline(spend[:500], spend, increment=folder, groups=customer)
+    gain = rng.uniform(0.33, 0.99, 40)[customer]  # each customer's own share of the baseline's error
+    with track_experiment("candidate", increment=folder) as exp:
+        compute_metrics("regression", spend, spend + gain * (baseline.predictions - spend), experiment=exp,
+                        groups=customer)
+    verdict = judge(parse_threshold("abs_gap 30% better than mean baseline"), JudgeContext.for_increment(
+        Increment.load(folder)))
+    assert verdict.outcome == "inconclusive", verdict.message
+    assert verdict.ratio[1] < 0.7 < verdict.ratio[2] and "paired" in verdict.method
+    assert "over 40 customers" in verdict.message
+    records = {record.name: record for record in ExperimentStore(folder).records()}
+    as_rows = [dataclasses.replace(evidence.load(records[name], "abs_gap"), groups=None)
+               for name in ("candidate", "baseline-mean")]
+    assert evidence.paired_ratio(*as_rows, 0.95).high < 0.7  # the claim the unit stops

@@ -273,3 +273,18 @@ def test_the_command_rewrites_the_summary_with_the_projects_hooks_as_pytest_wrot
               if line.startswith(("| TC-10", "## Review", "Review of", "- Promotion:", "## Evaluation Criteria", "| SM-"))]
     assert len(hooked) >= 6
     assert hooked == [line for line in again.splitlines() if line in hooked]
+
+
+def test_a_project_conftest_the_command_cannot_import_is_one_line_naming_it(pytester, monkeypatch, capsys):
+    from pytest_specweave.cli import main
+
+    churn(pytester.path)
+    (pytester.path / "conftest.py").write_text(
+        "import no_such_module_here\n\n\ndef pytest_specweave_report_sections():\n    return []\n", encoding="utf-8")
+    monkeypatch.chdir(pytester.path)
+    assert main(["summary"]) == 2
+    said = capsys.readouterr()
+    assert said.err.strip() == ("pytest-specweave: conftest.py could not be imported to read its pytest_specweave "
+                                "hooks: ModuleNotFoundError: No module named 'no_such_module_here'")
+    assert "Traceback" not in said.out + said.err
+    assert not (pytester.path / "increments" / INCREMENT / "COMPLETION-SUMMARY.md").exists()
