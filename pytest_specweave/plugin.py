@@ -26,6 +26,9 @@ SKIPPED_FROM_WORKER = "pytest_specweave_skipped"
 # stores the worker sends back (workeroutput); pytestlayer/remote_stores.py.
 CONTROLLER_OF_WORKER = "pytest_specweave_controller"
 STORES_FROM_WORKER = "pytest_specweave_stores"
+# The conftest.py files pytest loaded before configure: the session's own hooks are taken only from them
+# and from plugins (pytestlayer/hook_calls.py).
+STARTUP_CONFTESTS = pytest.StashKey[frozenset]()
 OUTPUT_FOLDERS = frozenset({"data", "models", "experiments", "notebooks", "mlruns", "mlartifacts"})
 MARKERS = {
     "sw_task": "a task of an increment's tasks.md",
@@ -139,12 +142,9 @@ def pytest_configure(config: pytest.Config) -> None:
         from .pytestlayer.remote_stores import check_worker_args
 
         check_worker_args(config)
-    from .pytestlayer.hook_calls import implemented, remember_startup_conftests  # pytest only
-
-    remember_startup_conftests(config)
+    config.stash[STARTUP_CONFTESTS] = frozenset(filter(None, map(conftest_file, config.pluginmanager.get_plugins())))
     config.pluginmanager.register(IncrementRuns(config), IncrementRuns.name)
-
-    if implemented(config, "pytest_specweave_metrics"):
+    if config.hook.pytest_specweave_metrics.get_hookimpls():
         from .pytestlayer import metric_hook
 
         config.stash[_METRICS] = metric_hook.register(config)
@@ -177,6 +177,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 _MLFLOW_BEFORE = pytest.StashKey[object]()
 _METRICS = pytest.StashKey[list]()  # the names pytest_specweave_metrics registered
+
+
+def conftest_file(plugin) -> str | None:
+    """The absolute path of a conftest.py module registered as a plugin; None for anything else."""
+    file = getattr(plugin, "__file__", None)
+    return os.path.abspath(file) if isinstance(file, str) and os.path.basename(file) == "conftest.py" else None
 
 
 def _mlflow_wanted(config: pytest.Config) -> bool:
@@ -322,9 +328,11 @@ class IncrementRuns:
 
     def pytest_plugin_registered(self, plugin) -> None:
         """A conftest.py loaded while collecting: its controller hooks are left out, and said (hook_calls.py)."""
-        from .pytestlayer.hook_calls import late_controller_hooks
+        file = conftest_file(plugin)
+        if file is not None and file not in self.config.stash.get(STARTUP_CONFTESTS, frozenset()):
+            from .pytestlayer.hook_calls import late_controller_hooks
 
-        late_controller_hooks(self.config, plugin)
+            late_controller_hooks(self.config, plugin, file)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if _is_increment_report(self.config, report.nodeid, self._known):

@@ -12,7 +12,6 @@ import sys
 import pytest
 
 from ..tracking import events
-from .hook_calls import call_each, implemented
 
 HOOK = "pytest_specweave_experiment_finished"
 _SESSIONS: list[pytest.Config] = []
@@ -39,6 +38,8 @@ def active_config() -> pytest.Config | None:
 
 
 def experiment_finished(experiment) -> None:
+    from .hook_calls import call_each, implemented  # at the first finished experiment, not at start-up
+
     config = active_config()
     if config is None or not implemented(config, HOOK):
         return

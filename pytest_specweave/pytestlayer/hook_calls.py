@@ -13,7 +13,6 @@ its conftest.py is loaded, so that a run gives the same reports with `-n 2` as w
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -21,23 +20,14 @@ from typing import Any
 import pytest
 
 from ..errors import SpecweaveHookWarning
+from ..plugin import STARTUP_CONFTESTS, conftest_file
 
 CONTROLLER_HOOKS = ("pytest_specweave_criteria_files", "pytest_specweave_promotion_veto",
                     "pytest_specweave_promotion_notes", "pytest_specweave_report_sections")
-_STARTUP_CONFTESTS = pytest.StashKey[frozenset]()  # the conftest.py files loaded before configure
 
 
-def remember_startup_conftests(config: pytest.Config) -> None:
-    config.stash[_STARTUP_CONFTESTS] = frozenset(
-        filter(None, (_conftest_file(plugin) for plugin in config.pluginmanager.get_plugins())))
-
-
-def late_controller_hooks(config: pytest.Config, plugin) -> None:
-    """Warn about the controller hooks of a conftest.py registered after start-up (they are left out)."""
-    file = _conftest_file(plugin)
-    startup = config.stash.get(_STARTUP_CONFTESTS, None)
-    if file is None or startup is None or file in startup:
-        return
+def late_controller_hooks(config: pytest.Config, plugin, file: str) -> None:
+    """Warn about the controller hooks of a conftest.py (`file`) registered after start-up: they are left out."""
     for name in CONTROLLER_HOOKS:
         if callable(getattr(plugin, name, None)):
             warnings.warn(SpecweaveHookWarning(
@@ -53,9 +43,9 @@ def hookimpls(config: pytest.Config, name: str) -> list:
     if caller is None:
         return []
     impls = caller.get_hookimpls()
-    startup = config.stash.get(_STARTUP_CONFTESTS, None)
+    startup = config.stash.get(STARTUP_CONFTESTS, None)
     if name in CONTROLLER_HOOKS and startup is not None:
-        impls = [impl for impl in impls if (file := _conftest_file(impl.plugin)) is None or file in startup]
+        impls = [impl for impl in impls if (file := conftest_file(impl.plugin)) is None or file in startup]
     return impls
 
 
@@ -67,11 +57,6 @@ def given_config(config) -> pytest.Config | None:
 def implemented(config: pytest.Config, name: str) -> bool:
     """Whether any plugin or conftest.py implements the hook (cheap: nothing is built when none does)."""
     return bool(hookimpls(config, name))
-
-
-def _conftest_file(plugin) -> str | None:
-    file = getattr(plugin, "__file__", None)
-    return os.path.abspath(file) if isinstance(file, str) and os.path.basename(file) == "conftest.py" else None
 
 
 def shown(config, where: str) -> str:
